@@ -1,0 +1,188 @@
+// Package accesslog implements log_format and access_log (nginx.md §10.1):
+// formats compiled once through the variables package, rendered per
+// request with nginx's escaping rules into a pooled buffer, and written as
+// one line to a file shared by every access_log that names its path,
+// optionally buffered, reopened on USR1.
+package accesslog
+
+import (
+	"errors"
+	"strings"
+
+	"gatehouse/internal/variables"
+)
+
+// Escape is a log_format's escaping mode.
+type Escape uint8
+
+// The escape= modes of log_format.
+const (
+	EscapeDefault Escape = iota // \xHH for bytes < 0x20, '"', '\', 0x7F and >= 0x80
+	EscapeJSON                  // JSON string escapes
+	EscapeNone                  // raw
+)
+
+// String returns the mode as written after "escape=".
+func (e Escape) String() string {
+	switch e {
+	case EscapeJSON:
+		return "json"
+	case EscapeNone:
+		return "none"
+	}
+	return "default"
+}
+
+// Combined is the text of the predefined "combined" format.
+const Combined = `$remote_addr - $remote_user [$time_local] ` +
+	`"$request" $status $body_bytes_sent ` +
+	`"$http_referer" "$http_user_agent"`
+
+// Error is an invalid log_format or access_log directive. Its text is
+// nginx's message without position; the configuration layer adds
+// " in FILE:LINE". Syntax errors of variables and unknown variables come
+// back as the variables package's own types instead, because nginx reports
+// `unknown "x" variable` without a position.
+type Error struct {
+	Msg string
+	Err error // underlying cause, if any
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrDuplicateFormat classifies a log_format name defined twice.
+var ErrDuplicateFormat = errors.New("duplicate log_format")
+
+// ErrUnknownFormat classifies an access_log naming an undefined format.
+var ErrUnknownFormat = errors.New("unknown log format")
+
+// Format is a compiled log_format. It is immutable and safe for concurrent
+// use.
+type Format struct {
+	name   string
+	escape Escape
+	segs   []variables.Segment
+}
+
+// Name returns the format's name as defined.
+func (f *Format) Name() string { return f.name }
+
+// Escape returns the format's escaping mode.
+func (f *Format) Escape() Escape { return f.escape }
+
+// CompileFormat compiles a log_format's arguments after the name: an
+// optional "escape=..." and one or more strings, which are concatenated.
+func CompileFormat(reg *variables.Registry, name string, args []string) (*Format, error) {
+	f := &Format{name: name}
+	if len(args) > 0 && strings.HasPrefix(args[0], "escape=") {
+		switch v := args[0][len("escape="):]; v {
+		case "default":
+		case "json":
+			f.escape = EscapeJSON
+		case "none":
+			f.escape = EscapeNone
+		default:
+			return nil, &Error{Msg: `unknown log format escaping "` + v + `"`}
+		}
+		args = args[1:]
+	}
+	for _, a := range args {
+		t, err := reg.CompileMode(a, variables.LogFormat)
+		if err != nil {
+			var se *variables.SyntaxError
+			if errors.As(err, &se) && errors.Is(err, variables.ErrInvalidName) {
+				// nginx's log_format parser words this differently and
+				// quotes the argument from the "$" on.
+				return nil, &Error{Msg: `invalid parameter "` + a[se.Offset:] + `"`, Err: err}
+			}
+			return nil, err
+		}
+		f.segs = append(f.segs, t.Segments()...)
+	}
+	return f, nil
+}
+
+// Formats is the set of log formats of one configuration, with "combined"
+// predefined.
+type Formats struct {
+	reg  *variables.Registry
+	list []*Format
+}
+
+// NewFormats returns a set holding only the predefined "combined" format.
+func NewFormats(reg *variables.Registry) *Formats {
+	combined, err := CompileFormat(reg, "combined", []string{Combined})
+	if err != nil {
+		// Combined uses only built-in variables; this cannot happen with a
+		// registry from variables.NewRegistry.
+		combined = &Format{name: "combined"}
+	}
+	return &Formats{reg: reg, list: []*Format{combined}}
+}
+
+// Define compiles and adds a log_format: args are the directive's arguments
+// (name first). Redefining a name (compared exactly, as nginx does,
+// "combined" included) is an error wrapping ErrDuplicateFormat.
+func (fs *Formats) Define(args []string) (*Format, error) {
+	if len(args) < 2 {
+		return nil, &Error{Msg: `invalid number of arguments in "log_format" directive`}
+	}
+	name := args[0]
+	for _, f := range fs.list {
+		if f.name == name {
+			return nil, &Error{Msg: `duplicate "log_format" name "` + name + `"`, Err: ErrDuplicateFormat}
+		}
+	}
+	f, err := CompileFormat(fs.reg, name, args[1:])
+	if err != nil {
+		return nil, err
+	}
+	fs.list = append(fs.list, f)
+	return f, nil
+}
+
+// Lookup finds a format by name, case-insensitively, the first defined
+// winning.
+func (fs *Formats) Lookup(name string) (*Format, bool) {
+	for _, f := range fs.list {
+		if strings.EqualFold(f.name, name) {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// Append renders one log line (without the newline) for src into dst:
+// literal text as written; a variable's value escaped per the format's
+// mode; a not-found variable as "-" with escape=default and as nothing
+// with json and none (nginx's ngx_http_log_variable and friends).
+// It allocates only if dst lacks capacity.
+func (f *Format) Append(dst []byte, src variables.Source) []byte {
+	for i := range f.segs {
+		s := &f.segs[i]
+		if s.ID == variables.None {
+			dst = append(dst, s.Literal...)
+			continue
+		}
+		n := len(dst)
+		d, ok := src.Var(s.ID, s.Arg, dst)
+		if !ok {
+			if f.escape == EscapeDefault {
+				dst = append(dst[:n], '-')
+			} else {
+				dst = dst[:n]
+			}
+			continue
+		}
+		switch f.escape {
+		case EscapeDefault:
+			dst = escapeDefaultInPlace(d, n)
+		case EscapeJSON:
+			dst = escapeJSONInPlace(d, n)
+		default:
+			dst = d
+		}
+	}
+	return dst
+}

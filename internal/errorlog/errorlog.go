@@ -1,0 +1,450 @@
+// Package errorlog writes nginx's error log: the exact line format
+// (nginx.md §10.2), the eight levels and their filtering, several outputs
+// (files and stderr), reopening on USR1, and the start-up echo of serious
+// messages to stderr.
+//
+// There is no package-level logger: the program builds a *Logger and hands
+// it to whoever logs. A Logger is safe for concurrent use.
+//
+// The TID field of a line is the process id. nginx prints the OS thread id
+// there, which for the main thread of a worker equals its PID; Go does not
+// expose a stable thread id for a goroutine, and tools that parse the line
+// only need the "PID#TID" shape.
+package errorlog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Level is a severity. Smaller is more severe, with nginx's numbering.
+type Level uint8
+
+// The eight levels, most severe first.
+const (
+	Emerg Level = 1 + iota
+	Alert
+	Crit
+	Error
+	Warn
+	Notice
+	Info
+	Debug
+)
+
+var levelNames = [...]string{"", "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+
+// String returns the level's name as written in the log and in error_log.
+func (l Level) String() string {
+	if int(l) < len(levelNames) && l != 0 {
+		return levelNames[l]
+	}
+	return "level" + strconv.Itoa(int(l))
+}
+
+// ErrInvalidLevel classifies ParseLevel failures.
+var ErrInvalidLevel = errors.New("invalid log level")
+
+// ParseLevel reads a level name as error_log takes it ("warn", "error",
+// ...). The error wraps ErrInvalidLevel.
+func ParseLevel(s string) (Level, error) {
+	for i := 1; i < len(levelNames); i++ {
+		if levelNames[i] == s {
+			return Level(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w %q", ErrInvalidLevel, s)
+}
+
+// Includes reports whether a log at level l records a message at level m:
+// a level includes all more severe ones.
+func (l Level) Includes(m Level) bool { return m <= l }
+
+// Context is what a message is about; every field is optional and printed
+// only when set, in nginx's order:
+//
+//	*CONN message while ACTION, client: CLIENT, server: SERVER,
+//	request: "REQUEST", upstream: "UPSTREAM", host: "HOST", referrer: "REFERRER"
+//
+// Byte-slice fields take request bytes without conversion; the Logger does
+// not retain them.
+type Context struct {
+	Conn   uint64 // connection serial number; 0 means none
+	Action string // "connecting to upstream", "SSL handshaking", ...
+	Client string // client address text
+	// Server is the selected server's primary name, or for a connection
+	// without a request yet the listening address ("0.0.0.0:443").
+	Server string
+	// InRequest makes "server:" appear even when Server is empty, as nginx
+	// prints it for every request-level message.
+	InRequest bool
+	Request   []byte // the request line
+	Upstream  []byte // "https://10.0.0.1:443/uri"
+	Host      []byte // the Host header
+	Referrer  []byte // the Referer header
+}
+
+// Target is one error_log destination: a file path, or "stderr".
+type Target struct {
+	Path  string
+	Level Level
+}
+
+// Options are the process-wide facts a line carries and the injected
+// clock and stderr.
+type Options struct {
+	PID     int
+	Now     func() time.Time // local time; default time.Now
+	Stderr  io.Writer        // default os.Stderr
+	Program string           // prefix of echoed lines; default "gatehouse"
+	// Echo starts the logger in start-up mode: messages at warn or more
+	// severe are also written to Stderr as "PROGRAM: [level] message",
+	// unless a stderr target already printed them. SetEcho(false) ends it
+	// once the server runs.
+	Echo bool
+}
+
+type output struct {
+	path   string
+	level  Level
+	stderr bool
+	f      *os.File // nil for stderr
+}
+
+// Logger writes error-log lines. Build it with New.
+type Logger struct {
+	mu      sync.Mutex // guards everything below and serializes writes
+	outs    []*output
+	max     Level // least severe level any output records
+	pid     []byte
+	now     func() time.Time
+	stderr  io.Writer
+	program string
+	echo    bool
+	pool    sync.Pool
+}
+
+// New opens the targets (creating files, appending) and returns a Logger.
+// On error nothing stays open. Several targets may name the same file;
+// it is opened once.
+func New(targets []Target, opts Options) (*Logger, error) {
+	l := &Logger{
+		pid:     strconv.AppendInt(nil, int64(opts.PID), 10),
+		now:     opts.Now,
+		stderr:  opts.Stderr,
+		program: opts.Program,
+		echo:    opts.Echo,
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.stderr == nil {
+		l.stderr = os.Stderr
+	}
+	if l.program == "" {
+		l.program = "gatehouse"
+	}
+	l.pool.New = func() any { b := make([]byte, 0, 512); return &b }
+	outs, err := openTargets(targets, nil)
+	if err != nil {
+		return nil, err
+	}
+	l.setOutputs(outs)
+	return l, nil
+}
+
+// openTargets opens targets, reusing files from old where the path matches.
+func openTargets(targets []Target, old []*output) ([]*output, error) {
+	var outs []*output
+	for _, t := range targets {
+		o := &output{path: t.Path, level: t.Level, stderr: t.Path == "stderr"}
+		if !o.stderr {
+			for _, p := range outs {
+				if p.f != nil && p.path == t.Path {
+					o.f = p.f
+				}
+			}
+			for _, p := range old {
+				if o.f == nil && p.f != nil && p.path == t.Path {
+					o.f = p.f
+				}
+			}
+			if o.f == nil {
+				f, err := openFile(t.Path)
+				if err != nil {
+					closeUnshared(outs, old)
+					return nil, err
+				}
+				o.f = f
+			}
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}
+
+func openFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+}
+
+// closeUnshared closes the files of outs that are not also in keep.
+func closeUnshared(outs, keep []*output) error {
+	var first error
+	closed := map[*os.File]bool{}
+	for _, o := range outs {
+		if o.f == nil || closed[o.f] {
+			continue
+		}
+		shared := false
+		for _, k := range keep {
+			if k.f == o.f {
+				shared = true
+			}
+		}
+		closed[o.f] = true
+		if !shared {
+			if err := o.f.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+func (l *Logger) setOutputs(outs []*output) {
+	l.outs = outs
+	l.max = 0
+	for _, o := range outs {
+		if o.level > l.max {
+			l.max = o.level
+		}
+	}
+}
+
+// Reconfigure switches to a new set of targets (after a reload), keeping
+// files that stay and closing the others. On error the old targets remain.
+func (l *Logger) Reconfigure(targets []Target) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	outs, err := openTargets(targets, l.outs)
+	if err != nil {
+		return err
+	}
+	old := l.outs
+	l.setOutputs(outs)
+	return closeUnshared(old, outs)
+}
+
+// SetEcho turns the start-up echo to stderr on or off.
+func (l *Logger) SetEcho(on bool) {
+	l.mu.Lock()
+	l.echo = on
+	l.mu.Unlock()
+}
+
+// Enabled reports whether any output records messages at level, so callers
+// can skip building expensive messages.
+func (l *Logger) Enabled(level Level) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return level <= l.max || l.echo && level <= Warn
+}
+
+// Log writes msg at level with the given context (nil for none).
+func (l *Logger) Log(level Level, ctx *Context, msg string) {
+	bp := l.pool.Get().(*[]byte)
+	*bp = l.write((*bp)[:0], level, ctx, msg)
+	l.pool.Put(bp)
+}
+
+// Logf is Log with a fmt-formatted message.
+func (l *Logger) Logf(level Level, ctx *Context, format string, args ...any) {
+	if !l.Enabled(level) {
+		return
+	}
+	l.Log(level, ctx, fmt.Sprintf(format, args...))
+}
+
+func (l *Logger) write(b []byte, level Level, ctx *Context, msg string) []byte {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if level > l.max && !(l.echo && level <= Warn) {
+		return b
+	}
+	b = appendTime(b, now)
+	b = append(b, " ["...)
+	b = append(b, level.String()...)
+	b = append(b, "] "...)
+	b = append(b, l.pid...)
+	b = append(b, '#')
+	b = append(b, l.pid...)
+	b = append(b, ": "...)
+	if ctx != nil && ctx.Conn != 0 {
+		b = append(b, '*')
+		b = strconv.AppendUint(b, ctx.Conn, 10)
+		b = append(b, ' ')
+	}
+	msgStart := len(b)
+	b = append(b, msg...)
+	b = AppendContext(b, ctx)
+	b = append(b, '\n')
+
+	wroteStderr := false
+	for _, o := range l.outs {
+		if level > o.level {
+			continue
+		}
+		if o.stderr {
+			_, _ = l.stderr.Write(b)
+			wroteStderr = true
+			continue
+		}
+		_, _ = o.f.Write(b)
+	}
+	if l.echo && level <= Warn && !wroteStderr {
+		// "PROGRAM: [level] " followed by the message and its context.
+		e := b[len(b):]
+		e = append(e, l.program...)
+		e = append(e, ": ["...)
+		e = append(e, level.String()...)
+		e = append(e, "] "...)
+		e = append(e, b[msgStart:]...)
+		_, _ = l.stderr.Write(e)
+		if cap(e) > cap(b) {
+			b = e[:0]
+		}
+	}
+	return b[:0]
+}
+
+// AppendContext appends the text nginx adds after a message for ctx
+// (" while ACTION, client: ..."), without the "*CONN " prefix.
+func AppendContext(b []byte, ctx *Context) []byte {
+	if ctx == nil {
+		return b
+	}
+	if ctx.Action != "" {
+		b = append(b, " while "...)
+		b = append(b, ctx.Action...)
+	}
+	if ctx.Client != "" {
+		b = append(b, ", client: "...)
+		b = append(b, ctx.Client...)
+	}
+	if ctx.Server != "" || ctx.InRequest {
+		b = append(b, ", server: "...)
+		b = append(b, ctx.Server...)
+	}
+	b = appendQuoted(b, ", request: ", ctx.Request)
+	b = appendQuoted(b, ", upstream: ", ctx.Upstream)
+	b = appendQuoted(b, ", host: ", ctx.Host)
+	b = appendQuoted(b, ", referrer: ", ctx.Referrer)
+	return b
+}
+
+func appendQuoted(b []byte, label string, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = append(b, label...)
+	b = append(b, '"')
+	b = append(b, v...)
+	return append(b, '"')
+}
+
+// appendTime writes "YYYY/MM/DD HH:MM:SS" in t's location.
+func appendTime(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = append4(b, y)
+	b = append(b, '/')
+	b = append2(b, int(mo))
+	b = append(b, '/')
+	b = append2(b, d)
+	b = append(b, ' ')
+	b = append2(b, h)
+	b = append(b, ':')
+	b = append2(b, mi)
+	b = append(b, ':')
+	return append2(b, s)
+}
+
+func append2(b []byte, n int) []byte {
+	if n < 0 || n > 99 {
+		return strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, byte('0'+n/10), byte('0'+n%10))
+}
+
+func append4(b []byte, n int) []byte {
+	if n < 0 || n > 9999 {
+		return strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
+}
+
+// Reopen reopens every file target by path (after log rotation renamed
+// them), as USR1 asks. A file that cannot be reopened keeps its old
+// descriptor; the first error is returned.
+func (l *Logger) Reopen() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first error
+	done := map[*os.File]*os.File{}
+	for _, o := range l.outs {
+		if o.f == nil {
+			continue
+		}
+		if nf, ok := done[o.f]; ok {
+			o.f = nf
+			continue
+		}
+		nf, err := openFile(o.path)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			done[o.f] = o.f
+			continue
+		}
+		done[o.f] = nf
+		o.f = nf
+	}
+	for old, nf := range done {
+		if old != nf {
+			_ = old.Close()
+		}
+	}
+	return first
+}
+
+// Close closes the files. Messages logged afterwards go nowhere but echo.
+func (l *Logger) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := closeUnshared(l.outs, nil)
+	l.setOutputs(nil)
+	return err
+}
+
+// Errno formats err the way nginx suffixes system errors, "13: Permission
+// denied" (errno and strerror text), when err wraps a syscall.Errno, and
+// err.Error() otherwise. Callers write it in parentheses.
+func Errno(err error) string {
+	var no syscall.Errno
+	if !errors.As(err, &no) {
+		return err.Error()
+	}
+	text := no.Error()
+	if text != "" && text[0] >= 'a' && text[0] <= 'z' {
+		text = string(text[0]-'a'+'A') + text[1:]
+	}
+	return strconv.Itoa(int(no)) + ": " + text
+}
