@@ -45,7 +45,7 @@ func indent(b *bytes.Buffer, depth int) {
 // formatWord returns w bare if the lexer reads it back as the same single
 // word, and quoted otherwise.
 func formatWord(w string) string {
-	if w != "" && !strings.ContainsAny(w, " \t\r\n;'\"\\") {
+	if w != "" && !strings.ContainsAny(w, " \t\r\n;'\"") {
 		lx := newLexer("", []byte(w+";"), true)
 		words, tok, err := lx.next(nil)
 		if err == nil && tok == tokSemicolon && len(words) == 1 && words[0].text == w {
