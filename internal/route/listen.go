@@ -1,0 +1,165 @@
+package route
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// ErrDuplicateDefault classifies two default_server listens on one
+// address:port.
+var ErrDuplicateDefault = errors.New("duplicate default server")
+
+// ErrDuplicateListen classifies one server listening twice on the same
+// address:port.
+var ErrDuplicateListen = errors.New("duplicate listen")
+
+// Listen is one listen directive of a server as the routing layer needs it.
+// An unspecified address (0.0.0.0 or ::) is the wildcard "*:port" of its
+// address family.
+type Listen struct {
+	Addr    netip.AddrPort
+	Default bool // default_server
+}
+
+// Server is the routing view of one server block: its server_name
+// arguments and its listens. Its identifier is its index in the slice given
+// to NewListeners, which must be in configuration order.
+type Server struct {
+	Names   []Name
+	Listens []Listen
+}
+
+// Address is the set of servers that listen on one address:port, with its
+// default server and server_name table.
+type Address struct {
+	// Addr is the address:port; an unspecified address is a wildcard.
+	Addr netip.AddrPort
+	// Servers are the identifiers of the servers on Addr, in
+	// configuration order.
+	Servers []int
+	// Default is the server marked default_server, or else the first one.
+	Default int
+	// Names selects a server of this address by host name.
+	Names *Names
+}
+
+// Wildcard reports whether the address is "*:port" or "[::]:port".
+func (a *Address) Wildcard() bool { return a.Addr.Addr().IsUnspecified() }
+
+// Listeners maps a connection's local address to the set of servers that
+// may serve it. It is immutable and safe for concurrent use.
+type Listeners struct {
+	addrs    []*Address
+	specific map[netip.AddrPort]*Address
+	wildcard map[familyPort]*Address
+}
+
+type familyPort struct {
+	v6   bool
+	port uint16
+}
+
+// NewListeners groups servers (in configuration order) by the
+// address:port they listen on and builds each group's server_name table.
+// Warnings are nginx's "conflicting server name" notices, in address order
+// of first appearance.
+//
+// The configuration is expected to have rejected duplicate default servers
+// and duplicate listens already; they are reported here too
+// (ErrDuplicateDefault, ErrDuplicateListen) rather than guessed around.
+func NewListeners(servers []Server) (*Listeners, []Warning, error) {
+	l := &Listeners{
+		specific: make(map[netip.AddrPort]*Address),
+		wildcard: make(map[familyPort]*Address),
+	}
+	byAddr := make(map[netip.AddrPort]*Address)
+	explicit := make(map[*Address]bool)
+	for id, s := range servers {
+		for _, ls := range s.Listens {
+			ap := canonical(ls.Addr)
+			a := byAddr[ap]
+			if a == nil {
+				a = &Address{Addr: ap, Default: id}
+				byAddr[ap] = a
+				l.addrs = append(l.addrs, a)
+			}
+			if n := len(a.Servers); n > 0 && a.Servers[n-1] == id {
+				return nil, nil, fmt.Errorf("%w %s", ErrDuplicateListen, addrText(ap))
+			}
+			a.Servers = append(a.Servers, id)
+			if ls.Default {
+				if explicit[a] {
+					return nil, nil, fmt.Errorf("a %w for %s", ErrDuplicateDefault, addrText(ap))
+				}
+				explicit[a] = true
+				a.Default = id
+			}
+		}
+	}
+	var warns []Warning
+	for _, a := range l.addrs {
+		ns := make([]NamedServer, 0, len(a.Servers))
+		for _, id := range a.Servers {
+			ns = append(ns, NamedServer{ID: id, Names: servers[id].Names})
+		}
+		names, w, err := NewNames(addrText(a.Addr), ns, a.Default)
+		warns = append(warns, w...)
+		if err != nil {
+			return nil, warns, err
+		}
+		a.Names = names
+		if a.Wildcard() {
+			l.wildcard[familyPort{v6: a.Addr.Addr().Is6(), port: a.Addr.Port()}] = a
+		} else {
+			l.specific[a.Addr] = a
+		}
+	}
+	return l, warns, nil
+}
+
+// canonical unmaps IPv4-mapped IPv6 addresses and drops zones so that the
+// same address always gives the same key.
+func canonical(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
+}
+
+// addrText formats an address the way nginx prints it in messages:
+// "0.0.0.0:80", "[::]:443", "10.0.0.1:8443".
+func addrText(ap netip.AddrPort) string {
+	return ap.String()
+}
+
+// Addresses returns every address:port set in order of first appearance in
+// the configuration. The caller must not modify them.
+func (l *Listeners) Addresses() []*Address { return l.addrs }
+
+// Find returns the server set for a connection accepted with the given
+// local address: the servers listening on exactly that address if there
+// are any, else the wildcard set of the same port and address family, else
+// nil.
+func (l *Listeners) Find(local netip.AddrPort) *Address {
+	ap := canonical(local)
+	if a := l.specific[ap]; a != nil {
+		return a
+	}
+	return l.wildcard[familyPort{v6: ap.Addr().Is6(), port: ap.Port()}]
+}
+
+// Sockets returns the addresses that need a listening socket, following
+// nginx: on a port and address family that has a wildcard listen, only the
+// wildcard is bound and connections to the specific addresses are told
+// apart by their local address (Find); otherwise each specific address is
+// bound.
+func (l *Listeners) Sockets() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, a := range l.addrs {
+		if !a.Wildcard() {
+			if _, ok := l.wildcard[familyPort{v6: a.Addr.Addr().Is6(), port: a.Addr.Port()}]; ok {
+				continue
+			}
+		}
+		out = append(out, a.Addr)
+	}
+	return out
+}
