@@ -1,0 +1,268 @@
+package upstream
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// nginx's defaults for the keep-alive settings of an upstream block.
+const (
+	DefaultKeepaliveRequests = 1000
+	DefaultKeepaliveTime     = time.Hour
+	DefaultKeepaliveTimeout  = 60 * time.Second
+)
+
+// Conn is an upstream connection that can be kept for reuse. It embeds the
+// connection it wraps, plain or TLS; a pooled TLS connection keeps its
+// session, so reuse needs no handshake.
+type Conn struct {
+	net.Conn
+
+	peer     *Peer
+	scope    string
+	created  time.Time
+	requests int
+
+	// Guarded by the pool's lock while idle.
+	idleSince  time.Time
+	prev, next *Conn // towards the most / least recently used
+}
+
+// Peer is the peer the connection goes to.
+func (c *Conn) Peer() *Peer { return c.peer }
+
+// Scope is the reuse scope given to [Pool.NewConn].
+func (c *Conn) Scope() string { return c.scope }
+
+// Created is when the connection was made, for keepalive_time.
+func (c *Conn) Created() time.Time { return c.created }
+
+// Requests is the number of requests completed on the connection.
+func (c *Conn) Requests() int { return c.requests }
+
+// Pool keeps the idle keep-alive connections of one group, nginx's
+// ngx_http_upstream_keepalive_module: at most MaxIdle idle connections in
+// all, the least recently used evicted first, looked up by peer (most
+// recently used first). It is safe for concurrent use.
+//
+// An idle connection is checked just before it is handed out: a
+// non-blocking one-byte MSG_PEEK read on its socket (below any TLS layer)
+// must find nothing to read. End of file means the upstream closed it;
+// bytes mean it sent something unasked (for TLS, typically a close_notify
+// alert); either way the connection is closed and the next one is tried, as
+// nginx's keepalive close handler does. Data a TLS layer has already read
+// into its own buffer cannot be seen this way; such a connection fails on
+// first use, which [Failure.Cached] makes free of charge.
+type Pool struct {
+	maxIdle     int
+	requests    int
+	maxAge      time.Duration
+	idleTimeout time.Duration
+	now         func() time.Time
+
+	mu     sync.Mutex
+	head   *Conn // most recently used
+	tail   *Conn // least recently used
+	n      int
+	closed bool
+}
+
+// NewPool makes a pool with the given settings and clock (nil means
+// time.Now). Groups make their own; see [Group.Pool].
+func NewPool(k Keepalive, now func() time.Time) *Pool { return newPool(k, now) }
+
+func newPool(k Keepalive, now func() time.Time) *Pool {
+	if now == nil {
+		now = time.Now
+	}
+	p := &Pool{
+		maxIdle:     max(k.MaxIdle, 0),
+		requests:    k.Requests,
+		maxAge:      k.Time,
+		idleTimeout: k.Timeout,
+		now:         now,
+	}
+	if p.requests <= 0 {
+		p.requests = DefaultKeepaliveRequests
+	}
+	if p.maxAge <= 0 {
+		p.maxAge = DefaultKeepaliveTime
+	}
+	if p.idleTimeout <= 0 {
+		p.idleTimeout = DefaultKeepaliveTimeout
+	}
+	return p
+}
+
+// NewConn wraps a freshly made connection to peer. Scope separates
+// connections that must not be shared although they go to the same peer
+// (plain and TLS, different TLS settings or server names); use "" when
+// there is only one kind.
+func (p *Pool) NewConn(peer *Peer, c net.Conn, scope string) *Conn {
+	return &Conn{Conn: c, peer: peer, scope: scope, created: p.now()}
+}
+
+// Get returns an idle connection to peer in scope, or nil. Expired idle
+// connections and ones the upstream closed are closed on the way.
+func (p *Pool) Get(peer *Peer, scope string) *Conn {
+	for {
+		p.mu.Lock()
+		dead := p.expireLocked(p.now())
+		var found *Conn
+		for c := p.head; c != nil; c = c.next {
+			if c.peer == peer && c.scope == scope {
+				p.unlinkLocked(c)
+				found = c
+				break
+			}
+		}
+		p.mu.Unlock()
+		closeChain(dead)
+		if found == nil {
+			return nil
+		}
+		if idleAlive(found.Conn) {
+			return found
+		}
+		found.Conn.Close()
+	}
+}
+
+// Put offers c back after a completed request whose connection may be kept
+// (keep-alive response, fully read; whole request sent). It counts the
+// request, then keeps c unless keepalive_requests or keepalive_time is used
+// up, keepalive is off, or the pool is closed, in which case c is closed.
+// It reports whether c was kept. When the pool is full the least recently
+// used idle connection is closed.
+func (p *Pool) Put(c *Conn) bool {
+	if c == nil {
+		return false
+	}
+	c.requests++
+	now := p.now()
+	p.mu.Lock()
+	if p.closed || p.maxIdle == 0 || c.requests >= p.requests || now.Sub(c.created) > p.maxAge {
+		p.mu.Unlock()
+		c.Conn.Close()
+		return false
+	}
+	var evicted *Conn
+	if p.n >= p.maxIdle {
+		evicted = p.tail
+		p.unlinkLocked(evicted)
+		evicted.next = nil
+	}
+	c.idleSince = now
+	c.prev = nil
+	c.next = p.head
+	if p.head != nil {
+		p.head.prev = c
+	}
+	p.head = c
+	if p.tail == nil {
+		p.tail = c
+	}
+	p.n++
+	p.mu.Unlock()
+	closeChain(evicted)
+	return true
+}
+
+// Len is the number of idle connections.
+func (p *Pool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// Sweep closes idle connections that have been idle for keepalive_timeout
+// or were closed by the upstream, and returns how many it closed. Expired
+// connections are also closed lazily by [Pool.Get]; Sweep is for a periodic
+// timer.
+func (p *Pool) Sweep() int {
+	p.mu.Lock()
+	dead := p.expireLocked(p.now())
+	for c := p.head; c != nil; {
+		next := c.next
+		if !idleAlive(c.Conn) {
+			p.unlinkLocked(c)
+			c.next = dead
+			dead = c
+		}
+		c = next
+	}
+	p.mu.Unlock()
+	return closeChain(dead)
+}
+
+// CloseIdle closes the idle connections to peers for which remove is true,
+// for peers gone after a reload.
+func (p *Pool) CloseIdle(remove func(*Peer) bool) int {
+	var dead *Conn
+	p.mu.Lock()
+	for c := p.head; c != nil; {
+		next := c.next
+		if remove(c.peer) {
+			p.unlinkLocked(c)
+			c.next = dead
+			dead = c
+		}
+		c = next
+	}
+	p.mu.Unlock()
+	return closeChain(dead)
+}
+
+// CloseAll closes every idle connection; connections offered later by
+// [Pool.Put] are closed too. For shutdown and for the old generation after
+// a reload.
+func (p *Pool) CloseAll() int {
+	p.mu.Lock()
+	p.closed = true
+	dead := p.head
+	p.head, p.tail, p.n = nil, nil, 0
+	p.mu.Unlock()
+	return closeChain(dead)
+}
+
+// expireLocked unlinks the idle connections older than keepalive_timeout
+// (all at the tail, since the list is ordered by last use) and returns them
+// chained through next.
+func (p *Pool) expireLocked(now time.Time) *Conn {
+	var dead *Conn
+	for c := p.tail; c != nil && now.Sub(c.idleSince) >= p.idleTimeout; c = p.tail {
+		p.unlinkLocked(c)
+		c.next = dead
+		dead = c
+	}
+	return dead
+}
+
+func (p *Pool) unlinkLocked(c *Conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		p.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		p.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+	p.n--
+}
+
+// closeChain closes connections chained through next and counts them.
+func closeChain(c *Conn) int {
+	n := 0
+	for c != nil {
+		next := c.next
+		c.next, c.prev = nil, nil
+		c.Conn.Close()
+		c = next
+		n++
+	}
+	return n
+}
