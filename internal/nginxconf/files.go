@@ -55,7 +55,8 @@ func strerror(errno syscall.Errno) string {
 // osGlob expands pattern like glob(3) with no flags, as nginx calls it:
 // '*', '?' and bracket expressions ('!' or '^' negates) match within one
 // path component, a backslash quotes the next character, a leading '.' in
-// a name must be matched literally, and the result is sorted bytewise.
+// a name must be matched literally (and "." and ".." are names, as
+// readdir(3) lists them), and the result is sorted bytewise.
 // No match is not an error; unreadable directories are skipped.
 func osGlob(pattern string) ([]string, error) {
 	parts := strings.Split(pattern, "/")
@@ -97,9 +98,15 @@ func osGlob(pattern string) ([]string, error) {
 				if err != nil {
 					continue
 				}
+				// readdir(3) lists "." and "..", which a mask such as
+				// ".*" matches in glob(3), so nginx reads them too.
+				names := []string{".", ".."}
 				for _, e := range ents {
-					if matchComponent(part, e.Name()) {
-						next = append(next, joinPath(c, e.Name()))
+					names = append(names, e.Name())
+				}
+				for _, name := range names {
+					if matchComponent(part, name) {
+						next = append(next, joinPath(c, name))
 					}
 				}
 			}

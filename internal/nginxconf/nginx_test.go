@@ -231,3 +231,61 @@ func TestNginxRandom(t *testing.T) {
 		}
 	}
 }
+
+// nginxDump runs "nginx -T" on conf and returns its standard output.
+func nginxDump(t *testing.T, dir, conf string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, nginxBinary, "-T", "-q", "-e", "stderr", "-p", dir+"/", "-c", conf)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("nginx -T: %v\n%s", err, stderr.Bytes())
+	}
+	return stdout.String()
+}
+
+// TestNginxGlobAndDump compares, for a set of include masks, the files
+// nginx reads (in the order and number "nginx -T" prints them) with
+// Tree.Files rendered the same way.
+func TestNginxGlobAndDump(t *testing.T) {
+	requireNginx(t)
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, name := range []string{"a.conf", "b.conf", "B.conf", "10.conf", "9.conf", ".hidden.conf",
+		"a.conf~", "[x].conf", "*.conf", "ab", "-", "]", "sub1/c.conf", "sub2/c.conf", "sub2/.d.conf", ".sub/e.conf"} {
+		files["g/"+name] = "env " + strings.NewReplacer("*", "star", "[", "", "]", "br", "/", "_").Replace(name) + ";\n"
+	}
+	writeFiles(t, dir, files)
+	for _, mask := range []string{
+		"g/*.conf", "g/*", "g/?.conf", "g/??.conf", "g/[ab].conf", "g/[!ab]*", "g/[^a-z]*",
+		`g/\*.conf`, `g/\[x].conf`, "g/[x].conf", "g/[]]", "g/[a-]", "g/*/c.conf", "g/*/*",
+		"g/.*", "g/[.]*", "g/sub?/*.conf", "g/nomatch*", "g/[", "g/a.conf", "g/[a].conf",
+	} {
+		t.Run(mask, func(t *testing.T) {
+			conf := filepath.Join(dir, "nginx.conf")
+			src := "events {}\ninclude '" + mask + "';\ninclude '" + mask + "';\n"
+			if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tree, err := ParseFile(conf, Options{})
+			if err != nil {
+				// Masks matching a directory fail on reading it.
+				if got, want := err.Error(), nginxTest(t, dir, conf, ""); got != want {
+					t.Errorf("\n got: %s\nnginx: %s", got, want)
+				}
+				return
+			}
+			var got strings.Builder
+			for _, f := range tree.Files {
+				got.WriteString("# configuration file " + f.Path + ":\n")
+				got.Write(f.Content)
+				got.WriteString("\n")
+			}
+			if want := nginxDump(t, dir, conf); got.String() != want {
+				t.Errorf("\n got:\n%s\nnginx:\n%s", got.String(), want)
+			}
+		})
+	}
+}
