@@ -1,0 +1,548 @@
+package http1
+
+import (
+	"bytes"
+	"errors"
+)
+
+// ErrNeedMore is returned by the parsers when the buffer does not yet hold
+// a complete header block and no limit has been exceeded.
+var ErrNeedMore = errors.New("http1: incomplete header")
+
+// ParseOptions are the header-parsing settings of a server block, compiled
+// once from the configuration.
+type ParseOptions struct {
+	// MaxLine is the size of one large_client_header_buffers buffer: a
+	// request line longer than this is 414, a header line 494.
+	MaxLine int
+	// MaxHeader is number × size of large_client_header_buffers: a header
+	// block larger than this is 494.
+	MaxHeader int
+	// AllowUnderscores is underscores_in_headers on.
+	AllowUnderscores bool
+	// KeepInvalidHeaders is ignore_invalid_headers off.
+	KeepInvalidHeaders bool
+}
+
+// DefaultParseOptions are nginx's defaults (large_client_header_buffers 4 8k,
+// underscores_in_headers off, ignore_invalid_headers on).
+func DefaultParseOptions() ParseOptions {
+	return ParseOptions{MaxLine: 8192, MaxHeader: 4 * 8192}
+}
+
+// Request is a parsed client request header. All byte slices alias the
+// connection's read buffer; see the package documentation for lifetimes.
+type Request struct {
+	// Line is the request line without CRLF ($request).
+	Line []byte
+	// Method is the request method, upper-case letters, '_' and '-'.
+	Method []byte
+	// Target is the request-target as nginx's $request_uri: the origin-form
+	// path and query, "*" for OPTIONS, the authority for CONNECT, and for
+	// absolute-form the path and query after the authority ("/" if empty).
+	Target []byte
+	// Scheme is the scheme of an absolute-form target, nil otherwise.
+	Scheme []byte
+	// Proto is the version as sent, e.g. "HTTP/1.1" ($server_protocol).
+	Proto []byte
+	// Minor is the minor version: 0 for HTTP/1.0, 1 for HTTP/1.1 and later
+	// 1.x versions.
+	Minor int
+	// Header holds the fields in arrival order with their original case,
+	// minus those dropped by underscores_in_headers/ignore_invalid_headers.
+	Header Headers
+	// Host is the validated host ($host without its fallback): from an
+	// absolute-form target, else from the Host header; lower-case, without
+	// port or one trailing dot. Nil when neither is present.
+	Host []byte
+	// HostHeader is the Host header's raw value ($http_host), nil if absent.
+	HostHeader []byte
+	// ContentLength is the declared body length, -1 when absent.
+	ContentLength int64
+	// Chunked is true for "Transfer-Encoding: chunked".
+	Chunked bool
+	// KeepAlive is what the client asked for: HTTP/1.1 default, overridden
+	// by "close" or "keep-alive" in Connection (nginx's substring rule).
+	KeepAlive bool
+	// Expect100 is true for an HTTP/1.1 request with "Expect: 100-continue".
+	Expect100 bool
+	// Dropped counts header lines dropped as invalid (logged by nginx at
+	// info as "client sent invalid header line").
+	Dropped int
+	// Body reads the request body; set by the connection loop.
+	Body *Body
+
+	padding bool // MSIE or Chrome: error pages get nginx's padding
+	hostBuf []byte
+}
+
+func (r *Request) reset() {
+	h := r.Header[:0]
+	hb := r.hostBuf[:0]
+	body := r.Body
+	*r = Request{Header: h, hostBuf: hb, Body: body, ContentLength: -1}
+}
+
+// HasBody reports whether a request body follows the header.
+func (r *Request) HasBody() bool { return r.Chunked || r.ContentLength > 0 }
+
+// indices of the unique request headers (nginx's
+// ngx_http_process_unique_header_line set plus Host).
+const (
+	uHost = 1 << iota
+	uContentLength
+	uTransferEncoding
+	uExpect
+	uAuthorization
+	uIfModifiedSince
+	uIfUnmodifiedSince
+	uIfMatch
+	uIfNoneMatch
+	uContentRange
+	uIfRange
+)
+
+var slash = []byte("/")
+
+// ParseRequest parses the request header at the start of b into r. It
+// returns the header's length including the final empty line, ErrNeedMore
+// when b holds only part of a valid header, or an *Error naming nginx's
+// status for a malformed one.
+func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
+	r.reset()
+	// Leading empty lines are ignored (RFC 9112 §2.2, as nginx does).
+	start := 0
+	for start+1 < len(b) && b[start] == '\r' && b[start+1] == '\n' {
+		start += 2
+	}
+	if start < len(b) && b[start] == '\n' {
+		return 0, ErrInvalidRequest
+	}
+	nl := bytes.IndexByte(b[start:], '\n')
+	if nl < 0 {
+		if len(b)-start > o.MaxLine {
+			return 0, ErrTooLongURI
+		}
+		if start == len(b)-1 && b[start] == '\r' {
+			return 0, ErrNeedMore
+		}
+		return 0, ErrNeedMore
+	}
+	if nl+1 > o.MaxLine {
+		return 0, ErrTooLongURI
+	}
+	if nl == 0 || b[start+nl-1] != '\r' {
+		return 0, ErrInvalidRequest // bare LF
+	}
+	if err := parseRequestLine(r, b[start:start+nl-1], o); err != nil {
+		return 0, err
+	}
+	pos := start + nl + 1
+	var seen uint
+	for {
+		if pos-start > o.MaxHeader {
+			return 0, ErrTooLargeRequest
+		}
+		nl := bytes.IndexByte(b[pos:], '\n')
+		if nl < 0 {
+			if len(b)-pos > o.MaxLine {
+				return 0, ErrTooLongHeader
+			}
+			if len(b)-start > o.MaxHeader {
+				return 0, ErrTooLargeRequest
+			}
+			return 0, ErrNeedMore
+		}
+		if nl+1 > o.MaxLine {
+			return 0, ErrTooLongHeader
+		}
+		if nl == 0 || b[pos+nl-1] != '\r' {
+			return 0, ErrInvalidHeader // bare LF
+		}
+		line := b[pos : pos+nl-1]
+		pos += nl + 1
+		if pos-start > o.MaxHeader {
+			return 0, ErrTooLargeRequest
+		}
+		if len(line) == 0 {
+			break
+		}
+		if err := r.headerLine(line, o, &seen); err != nil {
+			return 0, err
+		}
+	}
+	if err := r.finish(seen); err != nil {
+		return 0, err
+	}
+	return pos, nil
+}
+
+func parseRequestLine(r *Request, line []byte, o *ParseOptions) error {
+	r.Line = line
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		if sp < 0 && len(line) > 0 {
+			return ErrInvalidRequest
+		}
+		return ErrInvalidMethod
+	}
+	method := line[:sp]
+	for _, c := range method {
+		if (c < 'A' || c > 'Z') && c != '_' && c != '-' {
+			return ErrInvalidMethod
+		}
+	}
+	rest := line[sp+1:]
+	sp2 := bytes.IndexByte(rest, ' ')
+	if sp2 < 0 {
+		// HTTP/0.9 simple request, or garbage.
+		return ErrInvalidRequest
+	}
+	target, proto := rest[:sp2], rest[sp2+1:]
+	if len(proto) != 8 || string(proto[:5]) != "HTTP/" || proto[6] != '.' ||
+		proto[5] < '0' || proto[5] > '9' || proto[7] < '0' || proto[7] > '9' {
+		return ErrInvalidRequest
+	}
+	switch {
+	case proto[5] == '0':
+		return ErrInvalidRequest
+	case proto[5] > '1':
+		return ErrInvalidVersion
+	}
+	r.Method, r.Proto = method, proto
+	if proto[7] > '0' {
+		r.Minor = 1
+	}
+	if len(target) == 0 {
+		return ErrInvalidRequest
+	}
+	for _, c := range target {
+		if charClass[c]&cURI == 0 {
+			return ErrInvalidRequest
+		}
+	}
+	switch {
+	case target[0] == '/':
+		r.Target = target
+	case string(method) == "CONNECT":
+		// authority-form; nginx answers 405 once the header is read.
+		r.Target = target
+	case len(target) == 1 && target[0] == '*':
+		if string(method) != "OPTIONS" {
+			return ErrInvalidRequest
+		}
+		r.Target = target
+	default:
+		return r.absoluteForm(target)
+	}
+	return nil
+}
+
+// absoluteForm parses "http://host[:port][/path]".
+func (r *Request) absoluteForm(t []byte) error {
+	i := bytes.Index(t, []byte("://"))
+	if i <= 0 {
+		return ErrInvalidRequest
+	}
+	scheme := t[:i]
+	if !equalFold(scheme, "http") && !equalFold(scheme, "https") {
+		return ErrInvalidRequest
+	}
+	rest := t[i+3:]
+	end := bytes.IndexByte(rest, '/')
+	if end < 0 {
+		end = len(rest)
+	}
+	auth := rest[:end]
+	if len(auth) == 0 {
+		return ErrInvalidRequest
+	}
+	// host chars: [A-Za-z0-9.-] or an IPv6 literal; then optional :digits.
+	j := 0
+	if auth[0] == '[' {
+		k := bytes.IndexByte(auth, ']')
+		if k < 2 {
+			return ErrInvalidRequest
+		}
+		for _, c := range auth[1:k] {
+			if charClass[c]&cHex == 0 && c != ':' && c != '.' {
+				return ErrInvalidRequest
+			}
+		}
+		j = k + 1
+	} else {
+		for j < len(auth) && charClass[auth[j]]&cHostChr != 0 {
+			j++
+		}
+		if j == 0 {
+			return ErrInvalidRequest
+		}
+	}
+	if j < len(auth) {
+		if auth[j] != ':' {
+			return ErrInvalidRequest
+		}
+		for _, c := range auth[j+1:] {
+			if c < '0' || c > '9' {
+				return ErrInvalidRequest
+			}
+		}
+	}
+	host, ok := validateHost(auth, &r.hostBuf)
+	if !ok {
+		return ErrInvalidHost
+	}
+	r.Scheme = scheme
+	r.Host = host
+	if end == len(rest) {
+		r.Target = slash
+	} else {
+		r.Target = rest[end:]
+	}
+	return nil
+}
+
+// validateHost is nginx's ngx_http_validate_host: lower-case, strip the
+// port and one trailing dot; reject path separators, bytes <= 0x20, DEL,
+// ".." and an empty result. The result aliases h unless it had to be
+// lower-cased into *scratch.
+func validateHost(h []byte, scratch *[]byte) ([]byte, bool) {
+	const (
+		usual = iota
+		literal
+		rest
+	)
+	dotPos := -2
+	hostLen := len(h)
+	state := usual
+	upper := false
+	for i, c := range h {
+		switch c {
+		case '.':
+			if dotPos == i-1 {
+				return nil, false
+			}
+			dotPos = i
+		case ':':
+			if state == usual {
+				hostLen = i
+				state = rest
+			}
+		case '[':
+			if i == 0 {
+				state = literal
+			}
+		case ']':
+			if state == literal {
+				hostLen = i + 1
+				state = rest
+			}
+		default:
+			if c == '/' || c == '\\' || c <= 0x20 || c == 0x7f {
+				return nil, false
+			}
+			if c >= 'A' && c <= 'Z' {
+				upper = true
+			}
+		}
+	}
+	if dotPos == hostLen-1 {
+		hostLen--
+	}
+	if hostLen <= 0 {
+		return nil, false
+	}
+	if !upper {
+		return h[:hostLen], true
+	}
+	s := (*scratch)[:0]
+	for _, c := range h[:hostLen] {
+		s = append(s, lower(c))
+	}
+	*scratch = s
+	return s, true
+}
+
+func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
+	if line[0] == ' ' || line[0] == '\t' {
+		return ErrObsFold
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return ErrInvalidHeader
+	}
+	name := line[:colon]
+	invalid, underscore := false, false
+	for _, c := range name {
+		cl := charClass[c]
+		if cl&cNginx != 0 {
+			continue
+		}
+		if c == ' ' || c == '\t' || cl&cCtl != 0 {
+			return ErrInvalidHeader
+		}
+		if c == '_' {
+			underscore = true
+		} else {
+			invalid = true
+		}
+	}
+	value := trimOWS(line[colon+1:])
+	if !validFieldValue(value) {
+		return ErrInvalidHeader
+	}
+	if invalid || (underscore && !o.AllowUnderscores) {
+		if !o.KeepInvalidHeaders {
+			r.Dropped++
+			return nil
+		}
+		r.Header = append(r.Header, Header{Name: name, Value: value})
+		return nil
+	}
+	r.Header = append(r.Header, Header{Name: name, Value: value})
+	var bit uint
+	switch len(name) {
+	case 4:
+		if equalFold(name, "host") {
+			if *seen&uHost != 0 {
+				return ErrDuplicateHost
+			}
+			*seen |= uHost
+			r.HostHeader = value
+			h, ok := validateHost(value, &r.hostBuf)
+			if !ok {
+				return ErrInvalidHost
+			}
+			if r.Host == nil {
+				r.Host = h
+			}
+			return nil
+		}
+	case 6:
+		if equalFold(name, "expect") {
+			bit = uExpect
+			r.Expect100 = r.Minor >= 1 && equalFold(value, "100-continue")
+		}
+	case 8:
+		if equalFold(name, "if-match") {
+			bit = uIfMatch
+		} else if equalFold(name, "if-range") {
+			bit = uIfRange
+		}
+	case 10:
+		if equalFold(name, "connection") {
+			if containsFold(value, "close") {
+				*seen |= 1 << 30
+				*seen &^= 1 << 31
+			} else if containsFold(value, "keep-alive") {
+				*seen |= 1 << 31
+				*seen &^= 1 << 30
+			}
+		} else if equalFold(name, "user-agent") {
+			r.padding = userAgentPadding(value)
+		}
+	case 13:
+		if equalFold(name, "authorization") {
+			bit = uAuthorization
+		} else if equalFold(name, "if-none-match") {
+			bit = uIfNoneMatch
+		} else if equalFold(name, "content-range") {
+			bit = uContentRange
+		}
+	case 14:
+		if equalFold(name, "content-length") {
+			bit = uContentLength
+			if *seen&bit == 0 {
+				n, ok := parseContentLength(value)
+				if !ok {
+					// reported after the whole header, as nginx does;
+					// remember with a sentinel
+					r.ContentLength = -2
+				} else {
+					r.ContentLength = n
+				}
+			}
+		}
+	case 17:
+		if equalFold(name, "transfer-encoding") {
+			bit = uTransferEncoding
+			if *seen&bit == 0 {
+				if equalFold(value, "chunked") {
+					r.Chunked = true
+				} else {
+					*seen |= 1 << 29 // unknown encoding
+				}
+			}
+		} else if equalFold(name, "if-modified-since") {
+			bit = uIfModifiedSince
+		}
+	case 19:
+		if equalFold(name, "if-unmodified-since") {
+			bit = uIfUnmodifiedSince
+		}
+	}
+	if bit != 0 {
+		if *seen&bit != 0 {
+			return ErrDuplicateHeader
+		}
+		*seen |= bit
+	}
+	return nil
+}
+
+// finish applies nginx's ngx_http_process_request_header checks in order.
+func (r *Request) finish(seen uint) error {
+	if seen&uHost == 0 && r.Minor >= 1 {
+		return ErrMissingHost
+	}
+	if r.ContentLength == -2 {
+		return ErrInvalidContentLength
+	}
+	if seen&uTransferEncoding != 0 {
+		if r.Minor == 0 {
+			return ErrTEWithHTTP10
+		}
+		if seen&(1<<29) != 0 {
+			return ErrUnknownTE
+		}
+		if seen&uContentLength != 0 {
+			return ErrTEAndCL
+		}
+	}
+	switch string(r.Method) {
+	case "CONNECT":
+		return ErrConnectMethod
+	case "TRACE":
+		return ErrTraceMethod
+	}
+	r.KeepAlive = r.Minor >= 1
+	if seen&(1<<30) != 0 {
+		r.KeepAlive = false
+	} else if seen&(1<<31) != 0 {
+		r.KeepAlive = true
+	}
+	if r.ContentLength < 0 {
+		r.ContentLength = -1
+	}
+	return nil
+}
+
+// userAgentPadding reproduces nginx's MSIE/Chrome detection that decides
+// whether error pages are padded (msie_padding).
+func userAgentPadding(ua []byte) bool {
+	msie := false
+	if i := contains(ua, "MSIE "); i >= 0 && i+7 < len(ua) {
+		msie = true
+	}
+	opera := contains(ua, "Opera") >= 0
+	if opera {
+		return false
+	}
+	if msie {
+		return true
+	}
+	if contains(ua, "Gecko/") >= 0 {
+		return false
+	}
+	return contains(ua, "Chrome/") >= 0
+}

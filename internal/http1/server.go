@@ -1,0 +1,442 @@
+package http1
+
+import (
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Handler serves one request. It runs on the connection's goroutine; the
+// next pipelined request is read only after it returns. It reads r.Body if
+// it wants the body, then writes the response through w (or hijacks).
+type Handler interface {
+	ServeHTTP1(w *ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w *ResponseWriter, r *Request)
+
+// ServeHTTP1 calls f.
+func (f HandlerFunc) ServeHTTP1(w *ResponseWriter, r *Request) { f(w, r) }
+
+// Limits are the location-level connection settings; Config carries the
+// server-level values and a Handler may switch to a location's values with
+// ResponseWriter.Apply.
+type Limits struct {
+	ClientMaxBodySize      int64         // client_max_body_size; 0 = unlimited
+	ClientBodyTimeout      time.Duration // client_body_timeout, between two reads
+	SendTimeout            time.Duration // send_timeout, between two writes
+	KeepaliveTimeout       time.Duration // keepalive_timeout; 0 disables keep-alive
+	KeepaliveHeaderTimeout time.Duration // its second argument; >0 adds "Keep-Alive: timeout=N"
+	KeepaliveRequests      int           // keepalive_requests
+	KeepaliveTime          time.Duration // keepalive_time
+	LingeringTime          time.Duration // lingering_time
+	LingeringTimeout       time.Duration // lingering_timeout
+	ServerTokens           bool          // server_tokens on
+	MSIEPadding            bool          // msie_padding on
+}
+
+// Config is the server-level (listener / server block) configuration.
+// Start from DefaultConfig: the zero value is not nginx's default.
+type Config struct {
+	Parse               ParseOptions
+	ClientHeaderTimeout time.Duration // client_header_timeout
+	Limits                            // server-level location defaults
+	// MaxDrain bounds how many unread request-body bytes are read and
+	// dropped to keep a connection alive; beyond it the connection is
+	// closed (with lingering close) instead.
+	MaxDrain int64
+	// MaxLinger bounds the bytes read and dropped during lingering close.
+	MaxLinger int64
+	// Product and ProductVersion name the server in the Server header and
+	// in error pages: server_tokens off uses Product, on ProductVersion.
+	Product, ProductVersion string
+}
+
+// DefaultConfig returns nginx 1.28's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Parse:               DefaultParseOptions(),
+		ClientHeaderTimeout: 60 * time.Second,
+		Limits: Limits{
+			ClientMaxBodySize: 1 << 20,
+			ClientBodyTimeout: 60 * time.Second,
+			SendTimeout:       60 * time.Second,
+			KeepaliveTimeout:  75 * time.Second,
+			KeepaliveRequests: 1000,
+			KeepaliveTime:     time.Hour,
+			LingeringTime:     30 * time.Second,
+			LingeringTimeout:  5 * time.Second,
+			ServerTokens:      true,
+			MSIEPadding:       true,
+		},
+		MaxDrain:       1 << 20,
+		MaxLinger:      1 << 20,
+		Product:        "nginx",
+		ProductVersion: "nginx/1.28.3",
+	}
+}
+
+// Server runs the HTTP/1 connection loop for accepted connections. Its
+// fields must not change after the first ServeConn call; a reload builds
+// a new Server.
+type Server struct {
+	Config  Config
+	Handler Handler
+	// Now is the clock for Date headers and timeouts; nil means time.Now.
+	Now func() time.Time
+	// OnReject, if set, is called when the codec rejects a request itself
+	// (malformed header, header timeout with bytes received, too large):
+	// r is the partly parsed request (Line may be nil). It runs before the
+	// error response is sent; use it for the error and access logs.
+	OnReject func(c net.Conn, r *Request, err *Error)
+
+	bufPool  sync.Pool // *[]byte, read buffers
+	wbufPool sync.Pool // *[]byte, write buffers
+
+	mu       sync.Mutex
+	conns    map[*serverConn]struct{}
+	stopping atomic.Bool
+	nextID   atomic.Uint64
+}
+
+const (
+	bodyRoom  = 8192 // read-buffer room after the header for body reads
+	wbufSize  = 8192
+	smallSize = 1024
+)
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) getBuf() *[]byte {
+	if p, ok := s.bufPool.Get().(*[]byte); ok {
+		return p
+	}
+	b := make([]byte, s.Config.Parse.MaxHeader+bodyRoom)
+	return &b
+}
+
+func (s *Server) getWbuf() *[]byte {
+	if p, ok := s.wbufPool.Get().(*[]byte); ok {
+		return p
+	}
+	b := make([]byte, 0, wbufSize)
+	return &b
+}
+
+// Shutdown starts a graceful stop: idle keep-alive connections are closed
+// now, active ones after their current response. It does not wait.
+func (s *Server) Shutdown() {
+	s.stopping.Store(true)
+	s.mu.Lock()
+	for c := range s.conns {
+		if c.idle {
+			_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
+	s.mu.Unlock()
+}
+
+// ActiveConns returns the number of connections being served.
+func (s *Server) ActiveConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// serverConn is the state of one client connection; everything a request
+// needs lives here and is reused.
+type serverConn struct {
+	srv          *Server
+	nc           net.Conn
+	id           uint64
+	start        time.Time
+	requests     int
+	idle         bool // guarded by srv.mu
+	br           bufReader
+	bufp         *[]byte
+	wbufp        *[]byte
+	small        [smallSize]byte
+	req          Request
+	body         Body
+	w            ResponseWriter
+	lim          *Limits
+	dateSec      int64
+	date         [29]byte
+	closing      bool // close after the current response
+	continueSent bool
+	hijacked     bool
+}
+
+// ServeConn serves requests on nc until the connection is done, then
+// closes it (unless a handler hijacked it). It blocks; call it on the
+// connection's own goroutine.
+func (s *Server) ServeConn(nc net.Conn) {
+	c := &serverConn{srv: s, nc: nc, start: s.now(), id: s.nextID.Add(1)}
+	c.br.nc = nc
+	c.br.now = s.now
+	c.req.Body = &c.body
+	c.w.c = c
+	s.mu.Lock()
+	if s.conns == nil {
+		s.conns = make(map[*serverConn]struct{})
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.releaseBuffers()
+		if !c.hijacked {
+			_ = nc.Close()
+		}
+	}()
+	for c.serveOne() {
+	}
+}
+
+func (c *serverConn) releaseBuffers() {
+	if c.hijacked {
+		return // the buffers may still be referenced
+	}
+	if c.bufp != nil {
+		c.srv.bufPool.Put(c.bufp)
+		c.bufp = nil
+		c.br.buf = nil
+	}
+	if c.wbufp != nil {
+		*c.wbufp = (*c.wbufp)[:0]
+		c.srv.wbufPool.Put(c.wbufp)
+		c.wbufp = nil
+		c.w.wbuf = nil
+	}
+}
+
+func (c *serverConn) setIdle(idle bool) bool {
+	c.srv.mu.Lock()
+	c.idle = idle
+	c.srv.mu.Unlock()
+	return !c.srv.stopping.Load()
+}
+
+// waitRequest waits for the first bytes of the next request and makes
+// sure the read buffer holds them at its start.
+func (c *serverConn) waitRequest() bool {
+	s := c.srv
+	if c.bufp != nil && c.br.buffered() > 0 {
+		n := copy(c.br.buf, c.br.buf[c.br.r:c.br.w])
+		c.br.r, c.br.w, c.br.floor = 0, n, 0
+		return true
+	}
+	// Nothing pipelined: give the big buffers back while idle.
+	c.releaseBuffers()
+	timeout := s.Config.ClientHeaderTimeout
+	if c.requests > 0 {
+		timeout = c.lim.KeepaliveTimeout
+	}
+	// The deadline is set before the connection is marked idle so that
+	// Shutdown's wake-up deadline is never overwritten.
+	_ = c.nc.SetReadDeadline(s.now().Add(timeout))
+	if c.requests > 0 && !c.setIdle(true) {
+		return false
+	}
+	n, err := c.nc.Read(c.small[:])
+	if c.requests > 0 && !c.setIdle(false) && n == 0 {
+		return false
+	}
+	if n == 0 {
+		_ = err
+		return false
+	}
+	c.bufp = s.getBuf()
+	c.br.buf = *c.bufp
+	copy(c.br.buf, c.small[:n])
+	c.br.r, c.br.w, c.br.floor = 0, n, 0
+	return true
+}
+
+// serveOne reads and serves one request; it reports whether to continue.
+func (c *serverConn) serveOne() bool {
+	s := c.srv
+	if !c.waitRequest() {
+		return false
+	}
+	c.lim = &s.Config.Limits
+	c.requests++
+	c.continueSent = false
+	if c.wbufp == nil {
+		c.wbufp = s.getWbuf()
+	}
+	c.w.reset(*c.wbufp)
+	// client_header_timeout covers the whole header.
+	_ = c.nc.SetReadDeadline(s.now().Add(s.Config.ClientHeaderTimeout))
+	c.br.timeout = 0
+	opts := &s.Config.Parse
+	scanFrom := 0
+	for {
+		var n int
+		var err error
+		if c.headerMayBeComplete(scanFrom) {
+			n, err = ParseRequest(&c.req, c.br.buf[:c.br.w], opts)
+		} else {
+			err = ErrNeedMore
+		}
+		if err == nil {
+			c.br.r, c.br.floor = n, n
+			break
+		}
+		if err != ErrNeedMore {
+			return c.reject(err.(*Error))
+		}
+		if c.br.w >= len(c.br.buf) {
+			return c.reject(ErrTooLargeRequest)
+		}
+		scanFrom = c.br.w
+		if ferr := c.br.fill(); ferr != nil {
+			if isTimeout(ferr) && c.br.w > 0 {
+				c.reportReject(ErrClientHeaderTimeout)
+			}
+			return false
+		}
+	}
+	c.body.reset(c, &c.req, c.lim.ClientMaxBodySize)
+	if c.req.ContentLength > 0 && c.lim.ClientMaxBodySize > 0 && c.req.ContentLength > c.lim.ClientMaxBodySize {
+		c.body.err = ErrBodyTooLarge
+	}
+	s.Handler.ServeHTTP1(&c.w, &c.req)
+	if c.hijacked {
+		return false
+	}
+	return c.finish()
+}
+
+// headerMayBeComplete is a cheap pre-check so that a header arriving in
+// many small reads is parsed once: it looks for an empty line in the new
+// bytes, or for a size that already breaks a limit.
+func (c *serverConn) headerMayBeComplete(from int) bool {
+	b := c.br.buf[:c.br.w]
+	if from > 3 {
+		from -= 3
+	} else {
+		from = 0
+	}
+	for i := from; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		if i+1 < len(b) && b[i+1] == '\n' {
+			return true
+		}
+		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
+			return true
+		}
+	}
+	o := &c.srv.Config.Parse
+	return len(b) > o.MaxLine || len(b) > o.MaxHeader
+}
+
+func (c *serverConn) reportReject(e *Error) {
+	if c.srv.OnReject != nil {
+		c.srv.OnReject(c.nc, &c.req, e)
+	}
+}
+
+// reject answers a request the codec refused, then closes.
+func (c *serverConn) reject(e *Error) bool {
+	c.reportReject(e)
+	c.w.keepAlive = false
+	_ = c.w.WriteErrorPage(e.Status)
+	c.lingeringClose()
+	return false
+}
+
+// finish completes the response after the handler returned and decides
+// whether the connection continues.
+func (c *serverConn) finish() bool {
+	w := &c.w
+	if !w.wroteHeader && !w.aborted {
+		_ = w.WriteErrorPage(500)
+	}
+	if w.aborted {
+		return false
+	}
+	if err := w.end(); err != nil {
+		return false
+	}
+	if !w.keepAlive || c.closing {
+		if !c.body.done {
+			c.lingeringClose()
+		}
+		return false
+	}
+	if !c.body.done {
+		if c.req.Expect100 && !c.body.started || !c.body.discard(c.srv.Config.MaxDrain) {
+			c.lingeringClose()
+			return false
+		}
+	}
+	return true
+}
+
+// lingeringClose half-closes the connection and reads and drops what the
+// client still sends, bounded by lingering_time, lingering_timeout and
+// MaxLinger, so that the client sees the response rather than a reset.
+func (c *serverConn) lingeringClose() {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := c.nc.(closeWriter)
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	lim := c.lim
+	if lim == nil {
+		lim = &c.srv.Config.Limits
+	}
+	deadline := c.srv.now().Add(lim.LingeringTime)
+	var total int64
+	for total < c.srv.Config.MaxLinger {
+		d := c.srv.now().Add(lim.LingeringTimeout)
+		if d.After(deadline) {
+			d = deadline
+		}
+		_ = c.nc.SetReadDeadline(d)
+		n, err := c.nc.Read(c.small[:])
+		total += int64(n)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// sendContinue writes "100 Continue" before the first body read when the
+// client expects it and no final response has started.
+func (c *serverConn) sendContinue() error {
+	if !c.req.Expect100 || c.continueSent || c.w.wroteHeader || c.body.done {
+		return nil
+	}
+	c.continueSent = true
+	c.w.setWriteDeadline()
+	_, err := io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+	if err != nil {
+		return ErrClientClosed
+	}
+	return nil
+}
+
+// appendDate appends the cached IMF-fixdate for now.
+func (c *serverConn) appendDate(dst []byte) []byte {
+	now := c.srv.now()
+	sec := now.Unix()
+	if sec != c.dateSec || c.date[0] == 0 {
+		c.dateSec = sec
+		now.UTC().AppendFormat(c.date[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
+	}
+	return append(dst, c.date[:]...)
+}
