@@ -1,0 +1,376 @@
+package tlsterm
+
+import (
+	"crypto/sha1"
+	"crypto/tls"
+	"encoding/pem"
+	"strconv"
+	"sync"
+
+	"gatehouse/internal/variables"
+)
+
+// Info is the TLS state of one client connection after its handshake: the
+// SNI outcome, the client-certificate verification result and the $ssl_*
+// values. Expensive values are computed on first use and cached for the
+// life of the connection; Info is safe for concurrent use (HTTP/2 streams).
+type Info struct {
+	l          *Listener
+	cs         tls.ConnectionState
+	sniName    string // normalised SNI, set only when it matched a server
+	sniMatched bool
+	sniIdx     int // SNI-selected server (default when none matched)
+	tlsIdx     int // server whose tls.Config and trust store served the handshake
+	ciphers    []uint16
+	curves     []tls.CurveID
+
+	verifyOnce sync.Once
+	verifyRes  VerifyCode
+
+	certOnce    sync.Once
+	sDN, iDN    []byte
+	sDNL, iDNL  []byte
+	serial      []byte
+	fingerprint []byte
+	vStart      []byte
+	vEnd        []byte
+
+	pemOnce                sync.Once
+	rawPEM, tabPEM, escPEM []byte
+
+	sidOnce sync.Once
+	sid     []byte
+}
+
+// Info returns the TLS state of c, which must have completed its handshake
+// on a connection made by l.Server (or tls.Server with l.Config()). Call it
+// once per connection and keep the result with the connection.
+func (l *Listener) Info(c *tls.Conn) *Info {
+	i := &Info{l: l, cs: c.ConnectionState()}
+	if hc, ok := c.NetConn().(*helloConn); ok && hc.hello.seen {
+		i.sniIdx, i.sniMatched = hc.hello.sniIdx, hc.hello.sniMatched
+		i.ciphers, i.curves = hc.hello.ciphers, hc.hello.curves
+	} else {
+		i.sniIdx, i.sniMatched = l.sniServer(i.cs.ServerName)
+	}
+	if i.sniMatched {
+		i.sniName, _ = normalizeHost(i.cs.ServerName)
+	}
+	i.tlsIdx = l.tlsServer(i.sniIdx)
+	return i
+}
+
+// SNIServer returns the server index the SNI selected and whether a
+// server_name matched (false: no or unknown SNI, the default server).
+// Requests without a Host header are processed by this server.
+func (i *Info) SNIServer() (int, bool) { return i.sniIdx, i.sniMatched }
+
+// State returns the connection state captured after the handshake.
+func (i *Info) State() *tls.ConnectionState { return &i.cs }
+
+// HasClientCert reports whether the client presented a certificate.
+func (i *Info) HasClientCert() bool { return len(i.cs.PeerCertificates) > 0 }
+
+// VerifyResult returns OpenSSL's verification result for the client's
+// certificate (CodeOK when none was sent), computed once per connection
+// against the trust store and depth of the server that served the
+// handshake, as SSL_get_verify_result reports it.
+func (i *Info) VerifyResult() VerifyCode {
+	i.verifyOnce.Do(func() {
+		if len(i.cs.PeerCertificates) == 0 {
+			return
+		}
+		st := i.l.servers[i.tlsIdx].store
+		if st == nil || i.l.servers[i.tlsIdx].verify == VerifyOff {
+			return
+		}
+		i.verifyRes = st.verify(i.cs.PeerCertificates, i.l.now())
+	})
+	return i.verifyRes
+}
+
+// Verdict is the outcome of the per-request TLS checks nginx makes once
+// the request header has been read.
+type Verdict uint8
+
+// The verdicts. The HTTP layer renders CertError and NoCert as nginx's
+// special 400 pages (§5.8) and Misdirected as 421.
+const (
+	Proceed     Verdict = iota
+	Misdirected         // 421 Misdirected Request
+	CertError           // 495: 400 "The SSL certificate error"
+	NoCert              // 496: 400 "No required SSL certificate was sent"
+)
+
+// Status returns nginx's internal status for v (421, 495, 496), 0 for
+// Proceed. 495 and 496 go on the wire and into $status as 400.
+func (v Verdict) Status() int {
+	switch v {
+	case Misdirected:
+		return 421
+	case CertError:
+		return 495
+	case NoCert:
+		return 496
+	}
+	return 0
+}
+
+// Check applies nginx's request-time rules (§3.4, §7) for the server the
+// Host selected. host is the validated request host (lowercase, no port,
+// no trailing dot; empty when the request had none) and server the index
+// the router chose for it (the default server when no name matched).
+// It does not allocate.
+func (i *Info) Check(host []byte, server int) Verdict {
+	if server < 0 || server >= len(i.l.servers) {
+		server = i.l.def
+	}
+	mode := i.l.servers[server].verify
+	if i.sniMatched && len(host) > 0 && string(host) != i.sniName && mode != VerifyOff {
+		return Misdirected
+	}
+	if mode == VerifyOff {
+		return Proceed
+	}
+	if res := i.VerifyResult(); res != CodeOK && !(mode == VerifyOptionalNoCA && res.untrustedIssuer()) {
+		return CertError
+	}
+	if mode == VerifyOn && len(i.cs.PeerCertificates) == 0 {
+		return NoCert
+	}
+	return Proceed
+}
+
+// AppendReason appends the info-level log text nginx writes for v, e.g.
+// "client SSL certificate verify error: (10:certificate has expired)".
+func (i *Info) AppendReason(dst []byte, v Verdict) []byte {
+	switch v {
+	case Misdirected:
+		return append(dst, "client attempted to request the server name different from the one that was negotiated"...)
+	case CertError:
+		dst = append(dst, "client SSL certificate verify error: "...)
+		return i.VerifyResult().appendParen(dst)
+	case NoCert:
+		return append(dst, "client sent no required SSL certificate"...)
+	}
+	return dst
+}
+
+// AppendVar appends the value of a TLS variable (§8.1) or $https and
+// reports whether id is one this package answers. Use a nil *Info for
+// plain-HTTP connections: TLS variables are then not found and $https is
+// empty.
+func (i *Info) AppendVar(dst []byte, id variables.ID) ([]byte, bool) {
+	if id == variables.HTTPS {
+		if i == nil {
+			return dst, true
+		}
+		return append(dst, "on"...), true
+	}
+	if _, ok := variables.SSLIndex(id); !ok || i == nil {
+		return dst, false
+	}
+	switch id {
+	case variables.SSLProtocol:
+		return i.appendProtocol(dst), true
+	case variables.SSLCipher:
+		return i.appendCipher(dst, i.cs.CipherSuite), true
+	case variables.SSLCiphers:
+		for k, c := range i.ciphers {
+			if k > 0 {
+				dst = append(dst, ':')
+			}
+			dst = i.appendCipher(dst, c)
+		}
+		return dst, true
+	case variables.SSLCurve:
+		if i.cs.CurveID == 0 {
+			return dst, true
+		}
+		return appendCurve(dst, i.cs.CurveID), true
+	case variables.SSLCurves:
+		for k, c := range i.curves {
+			if k > 0 {
+				dst = append(dst, ':')
+			}
+			dst = appendCurve(dst, c)
+		}
+		return dst, true
+	case variables.SSLServerName:
+		return append(dst, i.cs.ServerName...), true
+	case variables.SSLSessionID:
+		return append(dst, i.sessionID()...), true
+	case variables.SSLSessionReused:
+		if i.cs.DidResume {
+			return append(dst, 'r'), true
+		}
+		return append(dst, '.'), true
+	case variables.SSLALPNProtocol:
+		return append(dst, i.cs.NegotiatedProtocol...), true
+	case variables.SSLEarlyData:
+		return dst, true // crypto/tls servers never accept 0-RTT data
+	case variables.SSLClientVerify:
+		if len(i.cs.PeerCertificates) == 0 {
+			return append(dst, "NONE"...), true
+		}
+		res := i.VerifyResult()
+		if res == CodeOK {
+			return append(dst, "SUCCESS"...), true
+		}
+		return append(append(dst, "FAILED:"...), res.String()...), true
+	case variables.SSLClientVRemain:
+		if len(i.cs.PeerCertificates) == 0 {
+			return dst, true
+		}
+		return appendRemain(dst, i.cs.PeerCertificates[0].NotAfter.Unix(), i.l.now().Unix()), true
+	case variables.SSLClientRawCert, variables.SSLClientCert, variables.SSLClientEscapedCert:
+		if len(i.cs.PeerCertificates) == 0 {
+			return dst, true
+		}
+		i.pemOnce.Do(i.buildPEM)
+		switch id {
+		case variables.SSLClientRawCert:
+			return append(dst, i.rawPEM...), true
+		case variables.SSLClientCert:
+			return append(dst, i.tabPEM...), true
+		}
+		return append(dst, i.escPEM...), true
+	}
+	if len(i.cs.PeerCertificates) == 0 {
+		return dst, true
+	}
+	i.certOnce.Do(i.buildCert)
+	switch id {
+	case variables.SSLClientSDN:
+		return append(dst, i.sDN...), true
+	case variables.SSLClientIDN:
+		return append(dst, i.iDN...), true
+	case variables.SSLClientSDNLegacy:
+		return append(dst, i.sDNL...), true
+	case variables.SSLClientIDNLegacy:
+		return append(dst, i.iDNL...), true
+	case variables.SSLClientSerial:
+		return append(dst, i.serial...), true
+	case variables.SSLClientFingerprint:
+		return append(dst, i.fingerprint...), true
+	case variables.SSLClientVStart:
+		return append(dst, i.vStart...), true
+	case variables.SSLClientVEnd:
+		return append(dst, i.vEnd...), true
+	}
+	return dst, false
+}
+
+// appendRemain is $ssl_client_v_remain: whole days left, 0 under a day.
+func appendRemain(dst []byte, end, now int64) []byte {
+	if end < now+86400 {
+		return append(dst, '0')
+	}
+	return strconv.AppendInt(dst, (end-now)/86400, 10)
+}
+
+func (i *Info) appendProtocol(dst []byte) []byte {
+	if i.l.protoNm != nil {
+		if n := i.l.protoNm(i.cs.Version); n != "" {
+			return append(dst, n...)
+		}
+	}
+	return appendHex16(dst, i.cs.Version)
+}
+
+func (i *Info) appendCipher(dst []byte, id uint16) []byte {
+	if i.l.cipherNm != nil {
+		if n := i.l.cipherNm(id); n != "" {
+			return append(dst, n...)
+		}
+	}
+	return appendHex16(dst, id)
+}
+
+// appendHex16 writes nginx's "0x%04xd" form for values without a name.
+func appendHex16(dst []byte, v uint16) []byte {
+	const lower = "0123456789abcdef"
+	return append(dst, '0', 'x', lower[v>>12], lower[v>>8&15], lower[v>>4&15], lower[v&15])
+}
+
+// appendCurve writes OpenSSL's short name for a group (OBJ_nid2sn), or
+// "0x%04x" for groups OpenSSL has no NID for, such as the ML-KEM hybrids.
+func appendCurve(dst []byte, c tls.CurveID) []byte {
+	switch c {
+	case tls.X25519:
+		return append(dst, "X25519"...)
+	case tls.CurveP256:
+		return append(dst, "prime256v1"...)
+	case tls.CurveP384:
+		return append(dst, "secp384r1"...)
+	case tls.CurveP521:
+		return append(dst, "secp521r1"...)
+	case 30:
+		return append(dst, "X448"...)
+	}
+	return appendHex16(dst, uint16(c))
+}
+
+// buildCert computes the certificate-derived strings of the leaf.
+func (i *Info) buildCert() {
+	leaf := i.cs.PeerCertificates[0]
+	var err error
+	if i.sDN, err = appendRFC2253(nil, leaf.RawSubject); err != nil {
+		i.sDN = nil
+	}
+	if i.iDN, err = appendRFC2253(nil, leaf.RawIssuer); err != nil {
+		i.iDN = nil
+	}
+	if i.sDNL, err = appendOneline(nil, leaf.RawSubject); err != nil {
+		i.sDNL = nil
+	}
+	if i.iDNL, err = appendOneline(nil, leaf.RawIssuer); err != nil {
+		i.iDNL = nil
+	}
+	i.serial = appendSerial(nil, leaf)
+	sum := sha1.Sum(leaf.Raw)
+	const lower = "0123456789abcdef"
+	i.fingerprint = make([]byte, 0, 2*len(sum))
+	for _, b := range sum {
+		i.fingerprint = append(i.fingerprint, lower[b>>4], lower[b&15])
+	}
+	i.vStart = appendASN1Time(nil, leaf.NotBefore)
+	i.vEnd = appendASN1Time(nil, leaf.NotAfter)
+}
+
+// buildPEM computes the three PEM forms of the leaf certificate.
+func (i *Info) buildPEM() {
+	i.rawPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: i.cs.PeerCertificates[0].Raw})
+	i.tabPEM = appendTabbedPEM(nil, i.rawPEM)
+	i.escPEM = appendEscapedPEM(nil, i.rawPEM)
+}
+
+// appendTabbedPEM is $ssl_client_cert: the PEM without its final newline
+// and with a TAB after every remaining newline.
+func appendTabbedPEM(dst, p []byte) []byte {
+	if len(p) == 0 {
+		return dst
+	}
+	for _, b := range p[:len(p)-1] {
+		dst = append(dst, b)
+		if b == '\n' {
+			dst = append(dst, '\t')
+		}
+	}
+	return dst
+}
+
+// appendEscapedPEM is $ssl_client_escaped_cert: every byte except
+// A-Z a-z 0-9 - . _ ~ percent-encoded in uppercase hex.
+func appendEscapedPEM(dst, p []byte) []byte {
+	for _, b := range p {
+		switch {
+		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9',
+			b == '-', b == '.', b == '_', b == '~':
+			dst = append(dst, b)
+		default:
+			dst = append(dst, '%', upperHex[b>>4], upperHex[b&15])
+		}
+	}
+	return dst
+}
