@@ -1,0 +1,424 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gatehouse/internal/nginxconf"
+)
+
+// endHTTP runs, at the closing brace of http, the checks nginx makes
+// after reading the block, in nginx's order: upstream initialisation,
+// ssl merge, proxy merge, location trees, "listen ... ssl" certificates,
+// then server names per socket.
+func (c *compiler) endHTTP() error {
+	if err := c.initUpstreams(); err != nil {
+		return err
+	}
+	root := &c.m.httpConf
+	for _, s := range c.m.servers {
+		s.conf.merge(root)
+		if len(s.names) == 0 {
+			s.names = []ServerName{{Name: "", Kind: NameExact}}
+		}
+		var mergeLocs func(ls []*locRaw, parent *conf)
+		mergeLocs = func(ls []*locRaw, parent *conf) {
+			for _, l := range ls {
+				l.conf.merge(parent)
+				mergeLocs(l.children, &l.conf)
+			}
+		}
+		mergeLocs(s.locs, &s.conf)
+	}
+	for _, s := range c.m.servers {
+		if err := c.checkServerSSL(s); err != nil {
+			return err
+		}
+	}
+	for _, s := range c.m.servers {
+		if err := c.checkProxySSL(s.locs); err != nil {
+			return err
+		}
+	}
+	for _, s := range c.m.servers {
+		if err := checkDuplicateLocations(s.locs); err != nil {
+			return err
+		}
+	}
+	for _, sk := range c.m.sockets {
+		if !sk.out.SSL {
+			continue
+		}
+		def := sk.defaultSrv
+		if def == nil {
+			def = sk.servers[0]
+		}
+		if len(def.conf.SSLCerts.V) == 0 && !def.conf.SSLReject.V {
+			return nginxconf.Errorf(nginxconf.Pos{}, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in %s:%d", def.pos.File, def.pos.Line)
+		}
+	}
+	c.conflicts = map[*srvRaw]map[string]bool{}
+	for _, sk := range c.m.sockets {
+		if err := c.serverNames(sk, c.conflicts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// initUpstreams is ngx_http_upstream_init_main_conf: resolve implicit
+// groups (made by proxy_pass) and apply the upstream defaults.
+func (c *compiler) initUpstreams() error {
+	for _, u := range c.m.upstreams {
+		g := u.u
+		if !u.created {
+			g.Implicit = true
+			s := &UpstreamServer{Host: u.host, Port: u.port, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second, Pos: u.passPos}
+			if u.unix != "" {
+				s.Address, s.Unix = "unix:"+u.unix, u.unix
+			} else {
+				s.Address = u.host + ":" + strconv.Itoa(u.port)
+				addrs, err := c.resolve(u.host)
+				if err != nil {
+					return &nginxconf.Error{Pos: u.passPos, Msg: fmt.Sprintf("host not found in upstream \"%s\"", u.host), Err: err}
+				}
+				for _, a := range addrs {
+					s.Addrs = append(s.Addrs, netip.AddrPortFrom(a, uint16(u.port)))
+				}
+			}
+			g.Servers = []*UpstreamServer{s}
+			continue
+		}
+		if !u.keepSet && c.mode == DefaultsSecure {
+			g.Keepalive = 32
+		}
+		if !u.kaReqSet {
+			g.KeepaliveRequests = 1000
+		}
+		if !u.kaTimeSet {
+			g.KeepaliveTime = time.Hour
+		}
+		if !u.kaToSet {
+			g.KeepaliveTimeout = 60 * time.Second
+		}
+	}
+	return nil
+}
+
+// checkServerSSL is the part of ngx_http_ssl_merge_srv_conf that can fail
+// without reading files.
+func (c *compiler) checkServerSSL(s *srvRaw) error {
+	cf := &s.conf
+	certs := cf.SSLCerts.V
+	if len(certs) > 0 {
+		if len(cf.SSLKeys.V) < len(certs) {
+			return nginxconf.Errorf(nginxconf.Pos{}, "no \"ssl_certificate_key\" is defined for certificate \"%s\"", certs[len(certs)-1].S)
+		}
+	} else if !cf.SSLReject.V {
+		return nil
+	}
+	vc := VerifyClient(cf.SSLVerifyClient.V)
+	if vc != VerifyClientOff && vc != VerifyClientOptionalNoCA && cf.SSLClientCert.V == "" && cf.SSLTrustedCert.V == "" {
+		return nginxconf.Errorf(nginxconf.Pos{}, "no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client")
+	}
+	return nil
+}
+
+// checkProxySSL is ngx_http_proxy_set_ssl's checks for every location
+// that proxies over https (or through variables), plus gatehouse's warning
+// for unverified upstreams under "defaults nginx".
+func (c *compiler) checkProxySSL(ls []*locRaw) error {
+	for _, l := range ls {
+		if p := l.pass; p != nil && p.HTTPS {
+			cf := &l.conf
+			if cf.PSSLCert.V != "" && !cf.PSSLKey.Set {
+				return nginxconf.Errorf(nginxconf.Pos{}, "no \"proxy_ssl_certificate_key\" is defined for certificate \"%s\"", cf.PSSLCert.V)
+			}
+			verify := cf.PSSLVerify.or(c.mode == DefaultsSecure)
+			if verify && cf.PSSLTrusted.V == "" && c.mode == DefaultsNginx {
+				return nginxconf.Errorf(nginxconf.Pos{}, "no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+			}
+			if !cf.PSSLVerify.Set && c.mode == DefaultsNginx && !p.HasVariables {
+				c.warn(p.Pos, "the upstream certificate of \"proxy_pass %s\" is not verified: \"proxy_ssl_verify\" is off by default under \"defaults nginx\"", p.Raw)
+			}
+		}
+		if err := c.checkProxySSL(l.children); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDuplicateLocations is ngx_http_join_exact_locations over the sorted
+// location list of each level, nested levels first.
+func checkDuplicateLocations(ls []*locRaw) error {
+	for _, l := range ls {
+		if err := checkDuplicateLocations(l.children); err != nil {
+			return err
+		}
+	}
+	var plain []*locRaw
+	for _, l := range ls {
+		switch l.kind {
+		case LocExact, LocPrefix, LocPrefixNoRegex:
+			plain = append(plain, l)
+		}
+	}
+	sort.SliceStable(plain, func(i, j int) bool { return plain[i].name < plain[j].name })
+	for i := 1; i < len(plain); i++ {
+		a, b := plain[i-1], plain[i]
+		if a.name != b.name {
+			continue
+		}
+		if (a.kind == LocExact) == (b.kind == LocExact) {
+			return nginxconf.Errorf(b.pos, "duplicate location \"%s\"", b.name)
+		}
+	}
+	return nil
+}
+
+// finish checks what nginx checks after the whole file and builds Config.
+func (c *compiler) finish() (*Config, error) {
+	if !c.m.events && c.mode == DefaultsNginx {
+		return nil, nginxconf.Errorf(nginxconf.Pos{}, "no \"events\" section in configuration")
+	}
+	cfg := &Config{
+		Defaults:           c.mode,
+		DefaultsPos:        c.m.defaults.Pos,
+		Daemon:             c.m.daemon.or(true),
+		PID:                c.fullPath(c.m.pid.or("logs/gatehouse.pid"), false),
+		ErrorLogs:          c.m.errorLogs,
+		WorkerProcesses:    c.m.workers.or(1),
+		WorkerRlimitNofile: c.m.rlimit.V,
+		UserPos:            c.m.user.Pos,
+		Events: Events{
+			Present:           c.m.events,
+			WorkerConnections: c.m.wconns.or(512),
+			Use:               c.m.use.V,
+			MultiAccept:       c.m.multi.V,
+		},
+	}
+	if len(cfg.ErrorLogs) == 0 {
+		cfg.ErrorLogs = []ErrorLog{{Path: c.fullPath("logs/error.log", false), Level: LevelError}}
+	}
+	if c.m.httpSeen {
+		cfg.HTTP = c.buildHTTP()
+	}
+	cfg.Warnings = c.warnings
+	return cfg, nil
+}
+
+func (c *compiler) buildHTTP() *HTTP {
+	h := &HTTP{Pos: c.m.httpPos, LogFormats: map[string]*LogFormat{"combined": {Name: "combined", Format: combinedFormat}}}
+	for _, lf := range c.m.logOrder {
+		k := strings.ToLower(lf.Name)
+		if _, ok := h.LogFormats[k]; !ok {
+			h.LogFormats[k] = lf
+		}
+	}
+	for _, u := range c.m.upstreams {
+		h.Upstreams = append(h.Upstreams, u.u)
+	}
+	for _, s := range c.m.servers {
+		out := &Server{Pos: s.pos, End: s.end, Listens: s.listens, Names: s.names, Return: s.ret}
+		for n := range c.conflicts[s] {
+			out.Conflicting = append(out.Conflicting, n)
+		}
+		sort.Strings(out.Conflicting)
+		cf := &s.conf
+		out.Core = ServerCore{
+			ClientHeaderTimeout:      cf.ClientHeaderTimeout.or(60 * time.Second),
+			ClientHeaderBufferSize:   cf.ClientHeaderBufferSize.or(1024),
+			LargeClientHeaderBuffers: int(cf.LargeHeaderBuffers.or([2]int64{4, 8192})[0]),
+			LargeClientHeaderBufSize: cf.LargeHeaderBuffers.or([2]int64{4, 8192})[1],
+			MergeSlashes:             cf.MergeSlashes.or(true),
+			UnderscoresInHeaders:     cf.Underscores.V,
+			IgnoreInvalidHeaders:     cf.IgnoreInvalidHeaders.or(true),
+			HTTP2:                    cf.HTTP2.V,
+			ClientBodyTempPath:       cf.ClientBodyTemp.or(c.fullPath("client_body_temp", false)),
+			ProxyTempPath:            cf.ProxyTemp.or(c.fullPath("proxy_temp", false)),
+		}
+		out.SSL = c.buildServerSSL(cf)
+		out.Level = c.buildLocation(&locRaw{pos: s.pos, end: s.end, conf: s.conf}, h)
+		for _, l := range s.locs {
+			out.Locations = append(out.Locations, c.buildLocation(l, h))
+		}
+		s.out = out
+		h.Servers = append(h.Servers, out)
+	}
+	for _, sk := range c.m.sockets {
+		for _, s := range sk.servers {
+			sk.out.Servers = append(sk.out.Servers, s.out)
+		}
+		def := sk.defaultSrv
+		if def == nil {
+			def = sk.servers[0]
+		}
+		sk.out.Default = def.out
+		h.Sockets = append(h.Sockets, sk.out)
+	}
+	return h
+}
+
+func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
+	depth := 4
+	ciphers := ""
+	if c.mode == DefaultsNginx {
+		depth, ciphers = 1, "HIGH:!aNULL:!MD5"
+	}
+	s := ServerSSL{
+		PasswordFile:        c.fullPath(cf.SSLPassword.V, true),
+		Protocols:           Protocols(cf.SSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
+		ProtocolsPos:        cf.SSLProtocols.Pos,
+		Ciphers:             cf.SSLCiphers.or(ciphers),
+		PreferServerCiphers: cf.SSLPrefer.V,
+		SessionCache:        cf.SSLSessionCache.or(SessionCache{None: true}),
+		SessionTimeout:      cf.SSLSessionTimeout.or(5 * time.Minute),
+		SessionTickets:      cf.SSLTickets.or(true),
+		VerifyClient:        VerifyClient(cf.SSLVerifyClient.V),
+		VerifyClientPos:     cf.SSLVerifyClient.Pos,
+		VerifyDepth:         cf.SSLVerifyDepth.or(depth),
+		ClientCertificate:   c.fullPath(cf.SSLClientCert.V, true),
+		TrustedCertificate:  c.fullPath(cf.SSLTrustedCert.V, true),
+		CRL:                 c.fullPath(cf.SSLCRL.V, true),
+		ECDHCurve:           cf.SSLECDHCurve.or("auto"),
+		DHParam:             c.fullPath(cf.SSLDHParam.V, true),
+		RejectHandshake:     cf.SSLReject.V,
+		BufferSize:          cf.SSLBufferSize.or(16384),
+	}
+	for i, ck := range cf.SSLCerts.V {
+		kp := CertKey{Certificate: c.fullPath(ck.S, true), Pos: ck.Pos}
+		if i < len(cf.SSLKeys.V) {
+			kp.Key, kp.KeyPos = c.fullPath(cf.SSLKeys.V[i].S, true), cf.SSLKeys.V[i].Pos
+		}
+		s.Certificates = append(s.Certificates, kp)
+	}
+	return s
+}
+
+func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
+	cf := &l.conf
+	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret}
+	if p := l.pass; p != nil && p.up != nil {
+		p.Upstream = p.up.u
+	}
+	secure := c.mode == DefaultsSecure
+	ver := HTTP10
+	if secure {
+		ver = HTTP11
+	}
+	ver = HTTPVersion(cf.HTTPVersion.or(uint64(ver)))
+	nu := NextUpstream(cf.NextUpstream.or(uint64(NextError | NextTimeout)))
+	if nu&NextOff != 0 {
+		nu = NextOff
+	}
+	px := Proxy{
+		HTTPVersion:         ver,
+		ConnectTimeout:      cf.ConnectTimeout.or(60 * time.Second),
+		ReadTimeout:         cf.ReadTimeout.or(60 * time.Second),
+		SendTimeout:         cf.ProxySendTimeout.or(60 * time.Second),
+		NextUpstream:        nu,
+		NextUpstreamTries:   cf.NextUpstreamTries.V,
+		NextUpstreamTimeout: cf.NextUpstreamTimeout.V,
+		PassRequestHeaders:  cf.PassRequestHeaders.or(true),
+		PassRequestBody:     cf.PassRequestBody.or(true),
+		Buffering:           cf.Buffering.or(true),
+		RequestBuffering:    cf.RequestBuffering.or(true),
+		BufferSize:          cf.BufferSize.or(4096),
+		HideHeaders:         cf.HideHeaders.V,
+		PassHeaders:         cf.PassHeaders.V,
+		InterceptErrors:     cf.InterceptErrors.V,
+		IgnoreClientAbort:   cf.IgnoreClientAbort.V,
+	}
+	switch {
+	case cf.Redirects.Set && cf.Redirects.V == nil:
+		px.RedirectOff = true
+	case cf.Redirects.Set:
+		px.Redirects = cf.Redirects.V
+	case l.pass != nil && !l.pass.HasVariables:
+		px.Redirects = []Redirect{{Default: true}}
+	}
+	px.SetHeaders = append(px.SetHeaders, cf.SetHeaders.V...)
+	conn := "close"
+	if secure && ver == HTTP11 {
+		conn = ""
+	}
+	for _, d := range []Header{
+		{Name: "Host", Value: "$proxy_host"},
+		{Name: "Connection", Value: conn},
+		{Name: "Content-Length", Value: "$proxy_internal_body_length"},
+		{Name: "Transfer-Encoding", Value: "$proxy_internal_chunked"},
+		{Name: "TE"}, {Name: "Keep-Alive"}, {Name: "Expect"}, {Name: "Upgrade"},
+	} {
+		overridden := false
+		for _, u := range cf.SetHeaders.V {
+			if strings.EqualFold(u.Name, d.Name) {
+				overridden = true
+				break
+			}
+		}
+		if !overridden {
+			px.SetHeaders = append(px.SetHeaders, d)
+		}
+	}
+	out.Proxy = px
+
+	depth := 4
+	ciphers := ""
+	if !secure {
+		depth, ciphers = 1, "DEFAULT"
+	}
+	out.ProxySSL = ProxySSL{
+		Verify:                cf.PSSLVerify.or(secure),
+		VerifyPos:             cf.PSSLVerify.Pos,
+		TrustedCertificate:    c.fullPath(cf.PSSLTrusted.V, true),
+		TrustedCertificatePos: cf.PSSLTrusted.Pos,
+		VerifyDepth:           cf.PSSLDepth.or(depth),
+		VerifyDepthPos:        cf.PSSLDepth.Pos,
+		Name:                  cf.PSSLName.V,
+		NamePos:               cf.PSSLName.Pos,
+		ServerName:            cf.PSSLServerName.or(secure),
+		ServerNamePos:         cf.PSSLServerName.Pos,
+		Certificate:           c.fullPath(cf.PSSLCert.V, true),
+		CertificateKey:        c.fullPath(cf.PSSLKey.V, true),
+		CertificatePos:        cf.PSSLCert.Pos,
+		PasswordFile:          c.fullPath(cf.PSSLPassword.V, true),
+		Protocols:             Protocols(cf.PSSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
+		ProtocolsPos:          cf.PSSLProtocols.Pos,
+		Ciphers:               cf.PSSLCiphers.or(ciphers),
+		CiphersPos:            cf.PSSLCiphers.Pos,
+		SessionReuse:          cf.PSSLSessionReuse.or(true),
+		CRL:                   c.fullPath(cf.PSSLCRL.V, true),
+		DefaultPos:            l.pos,
+	}
+	ka := cf.KeepaliveTimeout.or([2]time.Duration{75 * time.Second, 0})
+	core := LocationCore{
+		ClientMaxBodySize: cf.ClientMaxBodySize.or(1 << 20),
+		ClientBodyTimeout: cf.ClientBodyTimeout.or(60 * time.Second),
+		SendTimeout:       cf.SendTimeout.or(60 * time.Second),
+		KeepaliveTimeout:  ka[0],
+		KeepaliveHeader:   ka[1],
+		KeepaliveRequests: cf.KeepaliveRequests.or(1000),
+		KeepaliveTime:     cf.KeepaliveTime.or(time.Hour),
+		ServerTokens:      cf.ServerTokens.or(true),
+		Root:              c.fullPath(cf.Root.or("html"), false),
+		ErrorLogs:         cf.ErrorLogs.V,
+	}
+	switch {
+	case cf.AccessLogs.V.Off:
+		core.AccessLogs = []AccessLog{}
+	case cf.AccessLogs.Set:
+		core.AccessLogs = cf.AccessLogs.V.Logs
+	default:
+		core.AccessLogs = []AccessLog{{Path: c.fullPath("logs/access.log", false), Format: h.LogFormats["combined"]}}
+	}
+	out.Core = core
+	for _, ch := range l.children {
+		out.Children = append(out.Children, c.buildLocation(ch, h))
+	}
+	return out
+}

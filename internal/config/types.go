@@ -1,0 +1,577 @@
+package config
+
+import (
+	"context"
+	"net/netip"
+	"regexp"
+	"time"
+
+	"gatehouse/internal/nginxconf"
+)
+
+// Resolver maps a host name to its addresses. nginx resolves upstream and
+// proxy_pass host names once, at load time; injecting the resolver keeps
+// tests hermetic.
+type Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+// Options are the inputs Compile needs besides the tree.
+type Options struct {
+	// Prefix is the -p prefix (with a trailing slash added if missing);
+	// relative certificate, log and pid paths resolve against it.
+	Prefix string
+	// ConfPrefix is the directory of the main configuration file.
+	ConfPrefix string
+	// Resolve resolves host names in upstream servers, proxy_pass and
+	// listen. Nil means only IP literals are accepted (any host name is
+	// "host not found").
+	Resolve Resolver
+	// Context bounds name resolution; nil means context.Background().
+	Context context.Context
+	// Root reports whether the process runs as root: a server without
+	// listen then listens on *:80, otherwise on *:8000, as nginx does.
+	Root bool
+}
+
+// DefaultsMode is the value of the main-context "defaults" directive: which
+// set of defaults (gatehouse's secure ones or nginx 1.28's) applies.
+type DefaultsMode int
+
+const (
+	// DefaultsSecure verifies upstreams, sends SNI and keeps connections
+	// alive by default; see defaults.md.
+	DefaultsSecure DefaultsMode = iota
+	// DefaultsNginx reproduces nginx 1.28's defaults exactly.
+	DefaultsNginx
+)
+
+func (m DefaultsMode) String() string {
+	if m == DefaultsNginx {
+		return "nginx"
+	}
+	return "secure"
+}
+
+// Config is a compiled configuration: every value parsed, inheritance
+// resolved and defaults applied. It is never modified after Compile.
+type Config struct {
+	Defaults    DefaultsMode
+	DefaultsPos nginxconf.Pos // zero when "defaults" was not written
+
+	// Daemon is the "daemon" flag (default on). gatehouse never forks;
+	// the CLI decides what "on" means.
+	Daemon bool
+	// PID is the absolute pid file path (default PREFIX/logs/gatehouse.pid).
+	PID string
+	// ErrorLogs are the main-context error_log directives, or the default
+	// PREFIX/logs/error.log at level error when there is none.
+	ErrorLogs []ErrorLog
+	// WorkerProcesses is the worker_processes value; 0 means "auto".
+	WorkerProcesses    int
+	WorkerRlimitNofile int // 0 when unset
+	User               string
+	Group              string
+	UserPos            nginxconf.Pos // zero when "user" was not written
+	Events             Events
+
+	// HTTP is the http block, nil when the configuration has none.
+	HTTP *HTTP
+
+	// Warnings are the [warn] messages of the load, in document order.
+	Warnings []*nginxconf.Error
+}
+
+// Events is the events block; gatehouse accepts it for compatibility.
+type Events struct {
+	Present           bool
+	WorkerConnections int // default 512
+	Use               string
+	MultiAccept       bool
+}
+
+// LogLevel is an error log severity, most severe first, as nginx orders them.
+type LogLevel int
+
+// Error log levels.
+const (
+	LevelEmerg LogLevel = iota
+	LevelAlert
+	LevelCrit
+	LevelError
+	LevelWarn
+	LevelNotice
+	LevelInfo
+	LevelDebug
+)
+
+var levelNames = [...]string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+
+func (l LogLevel) String() string {
+	if l >= 0 && int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return "unknown"
+}
+
+// ErrorLog is one error_log directive.
+type ErrorLog struct {
+	// Path is absolute, or "stderr". syslog: and memory: targets are rejected.
+	Path  string
+	Level LogLevel
+	Pos   nginxconf.Pos // zero for the built-in default
+}
+
+// HTTP is the compiled http block.
+type HTTP struct {
+	Pos     nginxconf.Pos
+	Servers []*Server
+	// Sockets are the distinct listening addresses, in first-listen order,
+	// each with the servers that listen on it and its default server.
+	Sockets []*Socket
+	// Upstreams are the explicit upstream blocks and the implicit groups
+	// made for proxy_pass host names, in order of first mention.
+	Upstreams []*Upstream
+	// LogFormats maps lowercased format names (including "combined").
+	LogFormats map[string]*LogFormat
+}
+
+// Socket is one listening address with the options nginx ORs across the
+// listen directives naming it.
+type Socket struct {
+	// Addr is the address as nginx prints it ("0.0.0.0:80", "[::]:443",
+	// "unix:/path").
+	Addr string
+	// AddrPort is the address to bind; invalid for unix sockets.
+	AddrPort netip.AddrPort
+	Unix     string // socket path for unix: listens
+	SSL      bool
+	HTTP2    bool
+	// ProxyProtocol is recorded but not supported at run time.
+	ProxyProtocol bool
+	Options       ListenOptions
+	// Default is the default server: the one with default_server, or the
+	// first server that listens here.
+	Default *Server
+	Servers []*Server
+}
+
+// ListenOptions are the socket options of a listen directive; nginx
+// allows them on one listen per address.
+type ListenOptions struct {
+	Set       bool
+	Backlog   int // 0: system default (511 in nginx)
+	Rcvbuf    int
+	Sndbuf    int
+	ReusePort bool
+	Bind      bool
+	Deferred  bool
+	// IPv6Only is nil when not given.
+	IPv6Only *bool
+	// SoKeepalive is the raw so_keepalive value ("on", "off", "30m::10"), empty when unset.
+	SoKeepalive string
+	FastOpen    int
+}
+
+// Listen is one listen directive of a server.
+type Listen struct {
+	Addr          string // as nginx prints it, e.g. "0.0.0.0:443"
+	AddrPort      netip.AddrPort
+	Unix          string
+	DefaultServer bool
+	SSL           bool
+	HTTP2         bool
+	ProxyProtocol bool
+	Options       ListenOptions
+	// Implicit is true for the listen a server gets when it has none.
+	Implicit bool
+	Pos      nginxconf.Pos
+}
+
+// ServerNameKind says how a server name matches a host.
+type ServerNameKind int
+
+// Server name kinds, in nginx's search priority.
+const (
+	NameExact    ServerNameKind = iota // example.com, or "" for no Host
+	NameWildLead                       // *.example.com
+	NameWildDot                        // .example.com: example.com and *.example.com
+	NameWildTail                       // mail.*
+	NameRegex                          // ~regex
+)
+
+// ServerName is one server_name argument.
+type ServerName struct {
+	// Name is lowercased (regexes keep their case and lose the "~").
+	Name   string
+	Kind   ServerNameKind
+	Regexp *regexp.Regexp // for NameRegex
+}
+
+// Server is one server block with its settings merged from http.
+type Server struct {
+	Pos, End nginxconf.Pos
+	Listens  []Listen
+	// Names are the server_name arguments; Names[0] is the primary name
+	// ("" when none was given).
+	Names []ServerName
+	// Conflicting lists names dropped from this server because an earlier
+	// server on the same socket has them (nginx warns and ignores them).
+	Conflicting []string
+
+	Core ServerCore
+	SSL  ServerSSL
+
+	// Return is a server-level return, which runs before any location is
+	// looked for; nil if none.
+	Return *Return
+	// Level holds the server-level location settings, used when no
+	// location matches.
+	Level *Location
+	// Locations are the top-level locations in config order; nested ones
+	// hang off Location.Children.
+	Locations []*Location
+}
+
+// ServerCore are the core settings nginx keeps per server (http, server
+// contexts only).
+type ServerCore struct {
+	ClientHeaderTimeout      time.Duration
+	ClientHeaderBufferSize   int64
+	LargeClientHeaderBuffers int
+	LargeClientHeaderBufSize int64
+	MergeSlashes             bool
+	UnderscoresInHeaders     bool
+	IgnoreInvalidHeaders     bool
+	HTTP2                    bool
+	ClientBodyTempPath       string
+	ProxyTempPath            string
+}
+
+// VerifyClient is the ssl_verify_client mode.
+type VerifyClient int
+
+// ssl_verify_client modes.
+const (
+	VerifyClientOff VerifyClient = iota
+	VerifyClientOn
+	VerifyClientOptional
+	VerifyClientOptionalNoCA
+)
+
+// Protocols is a set of TLS protocol versions (a bitmask, as nginx keeps it).
+type Protocols uint8
+
+// Protocol bits.
+const (
+	ProtoSSLv2 Protocols = 1 << iota
+	ProtoSSLv3
+	ProtoTLSv1
+	ProtoTLSv1_1
+	ProtoTLSv1_2
+	ProtoTLSv1_3
+)
+
+// CertKey is one certificate with its key, paths absolute unless they hold
+// variables.
+type CertKey struct {
+	Certificate string
+	Key         string
+	Pos         nginxconf.Pos // the ssl_certificate directive
+	KeyPos      nginxconf.Pos
+}
+
+// ServerSSL is the server-side TLS configuration (ssl_* in http, server).
+type ServerSSL struct {
+	Certificates []CertKey
+	PasswordFile string
+	Protocols    Protocols
+	ProtocolsPos nginxconf.Pos
+	// Ciphers is the OpenSSL cipher string; empty means Go's default
+	// suites (defaults secure).
+	Ciphers             string
+	PreferServerCiphers bool
+	SessionCache        SessionCache
+	SessionTimeout      time.Duration
+	SessionTickets      bool
+	VerifyClient        VerifyClient
+	VerifyClientPos     nginxconf.Pos
+	VerifyDepth         int
+	ClientCertificate   string
+	TrustedCertificate  string
+	CRL                 string
+	ECDHCurve           string // "auto" or a colon-separated list
+	DHParam             string // accepted, no effect
+	RejectHandshake     bool
+	BufferSize          int64
+}
+
+// SessionCache is ssl_session_cache.
+type SessionCache struct {
+	Off        bool // "off": tell clients not to reuse
+	None       bool // "none" (the default)
+	Builtin    int  // builtin cache size in sessions, 0 if not used
+	Shared     string
+	SharedSize int64
+}
+
+// LocationKind is a location's match modifier.
+type LocationKind int
+
+// Location kinds.
+const (
+	LocPrefix        LocationKind = iota // location /x
+	LocExact                             // location = /x
+	LocPrefixNoRegex                     // location ^~ /x
+	LocRegex                             // location ~ re
+	LocRegexCaseless                     // location ~* re
+	LocNamed                             // location @name
+)
+
+// Location is one location block with fully merged settings.
+type Location struct {
+	Pos, End nginxconf.Pos
+	Kind     LocationKind
+	Name     string
+	Regexp   *regexp.Regexp
+	Children []*Location
+
+	// ProxyPass is this location's own proxy_pass (never inherited), nil
+	// when the location does not proxy.
+	ProxyPass *ProxyPass
+	Proxy     Proxy
+	ProxySSL  ProxySSL
+	Core      LocationCore
+	// Return is the location's return directive, nil if none.
+	Return *Return
+}
+
+// LocationCore are core settings valid in locations.
+type LocationCore struct {
+	ClientMaxBodySize int64 // 0 = unlimited
+	ClientBodyTimeout time.Duration
+	SendTimeout       time.Duration
+	KeepaliveTimeout  time.Duration
+	KeepaliveHeader   time.Duration // second keepalive_timeout value, 0 if none
+	KeepaliveRequests int
+	KeepaliveTime     time.Duration
+	ServerTokens      bool
+	Root              string
+	AccessLogs        []AccessLog // empty slice when "access_log off"
+	ErrorLogs         []ErrorLog  // nil: use the main error log
+}
+
+// AccessLog is one access_log directive.
+type AccessLog struct {
+	Path   string // absolute, may hold variables (raw)
+	Format *LogFormat
+	Buffer int64
+	Flush  time.Duration
+	If     string // raw condition, "" when none
+	Pos    nginxconf.Pos
+}
+
+// LogEscape is log_format's escape= mode.
+type LogEscape int
+
+// log_format escape modes.
+const (
+	EscapeDefault LogEscape = iota
+	EscapeJSON
+	EscapeNone
+)
+
+// LogFormat is a named log_format; Format holds the concatenated raw
+// strings for the accesslog package to compile.
+type LogFormat struct {
+	Name   string
+	Escape LogEscape
+	Format string
+	Pos    nginxconf.Pos // zero for the predefined "combined"
+}
+
+// Return is the return directive.
+type Return struct {
+	Code int    // 302 for "return URL"
+	Text string // raw text or URL, may hold variables
+	Pos  nginxconf.Pos
+}
+
+// ProxyPass is a parsed proxy_pass URL.
+type ProxyPass struct {
+	Raw string // as written
+	// HasVariables means the URL is evaluated per request; the other
+	// fields are then empty except Raw and Pos.
+	HasVariables bool
+	HTTPS        bool
+	// Host is the host as written (lowercased) or the upstream name.
+	Host string
+	Port int // explicit or the scheme's default
+	// PortGiven is true when the URL named a port.
+	PortGiven bool
+	// URI is the URI part ("" when none, "/" counts as one).
+	URI    string
+	HasURI bool
+	// Upstream is the group to proxy to: an explicit upstream block or the
+	// implicit group for a host name or address.
+	Upstream *Upstream
+	// ProxyHost and ProxyPort are the values of $proxy_host and $proxy_port.
+	ProxyHost string
+	ProxyPort string
+	Pos       nginxconf.Pos
+
+	up *upRaw
+}
+
+// HTTPVersion is proxy_http_version.
+type HTTPVersion int
+
+// proxy_http_version values.
+const (
+	HTTP10 HTTPVersion = iota
+	HTTP11
+)
+
+// NextUpstream is the proxy_next_upstream bitmask.
+type NextUpstream uint16
+
+// proxy_next_upstream bits.
+const (
+	NextError NextUpstream = 1 << iota
+	NextTimeout
+	NextInvalidHeader
+	NextHTTP500
+	NextHTTP502
+	NextHTTP503
+	NextHTTP504
+	NextHTTP403
+	NextHTTP404
+	NextHTTP429
+	NextNonIdempotent
+	NextOff
+)
+
+// Header is one proxy_set_header entry; Value is raw (variables are
+// compiled by the variables package).
+type Header struct {
+	Name  string
+	Value string
+	Pos   nginxconf.Pos // zero for a built-in default
+}
+
+// Redirect is one proxy_redirect rule.
+type Redirect struct {
+	Default     bool // "proxy_redirect default"
+	Pattern     string
+	Replacement string
+	// Regex is true for ~ and ~* patterns; Caseless for ~*.
+	Regex    bool
+	Caseless bool
+	Pos      nginxconf.Pos
+}
+
+// Proxy holds the merged proxy_* settings of a location (other than TLS).
+type Proxy struct {
+	// SetHeaders are the proxy_set_header entries in effect followed by
+	// the built-in defaults not overridden by name (nginx.md §5.3), in the
+	// order they go on the wire.
+	SetHeaders          []Header
+	HTTPVersion         HTTPVersion
+	ConnectTimeout      time.Duration
+	ReadTimeout         time.Duration
+	SendTimeout         time.Duration
+	NextUpstream        NextUpstream
+	NextUpstreamTries   int
+	NextUpstreamTimeout time.Duration
+	PassRequestHeaders  bool
+	PassRequestBody     bool
+	Buffering           bool
+	RequestBuffering    bool
+	BufferSize          int64
+	// HideHeaders and PassHeaders are lowercased names.
+	HideHeaders       []string
+	PassHeaders       []string
+	Redirects         []Redirect // nil when "off"
+	RedirectOff       bool
+	InterceptErrors   bool
+	IgnoreClientAbort bool
+}
+
+// ProxySSL holds the merged proxy_ssl_* settings of a location.
+type ProxySSL struct {
+	Verify    bool
+	VerifyPos nginxconf.Pos // zero when defaulted; see DefaultPos
+	// TrustedCertificate is empty when unset: under defaults secure the
+	// system trust store is used.
+	TrustedCertificate    string
+	TrustedCertificatePos nginxconf.Pos
+	VerifyDepth           int
+	VerifyDepthPos        nginxconf.Pos
+	// Name is the raw proxy_ssl_name; empty means the proxy_pass host.
+	Name           string
+	NamePos        nginxconf.Pos
+	ServerName     bool
+	ServerNamePos  nginxconf.Pos
+	Certificate    string // may hold variables (raw)
+	CertificateKey string
+	CertificatePos nginxconf.Pos
+	PasswordFile   string
+	Protocols      Protocols
+	ProtocolsPos   nginxconf.Pos
+	// Ciphers is the OpenSSL cipher string; empty means Go's defaults.
+	Ciphers      string
+	CiphersPos   nginxconf.Pos
+	SessionReuse bool
+	CRL          string
+	// DefaultPos is the location's own position, named in messages about a
+	// defaulted setting.
+	DefaultPos nginxconf.Pos
+}
+
+// BalanceMethod is an upstream group's load-balancing method.
+type BalanceMethod int
+
+// Balancing methods.
+const (
+	RoundRobin BalanceMethod = iota
+	LeastConn
+	IPHash
+	Hash
+	HashConsistent
+	Random
+	RandomTwo
+	RandomTwoLeastConn
+)
+
+// Upstream is an upstream group, explicit (an upstream block) or implicit
+// (made for a proxy_pass host).
+type Upstream struct {
+	Name     string // lowercased for explicit groups; host[:port] text for implicit ones
+	Implicit bool
+	Pos, End nginxconf.Pos
+	Servers  []*UpstreamServer
+	Method   BalanceMethod
+	// HashKey is the raw hash key (variables compiled elsewhere).
+	HashKey           string
+	Keepalive         int // idle connections cached; 0 = none
+	KeepaliveRequests int
+	KeepaliveTime     time.Duration
+	KeepaliveTimeout  time.Duration
+}
+
+// UpstreamServer is one server line of a group, with its addresses
+// resolved at load.
+type UpstreamServer struct {
+	// Address is the text as written ("backend1.example.com:443"),
+	// used as the ketama point key and in messages.
+	Address     string
+	Host        string
+	Port        int
+	Addrs       []netip.AddrPort
+	Unix        string
+	Weight      int
+	MaxFails    int
+	FailTimeout time.Duration
+	Backup      bool
+	Down        bool
+	MaxConns    int
+	Pos         nginxconf.Pos
+}
