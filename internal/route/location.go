@@ -153,19 +153,19 @@ func (t *Locations) build(parent *Location, locs []*Location) (*level, error) {
 		if parent != nil {
 			switch {
 			case parent.Modifier == Exact:
-				return nil, locErr(l, ErrLocationNesting, "location %q cannot be inside the exact location %q", l.Name, parent.Name)
+				return nil, locErr(l, ErrLocationNesting, "location \"%s\" cannot be inside the exact location \"%s\"", l.Name, parent.Name)
 			case parent.Modifier == Named:
-				return nil, locErr(l, ErrLocationNesting, "location %q cannot be inside the named location %q", l.Name, parent.Name)
+				return nil, locErr(l, ErrLocationNesting, "location \"%s\" cannot be inside the named location \"%s\"", l.Name, parent.Name)
 			case l.Modifier == Named:
-				return nil, locErr(l, ErrLocationNesting, "named location %q can be on the server level only", l.Name)
+				return nil, locErr(l, ErrLocationNesting, "named location \"%s\" can be on the server level only", l.Name)
 			case l.Modifier != Regex && l.Modifier != RegexCaseless && !strings.HasPrefix(l.Name, parent.Name):
-				return nil, locErr(l, ErrLocationNesting, "location %q is outside location %q", l.Name, parent.Name)
+				return nil, locErr(l, ErrLocationNesting, "location \"%s\" is outside location \"%s\"", l.Name, parent.Name)
 			}
 		}
 		switch l.Modifier {
 		case Named:
 			if _, dup := t.named[l.Name]; dup {
-				return nil, locErr(l, ErrDuplicateLocation, "duplicate location %q", l.Name)
+				return nil, locErr(l, ErrDuplicateLocation, "duplicate location \"%s\"", l.Name)
 			}
 			t.named[l.Name] = l
 			if _, err := t.build(l, l.Children); err != nil {
@@ -174,7 +174,7 @@ func (t *Locations) build(parent *Location, locs []*Location) (*level, error) {
 			continue
 		case Exact:
 			if _, dup := lv.exact[l.Name]; dup {
-				return nil, locErr(l, ErrDuplicateLocation, "duplicate location %q", l.Name)
+				return nil, locErr(l, ErrDuplicateLocation, "duplicate location \"%s\"", l.Name)
 			}
 			lv.exact[l.Name] = l
 			if _, err := t.build(l, l.Children); err != nil {
@@ -191,17 +191,17 @@ func (t *Locations) build(parent *Location, locs []*Location) (*level, error) {
 		switch l.Modifier {
 		case Prefix, PrefixNoRegex:
 			if _, dup := lv.prefix[l.Name]; dup {
-				return nil, locErr(l, ErrDuplicateLocation, "duplicate location %q", l.Name)
+				return nil, locErr(l, ErrDuplicateLocation, "duplicate location \"%s\"", l.Name)
 			}
 			lv.prefix[l.Name] = n
 			lv.sorted = append(lv.sorted, n)
 		case Regex, RegexCaseless:
 			if l.Regexp == nil {
-				return nil, locErr(l, ErrLocationRegexp, "location %q has no compiled regular expression", l.Name)
+				return nil, locErr(l, ErrLocationRegexp, "location \"%s\" has no compiled regular expression", l.Name)
 			}
 			lv.regex = append(lv.regex, n)
 		default:
-			return nil, locErr(l, ErrLocationNesting, "location %q has unknown modifier %d", l.Name, uint8(l.Modifier))
+			return nil, locErr(l, ErrLocationNesting, "location \"%s\" has unknown modifier %d", l.Name, uint8(l.Modifier))
 		}
 	}
 

@@ -44,7 +44,7 @@ type NameError struct {
 }
 
 func (e *NameError) Error() string {
-	return fmt.Sprintf("invalid server name or wildcard %q on %s", e.Name, e.Addr)
+	return fmt.Sprintf("invalid server name or wildcard \"%s\" on %s", e.Name, e.Addr)
 }
 
 // Unwrap classifies the error as ErrInvalidName.
@@ -98,7 +98,7 @@ func NewNames(addr string, servers []NamedServer, defaultID int) (*Names, []Warn
 	taken := make(map[string]struct{}) // exact keys, including the "x" of ".x"
 	var warns []Warning
 	conflict := func(name string) {
-		warns = append(warns, Warning{Text: fmt.Sprintf("conflicting server name %q on %s, ignored", name, addr)})
+		warns = append(warns, Warning{Text: fmt.Sprintf("conflicting server name \"%s\" on %s, ignored", name, addr)})
 	}
 
 	for _, s := range servers {
