@@ -123,6 +123,26 @@ func (fs *Files) Close() error {
 	return first
 }
 
+// WriteDynamic appends line to the file at path (an evaluated access_log
+// path with variables), creating it if needed, and closes it again. A
+// failure is logged at crit, like nginx's `open() "PATH" failed (...)`,
+// and otherwise ignored. This path allocates (the file name and
+// descriptor); logs with constant paths do not.
+func (fs *Files) WriteDynamic(path, line []byte) {
+	name := string(path)
+	of, err := openAppend(name)
+	if err != nil {
+		if fs != nil && fs.errlog != nil {
+			fs.errlog.Logf(errorlog.Crit, nil, `open() "%s" failed (%s)`, name, errorlog.Errno(err))
+		}
+		return
+	}
+	if _, err := of.Write(line); err != nil && fs != nil && fs.errlog != nil {
+		fs.errlog.Logf(errorlog.Alert, nil, `write() to "%s" failed (%s)`, name, errorlog.Errno(err))
+	}
+	_ = of.Close()
+}
+
 // File is one open access-log file, possibly buffered. Lines are written
 // with a single write each (O_APPEND), or collected in the buffer and
 // written together; a line never straddles two writes.

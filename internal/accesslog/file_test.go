@@ -366,3 +366,35 @@ func BenchmarkLogUnbuffered(b *testing.B) {
 		l.Log(src)
 	}
 }
+
+func TestDynamicPath(t *testing.T) {
+	dir := t.TempDir()
+	reg := registry(t)
+	f, err := NewFormat(reg, "j", EscapeJSON, `{"uri":"$uri"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := reg.Compile(dir + "/$host.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	el, _ := errorlog.New([]errorlog.Target{{Path: "stderr", Level: errorlog.Error}}, errorlog.Options{PID: 1, Stderr: &stderr,
+		Now: func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }})
+	fs := NewFiles(FilesOptions{ErrorLog: el})
+	l := NewLogger(Sink{Path: path, Files: fs, Format: f})
+	l.Log(request{"host": "a.example", "uri": "/x\"y"})
+	l.Log(request{"host": "b.example", "uri": "/z"})
+	l.Log(request{"host": "a.example", "uri": "/w"})
+	l.Log(request{"host": "no/such/dir", "uri": "/lost"})
+	if got := readFile(t, filepath.Join(dir, "a.example.log")); got != "{\"uri\":\"/x\\\"y\"}\n{\"uri\":\"/w\"}\n" {
+		t.Errorf("a: %q", got)
+	}
+	if got := readFile(t, filepath.Join(dir, "b.example.log")); got != "{\"uri\":\"/z\"}\n" {
+		t.Errorf("b: %q", got)
+	}
+	want := `2025/01/01 00:00:00 [crit] 1#1: open() "` + dir + `/no/such/dir.log" failed (2: No such file or directory)` + "\n"
+	if stderr.String() != want {
+		t.Errorf("error log %q, want %q", stderr.String(), want)
+	}
+}

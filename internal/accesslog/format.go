@@ -103,6 +103,18 @@ func CompileFormat(reg *variables.Registry, name string, args []string) (*Format
 	return f, nil
 }
 
+// NewFormat compiles a format from its escape mode and text (the strings
+// of the directive already concatenated), for callers that parsed the
+// log_format directive themselves.
+func NewFormat(reg *variables.Registry, name string, escape Escape, text string) (*Format, error) {
+	f, err := CompileFormat(reg, name, []string{text})
+	if err != nil {
+		return nil, err
+	}
+	f.escape = escape
+	return f, nil
+}
+
 // Formats is the set of log formats of one configuration, with "combined"
 // predefined.
 type Formats struct {

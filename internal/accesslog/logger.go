@@ -12,6 +12,13 @@ type Sink struct {
 	File   *File
 	Format *Format
 	If     *variables.Template // nil: always
+
+	// Path, when File is nil, is an access_log path with variables: each
+	// line is appended to the file it evaluates to, opened and closed per
+	// line as nginx does without open_log_file_cache. Files reports open
+	// and write failures to its error log.
+	Path  *variables.Template
+	Files *Files
 }
 
 // Logger writes a request's access-log lines for one location (every
@@ -47,7 +54,14 @@ func (l *Logger) Log(src variables.Source) {
 		}
 		b = s.Format.Append(b[:0], src)
 		b = append(b, '\n')
-		s.File.Write(b)
+		if s.File != nil {
+			s.File.Write(b)
+		} else if s.Path != nil {
+			n := len(b)
+			b = s.Path.Append(b, src)
+			s.Files.WriteDynamic(b[n:], b[:n])
+			b = b[:n]
+		}
 	}
 	*bp = b[:0]
 	l.pool.Put(bp)

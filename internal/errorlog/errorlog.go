@@ -19,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -128,6 +129,10 @@ type Logger struct {
 	program string
 	echo    bool
 	pool    sync.Pool
+	// gate is the least severe level worth formatting (max of the outputs,
+	// and Warn while echoing), read without the lock so that filtered
+	// messages cost one atomic load.
+	gate atomic.Uint32
 }
 
 // New opens the targets (creating files, appending) and returns a Logger.
@@ -225,6 +230,15 @@ func (l *Logger) setOutputs(outs []*output) {
 			l.max = o.level
 		}
 	}
+	l.updateGate()
+}
+
+func (l *Logger) updateGate() {
+	g := l.max
+	if l.echo && g < Warn {
+		g = Warn
+	}
+	l.gate.Store(uint32(g))
 }
 
 // Reconfigure switches to a new set of targets (after a reload), keeping
@@ -245,19 +259,24 @@ func (l *Logger) Reconfigure(targets []Target) error {
 func (l *Logger) SetEcho(on bool) {
 	l.mu.Lock()
 	l.echo = on
+	l.updateGate()
 	l.mu.Unlock()
 }
 
 // Enabled reports whether any output records messages at level, so callers
-// can skip building expensive messages.
+// can skip building expensive messages. A nil *Logger logs nothing.
 func (l *Logger) Enabled(level Level) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return level <= l.max || l.echo && level <= Warn
+	if l == nil {
+		return false
+	}
+	return uint32(level) <= l.gate.Load()
 }
 
 // Log writes msg at level with the given context (nil for none).
 func (l *Logger) Log(level Level, ctx *Context, msg string) {
+	if !l.Enabled(level) {
+		return
+	}
 	bp := l.pool.Get().(*[]byte)
 	*bp = l.write((*bp)[:0], level, ctx, msg)
 	l.pool.Put(bp)

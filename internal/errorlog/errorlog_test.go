@@ -402,3 +402,12 @@ func BenchmarkLogFiltered(b *testing.B) {
 		l.Log(Debug, nil, "dropped")
 	}
 }
+
+func TestNilLogger(t *testing.T) {
+	var l *Logger
+	if l.Enabled(Emerg) {
+		t.Error("nil logger enabled")
+	}
+	l.Log(Emerg, nil, "dropped")
+	l.Logf(Emerg, nil, "dropped %d", 1)
+}
