@@ -23,8 +23,10 @@ type Listen struct {
 }
 
 // Server is the routing view of one server block: its server_name
-// arguments and its listens. Its identifier is its index in the slice given
-// to NewListeners, which must be in configuration order.
+// arguments (nginx's default is the single name "") and its listens (the
+// configuration supplies nginx's default "*:80" or "*:8000" when there is
+// no listen directive). Its identifier is its index in the slice given to
+// NewListeners, which must be in configuration order.
 type Server struct {
 	Names   []Name
 	Listens []Listen
@@ -137,13 +139,20 @@ func (l *Listeners) Addresses() []*Address { return l.addrs }
 // Find returns the server set for a connection accepted with the given
 // local address: the servers listening on exactly that address if there
 // are any, else the wildcard set of the same port and address family, else
-// nil.
+// nil. An IPv4-mapped IPv6 address counts as IPv4, falling back to the IPv6
+// wildcard (a dual-stack "[::]:port ipv6only=off" socket).
 func (l *Listeners) Find(local netip.AddrPort) *Address {
 	ap := canonical(local)
 	if a := l.specific[ap]; a != nil {
 		return a
 	}
-	return l.wildcard[familyPort{v6: ap.Addr().Is6(), port: ap.Port()}]
+	if a := l.wildcard[familyPort{v6: ap.Addr().Is6(), port: ap.Port()}]; a != nil {
+		return a
+	}
+	if local.Addr().Is4In6() {
+		return l.wildcard[familyPort{v6: true, port: ap.Port()}]
+	}
+	return nil
 }
 
 // Sockets returns the addresses that need a listening socket, following

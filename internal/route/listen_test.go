@@ -19,6 +19,7 @@ func TestListeners(t *testing.T) {
 		3: {Names: names("d.test"), Listens: []Listen{lis("10.0.0.1:80", false), lis("10.0.0.2:443", false)}},
 		4: {Names: names("e.test"), Listens: []Listen{lis("[2001:db8::1]:80", false)}},
 		5: {Names: names("f.test"), Listens: []Listen{lis("10.0.0.3:8080", false)}},
+		6: {Names: names("g.test"), Listens: []Listen{lis("[::]:8081", false)}},
 	}
 	l, warns, err := NewListeners(servers)
 	if err != nil || len(warns) != 0 {
@@ -39,6 +40,8 @@ func TestListeners(t *testing.T) {
 		{"10.0.0.1:443", "", nil, 0}, // no wildcard on 443
 		{"10.0.0.3:8080", "10.0.0.3:8080", []int{5}, 5},
 		{"[::1]:8080", "", nil, 0},
+		{"[::ffff:10.0.0.9]:8081", "[::]:8081", []int{6}, 6}, // dual-stack wildcard
+		{"10.0.0.9:8081", "", nil, 0},
 	}
 	for _, c := range cases {
 		a := l.Find(netip.MustParseAddrPort(c.local))
@@ -73,7 +76,7 @@ func TestListeners(t *testing.T) {
 	for _, a := range l.Addresses() {
 		order = append(order, a.Addr.String())
 	}
-	want := []string{"0.0.0.0:80", "[::]:80", "10.0.0.1:80", "10.0.0.2:443", "[2001:db8::1]:80", "10.0.0.3:8080"}
+	want := []string{"0.0.0.0:80", "[::]:80", "10.0.0.1:80", "10.0.0.2:443", "[2001:db8::1]:80", "10.0.0.3:8080", "[::]:8081"}
 	if !reflect.DeepEqual(order, want) {
 		t.Errorf("Addresses = %v, want %v", order, want)
 	}
@@ -81,7 +84,7 @@ func TestListeners(t *testing.T) {
 	for _, s := range l.Sockets() {
 		socks = append(socks, s.String())
 	}
-	want = []string{"0.0.0.0:80", "[::]:80", "10.0.0.2:443", "10.0.0.3:8080"}
+	want = []string{"0.0.0.0:80", "[::]:80", "10.0.0.2:443", "10.0.0.3:8080", "[::]:8081"}
 	if !reflect.DeepEqual(socks, want) {
 		t.Errorf("Sockets = %v, want %v", socks, want)
 	}

@@ -91,6 +91,7 @@ type LocationError struct {
 	text     string
 }
 
+// Error returns nginx's message for the location.
 func (e *LocationError) Error() string { return e.text }
 
 // Unwrap returns the error's class.

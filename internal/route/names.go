@@ -43,6 +43,7 @@ type NameError struct {
 	Addr string
 }
 
+// Error returns nginx's message for the name.
 func (e *NameError) Error() string {
 	return fmt.Sprintf("invalid server name or wildcard \"%s\" on %s", e.Name, e.Addr)
 }
