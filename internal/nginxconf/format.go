@@ -10,7 +10,7 @@ import (
 // same names, arguments and blocks: one directive per line, blocks indented
 // by four spaces. A word is written bare when it would read back unchanged,
 // otherwise in double quotes with escapes. Positions and the original
-// quoting are not preserved.
+// quoting are not preserved. Indentation stops growing after 32 levels.
 func Format(dirs []*Directive) []byte {
 	var b bytes.Buffer
 	formatBlock(&b, dirs, 0)
@@ -36,8 +36,12 @@ func formatBlock(b *bytes.Buffer, dirs []*Directive, depth int) {
 	}
 }
 
+// maxIndent caps indentation so that the output of pathologically deep
+// nesting stays linear in its size.
+const maxIndent = 32
+
 func indent(b *bytes.Buffer, depth int) {
-	for range depth {
+	for range min(depth, maxIndent) {
 		b.WriteString("    ")
 	}
 }
@@ -56,8 +60,9 @@ func formatWord(w string) string {
 }
 
 // quoteWord writes w in double quotes. A backslash is doubled only where
-// the lexer would otherwise translate it (before one of "'\tnr, or at the
-// end), so regular expressions such as \d stay readable.
+// the lexer would otherwise translate it (before one of "'\tnr, before a
+// byte written as an escape, or at the end), so regular expressions such
+// as \d stay readable.
 func quoteWord(w string) string {
 	var b strings.Builder
 	b.Grow(len(w) + 2)
@@ -73,7 +78,9 @@ func quoteWord(w string) string {
 		case '\n':
 			b.WriteString(`\n`)
 		case '\\':
-			if i+1 == len(w) || strings.IndexByte(`"'\tnr`, w[i+1]) >= 0 {
+			// The next byte is written as a backslash sequence itself
+			// when it is one of " \ TAB CR LF.
+			if i+1 == len(w) || strings.IndexByte("\"'\\tnr\t\r\n", w[i+1]) >= 0 {
 				b.WriteString(`\\`)
 			} else {
 				b.WriteByte('\\')
