@@ -109,12 +109,16 @@ func (b *Body) Done() bool { return b.done }
 // BytesRead returns how many body bytes have been read so far.
 func (b *Body) BytesRead() int64 { return b.read }
 
-// discard reads and drops up to max more body bytes; it reports whether
-// the body was consumed completely.
+// discard reads and drops the rest of the body if it is at most max
+// bytes; it reports whether the body was consumed completely.
 func (b *Body) discard(max int64) bool {
 	scratch := b.c.small[:]
+	if !b.chunked && b.left > max {
+		return false
+	}
+	start := b.read
 	for !b.done && b.err == nil {
-		if b.read > max {
+		if b.read-start > max {
 			return false
 		}
 		if _, err := b.Read(scratch); err != nil && err != io.EOF {

@@ -20,14 +20,13 @@ type bufReader struct {
 	r, w    int
 	floor   int
 	timeout time.Duration // deadline for each read; 0 leaves the deadline alone
-	now     func() time.Time
 }
 
 func (b *bufReader) buffered() int { return b.w - b.r }
 
 func (b *bufReader) setDeadline() {
 	if b.timeout > 0 {
-		_ = b.nc.SetReadDeadline(b.now().Add(b.timeout))
+		_ = b.nc.SetReadDeadline(time.Now().Add(b.timeout))
 	}
 }
 
@@ -257,23 +256,24 @@ func skipToken(l []byte, i int) int {
 func validChunkExt(l []byte) bool {
 	i := 0
 	for {
-		i = skipBWS(l, i)
 		if i == len(l) {
 			return true
 		}
-		if l[i] != ';' {
-			return false
+		i = skipBWS(l, i)
+		if i == len(l) || l[i] != ';' {
+			return false // trailing whitespace, or not an extension
 		}
 		i = skipBWS(l, i+1)
 		j := skipToken(l, i)
 		if j == i {
 			return false
 		}
-		i = skipBWS(l, j)
-		if i == len(l) || l[i] != '=' {
+		k := skipBWS(l, j)
+		if k == len(l) || l[k] != '=' {
+			i = j
 			continue
 		}
-		i = skipBWS(l, i+1)
+		i = skipBWS(l, k+1)
 		if i < len(l) && l[i] == '"' {
 			i++
 			for {

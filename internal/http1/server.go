@@ -85,7 +85,8 @@ func DefaultConfig() Config {
 type Server struct {
 	Config  Config
 	Handler Handler
-	// Now is the clock for Date headers and timeouts; nil means time.Now.
+	// Now is the clock for Date headers and keepalive_time; nil means
+	// time.Now. Deadlines always use the real clock.
 	Now func() time.Time
 	// OnReject, if set, is called when the codec rejects a request itself
 	// (malformed header, header timeout with bytes received, too large):
@@ -181,7 +182,6 @@ type serverConn struct {
 func (s *Server) ServeConn(nc net.Conn) {
 	c := &serverConn{srv: s, nc: nc, start: s.now(), id: s.nextID.Add(1)}
 	c.br.nc = nc
-	c.br.now = s.now
 	c.req.Body = &c.body
 	c.w.c = c
 	s.mu.Lock()
@@ -244,7 +244,7 @@ func (c *serverConn) waitRequest() bool {
 	}
 	// The deadline is set before the connection is marked idle so that
 	// Shutdown's wake-up deadline is never overwritten.
-	_ = c.nc.SetReadDeadline(s.now().Add(timeout))
+	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
 	if c.requests > 0 && !c.setIdle(true) {
 		return false
 	}
@@ -277,7 +277,7 @@ func (c *serverConn) serveOne() bool {
 	}
 	c.w.reset(*c.wbufp)
 	// client_header_timeout covers the whole header.
-	_ = c.nc.SetReadDeadline(s.now().Add(s.Config.ClientHeaderTimeout))
+	_ = c.nc.SetReadDeadline(time.Now().Add(s.Config.ClientHeaderTimeout))
 	c.br.timeout = 0
 	opts := &s.Config.Parse
 	scanFrom := 0
@@ -399,10 +399,10 @@ func (c *serverConn) lingeringClose() {
 	if lim == nil {
 		lim = &c.srv.Config.Limits
 	}
-	deadline := c.srv.now().Add(lim.LingeringTime)
+	deadline := time.Now().Add(lim.LingeringTime)
 	var total int64
 	for total < c.srv.Config.MaxLinger {
-		d := c.srv.now().Add(lim.LingeringTimeout)
+		d := time.Now().Add(lim.LingeringTimeout)
 		if d.After(deadline) {
 			d = deadline
 		}

@@ -43,17 +43,7 @@ type UpstreamOptions struct {
 	ReadTimeout time.Duration
 	// SendTimeout is proxy_send_timeout, between two writes.
 	SendTimeout time.Duration
-	// Now is the clock for deadlines; nil means time.Now.
-	Now func() time.Time
-
 	pool sync.Pool // *UpstreamConn without a connection
-}
-
-func (o *UpstreamOptions) now() time.Time {
-	if o.Now != nil {
-		return o.Now()
-	}
-	return time.Now()
 }
 
 // UpstreamConn speaks HTTP/1 to one upstream connection: it writes a
@@ -86,7 +76,6 @@ func (o *UpstreamOptions) Conn(nc net.Conn) *UpstreamConn {
 		}
 		u = &UpstreamConn{o: o, wbuf: make([]byte, 0, wbufSize)}
 		u.br.buf = make([]byte, size+bodyRoom)
-		u.br.now = o.now
 		u.body.u = u
 	}
 	u.nc = nc
@@ -191,7 +180,7 @@ func (u *UpstreamConn) Write(p []byte) (int, error) {
 
 func (u *UpstreamConn) write(p []byte) error {
 	if t := u.o.SendTimeout; t > 0 {
-		_ = u.nc.SetWriteDeadline(u.o.now().Add(t))
+		_ = u.nc.SetWriteDeadline(time.Now().Add(t))
 	}
 	_, err := u.nc.Write(p)
 	if err != nil {

@@ -129,7 +129,7 @@ func (w *ResponseWriter) Hijack() (nc net.Conn, buffered []byte, err error) {
 
 func (w *ResponseWriter) setWriteDeadline() {
 	if t := w.c.lim.SendTimeout; t > 0 {
-		_ = w.c.nc.SetWriteDeadline(w.c.srv.now().Add(t))
+		_ = w.c.nc.SetWriteDeadline(time.Now().Add(t))
 	}
 }
 
