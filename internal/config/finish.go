@@ -168,15 +168,28 @@ func checkDuplicateLocations(ls []*locRaw) error {
 			plain = append(plain, l)
 		}
 	}
-	sort.SliceStable(plain, func(i, j int) bool { return plain[i].name < plain[j].name })
-	for i := 1; i < len(plain); i++ {
-		a, b := plain[i-1], plain[i]
-		if a.name != b.name {
-			continue
+	// nginx sorts by name (exact before inclusive) and joins an exact and
+	// an inclusive location of one name; two of the same sort clash.
+	sort.SliceStable(plain, func(i, j int) bool {
+		if plain[i].name != plain[j].name {
+			return plain[i].name < plain[j].name
 		}
-		if (a.kind == LocExact) == (b.kind == LocExact) {
-			return nginxconf.Errorf(b.pos, "duplicate location \"%s\"", b.name)
+		return plain[i].kind == LocExact && plain[j].kind != LocExact
+	})
+	for i := 0; i < len(plain); {
+		j := i
+		exact, inclusive := 0, 0
+		for ; j < len(plain) && plain[j].name == plain[i].name; j++ {
+			if plain[j].kind == LocExact {
+				exact++
+			} else {
+				inclusive++
+			}
+			if exact > 1 || inclusive > 1 {
+				return nginxconf.Errorf(plain[j].pos, "duplicate location \"%s\"", plain[j].name)
+			}
 		}
+		i = j
 	}
 	return nil
 }

@@ -244,7 +244,7 @@ func tempPath(name string) handler {
 		}
 		for _, lv := range d.Args[1:] {
 			n, ok := parseNumber(lv)
-			if !ok || n < 1 || n > 2 {
+			if !ok || n == 0 {
 				return dirErr(d, "invalid value")
 			}
 		}
@@ -260,12 +260,12 @@ func hSetHeader(c *compiler, f *frame, d *nginxconf.Directive) error {
 	return nil
 }
 
-// hRedirect is ngx_http_proxy_redirect, including its quirks: "off" after
-// other rules is a duplicate, and rules after "off" are ignored.
+// hRedirect is ngx_http_proxy_redirect: "off" and other rules at one
+// level are a duplicate, whichever comes first.
 func hRedirect(c *compiler, f *frame, d *nginxconf.Directive) error {
 	o := &f.conf.Redirects
 	if o.Set && o.V == nil {
-		return nil // "off" came first at this level
+		return errDup(d) // "off" came first at this level
 	}
 	if len(d.Args) == 1 {
 		switch d.Args[0] {

@@ -51,28 +51,32 @@ func hListen(c *compiler, f *frame, d *nginxconf.Directive) error {
 		case strings.HasPrefix(p, "backlog="):
 			n, ok := parseNumber(p[8:])
 			if !ok || n == 0 {
-				return nginxconf.Errorf(d.Pos, "invalid backlog \"%s\"", p[8:])
+				return nginxconf.Errorf(d.Pos, "invalid backlog \"%s\"", p)
 			}
 			o.Set, o.Backlog = true, n
 		case strings.HasPrefix(p, "rcvbuf="):
 			n, ok := parseSize(p[7:], false)
 			if !ok {
-				return nginxconf.Errorf(d.Pos, "invalid rcvbuf \"%s\"", p[7:])
+				return nginxconf.Errorf(d.Pos, "invalid rcvbuf \"%s\"", p)
 			}
 			o.Set, o.Rcvbuf = true, int(n)
 		case strings.HasPrefix(p, "sndbuf="):
 			n, ok := parseSize(p[7:], false)
 			if !ok {
-				return nginxconf.Errorf(d.Pos, "invalid sndbuf \"%s\"", p[7:])
+				return nginxconf.Errorf(d.Pos, "invalid sndbuf \"%s\"", p)
 			}
 			o.Set, o.Sndbuf = true, int(n)
 		case p == "deferred":
 			o.Set, o.Deferred = true, true
 		case p == "reuseport":
 			o.Set, o.ReusePort = true, true
-		case strings.HasPrefix(p, "ipv6only="):
-			v, ok := parseFlag(p[9:])
-			if !ok || p[9:] != strings.ToLower(p[9:]) {
+		case strings.HasPrefix(p, "ipv6only=o"):
+			var v bool
+			switch p[10:] {
+			case "n":
+				v = true
+			case "ff":
+			default:
 				return nginxconf.Errorf(d.Pos, "invalid ipv6only flags \"%s\"", p[9:])
 			}
 			o.Set, o.IPv6Only = true, &v
@@ -81,7 +85,7 @@ func hListen(c *compiler, f *frame, d *nginxconf.Directive) error {
 		case strings.HasPrefix(p, "fastopen="):
 			n, ok := parseNumber(p[9:])
 			if !ok {
-				return nginxconf.Errorf(d.Pos, "invalid fastopen \"%s\"", p[9:])
+				return nginxconf.Errorf(d.Pos, "invalid fastopen \"%s\"", p)
 			}
 			o.Set, o.FastOpen = true, n
 		case p == "ssl":
@@ -136,6 +140,12 @@ func (c *compiler) addListen(s *srvRaw, l Listen, pos nginxconf.Pos) error {
 		c.m.sockets = append(c.m.sockets, sk)
 		return nil
 	}
+	for _, x := range sk.servers {
+		if x == s {
+			return nginxconf.Errorf(pos, "a duplicate listen %s", l.Addr)
+		}
+	}
+	sk.servers = append(sk.servers, s)
 	prev := 0
 	if sk.out.SSL {
 		prev |= 2
@@ -171,12 +181,6 @@ func (c *compiler) addListen(s *srvRaw, l Listen, pos nginxconf.Pos) error {
 		sk.protocols, sk.protocolsSet = protocols, true
 	}
 	sk.out.SSL = sk.out.SSL || l.SSL
-	for _, x := range sk.servers {
-		if x == s {
-			return nginxconf.Errorf(pos, "a duplicate listen %s", l.Addr)
-		}
-	}
-	sk.servers = append(sk.servers, s)
 	return nil
 }
 

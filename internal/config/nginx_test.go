@@ -1,0 +1,103 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/nginxconf"
+)
+
+const nginxBinary = "/usr/sbin/nginx"
+
+// notComparable lists golden cases whose message nginx (Debian's 1.22)
+// cannot reproduce, with the reason.
+var notComparable = map[string]string{
+	"defaults-in-http.conf":          "gatehouse extension",
+	"defaults-invalid.conf":          "gatehouse extension",
+	"http2-on.conf":                  "http2 directive is newer than 1.22; gatehouse rejects it",
+	"listen-http2.conf":              "gatehouse rejects listen ... http2",
+	"proxy-ssl-conf-command.conf":    "gatehouse rejects OpenSSL commands",
+	"location-bad-regex.conf":        "PCRE and Go word regexp errors differently",
+	"post-no-client-ca.conf":         "wording changed in 1.27.2",
+	"ok-secure-no-trusted.conf":      "defaults secure differs from nginx on purpose",
+	"ok-no-events-secure.conf":       "defaults secure differs from nginx on purpose",
+	"listen-host-not-found.conf":     "needs DNS",
+	"upstream-host-not-found.conf":   "needs DNS",
+	"proxy-pass-host-not-found.conf": "needs DNS",
+	"user-dup.conf":                  "nginx as root looks the user up first",
+	"error-log-level.conf":           "nginx 1.22 checks levels after opening the file",
+}
+
+var nginxLine = regexp.MustCompile(`\[(emerg|warn)\] \d+#\d+: (.*)`)
+
+// TestNginxDifferential runs nginx -t on every golden case that must fail
+// and checks that nginx's first [emerg] equals ours, file path aside.
+func TestNginxDifferential(t *testing.T) {
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skipf("%s not installed; the differential test needs nginx", nginxBinary)
+	}
+	files, _ := filepath.Glob("testdata/golden/*.conf")
+	compared := 0
+	for _, f := range files {
+		base := filepath.Base(f)
+		if strings.HasPrefix(base, "ok-") {
+			continue
+		}
+		if _, skip := notComparable[base]; skip {
+			continue
+		}
+		t.Run(base, func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree, err := nginxconf.ParseFile(f, nginxconf.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, ours := Compile(tree, testOptions())
+			if ours == nil {
+				t.Skip("compiles without error; nothing to compare")
+			}
+			dir := t.TempDir()
+			// nginx does not know "defaults"; keep line numbers.
+			src = bytes.ReplaceAll(src, []byte("defaults nginx;"), nil)
+			conf := filepath.Join(dir, base)
+			if err := os.WriteFile(conf, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			out, _ := exec.CommandContext(ctx, nginxBinary, "-t", "-q", "-p", dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
+			var theirs string
+			for _, line := range strings.Split(string(out), "\n") {
+				if m := nginxLine.FindStringSubmatch(line); m != nil && m[1] == "emerg" {
+					theirs = m[2]
+					break
+				}
+			}
+			if theirs == "" {
+				t.Fatalf("nginx reported no [emerg]:\n%s", out)
+			}
+			got := strings.ReplaceAll(ours.Error(), f, "F")
+			want := strings.ReplaceAll(theirs, conf, "F")
+			if got != want {
+				var e *nginxconf.Error
+				errors.As(ours, &e)
+				t.Errorf("ours:  %s\nnginx: %s", got, want)
+			}
+		})
+		compared++
+	}
+	if compared < 40 {
+		t.Errorf("only %d cases compared", compared)
+	}
+}
