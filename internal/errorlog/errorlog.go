@@ -312,7 +312,10 @@ func (l *Logger) write(b []byte, level Level, ctx *Context, msg string) []byte {
 	}
 	msgStart := len(b)
 	b = append(b, msg...)
-	b = AppendContext(b, ctx)
+	if level != Debug {
+		// nginx adds the context for every level but debug.
+		b = AppendContext(b, ctx)
+	}
 	b = append(b, '\n')
 
 	wroteStderr := false

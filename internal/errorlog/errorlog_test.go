@@ -77,6 +77,7 @@ func TestLineGolden(t *testing.T) {
 			"client sent invalid header line"},
 		{"warn level", Warn, &Context{Conn: 1}, "upstream server temporarily disabled"},
 		{"emerg", Emerg, nil, `unknown "foo" variable`},
+		{"debug has no context", Debug, &Context{Conn: 12, Client: "203.0.113.7", Action: "reading upstream"}, "http upstream process"},
 	}
 	var got bytes.Buffer
 	for _, c := range cases {
