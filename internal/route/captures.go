@@ -8,6 +8,11 @@ import "regexp"
 //
 // Subject aliases the caller's memory (the host or the normalised URI) and
 // is valid only as long as that memory is.
+//
+// In nginx the named captures of a server_name regex become variables that
+// stay set after a location regex has replaced $1..$9; a caller that needs
+// both keeps its own copy of the server-name Captures. For SNI, pass nil:
+// nginx matches server_name regexes without captures during the handshake.
 type Captures struct {
 	// Regexp is the expression that matched; its SubexpNames give the
 	// names of the groups.

@@ -16,10 +16,18 @@ var ErrDuplicateListen = errors.New("duplicate listen")
 
 // Listen is one listen directive of a server as the routing layer needs it.
 // An unspecified address (0.0.0.0 or ::) is the wildcard "*:port" of its
-// address family.
+// address family; a non-empty Unix is "listen unix:PATH" and Addr is then
+// ignored.
 type Listen struct {
-	Addr    netip.AddrPort
-	Default bool // default_server
+	Addr netip.AddrPort
+	Unix string
+	// Default is the default_server parameter.
+	Default bool
+	// Bind asks for a socket of its own even when a wildcard listen on
+	// the same port exists. nginx implies it for the parameters bind,
+	// backlog, rcvbuf, sndbuf, accept_filter, deferred, ipv6only,
+	// reuseport, so_keepalive, fastopen and setfib.
+	Bind bool
 }
 
 // Server is the routing view of one server block: its server_name
@@ -32,22 +40,31 @@ type Server struct {
 	Listens []Listen
 }
 
-// Address is the set of servers that listen on one address:port, with its
-// default server and server_name table.
+// Address is the set of servers that listen on one address:port (or one
+// Unix socket), with its default server and server_name table.
 type Address struct {
 	// Addr is the address:port; an unspecified address is a wildcard.
 	Addr netip.AddrPort
+	// Unix is the socket path of a "unix:" listen, else empty.
+	Unix string
 	// Servers are the identifiers of the servers on Addr, in
 	// configuration order.
 	Servers []int
 	// Default is the server marked default_server, or else the first one.
 	Default int
+	// Bind reports that some listen of this address asked for its own
+	// socket.
+	Bind bool
 	// Names selects a server of this address by host name.
 	Names *Names
 }
 
 // Wildcard reports whether the address is "*:port" or "[::]:port".
-func (a *Address) Wildcard() bool { return a.Addr.Addr().IsUnspecified() }
+func (a *Address) Wildcard() bool { return a.Unix == "" && a.Addr.Addr().IsUnspecified() }
+
+// String formats the address as nginx prints it in messages: "0.0.0.0:80",
+// "[::]:443", "10.0.0.1:8443", "unix:/run/x.sock".
+func (a *Address) String() string { return addrKey{ap: a.Addr, unix: a.Unix}.String() }
 
 // Listeners maps a connection's local address to the set of servers that
 // may serve it. It is immutable and safe for concurrent use.
@@ -55,11 +72,24 @@ type Listeners struct {
 	addrs    []*Address
 	specific map[netip.AddrPort]*Address
 	wildcard map[familyPort]*Address
+	unix     map[string]*Address
 }
 
 type familyPort struct {
 	v6   bool
 	port uint16
+}
+
+type addrKey struct {
+	ap   netip.AddrPort
+	unix string
+}
+
+func (k addrKey) String() string {
+	if k.unix != "" {
+		return "unix:" + k.unix
+	}
+	return k.ap.String()
 }
 
 // NewListeners groups servers (in configuration order) by the
@@ -74,25 +104,30 @@ func NewListeners(servers []Server) (*Listeners, []Warning, error) {
 	l := &Listeners{
 		specific: make(map[netip.AddrPort]*Address),
 		wildcard: make(map[familyPort]*Address),
+		unix:     make(map[string]*Address),
 	}
-	byAddr := make(map[netip.AddrPort]*Address)
+	byAddr := make(map[addrKey]*Address)
 	explicit := make(map[*Address]bool)
 	for id, s := range servers {
 		for _, ls := range s.Listens {
-			ap := canonical(ls.Addr)
-			a := byAddr[ap]
+			k := addrKey{unix: ls.Unix}
+			if k.unix == "" {
+				k.ap = canonical(ls.Addr)
+			}
+			a := byAddr[k]
 			if a == nil {
-				a = &Address{Addr: ap, Default: id}
-				byAddr[ap] = a
+				a = &Address{Addr: k.ap, Unix: k.unix, Default: id}
+				byAddr[k] = a
 				l.addrs = append(l.addrs, a)
 			}
 			if n := len(a.Servers); n > 0 && a.Servers[n-1] == id {
-				return nil, nil, fmt.Errorf("%w %s", ErrDuplicateListen, addrText(ap))
+				return nil, nil, fmt.Errorf("a %w %s", ErrDuplicateListen, k)
 			}
 			a.Servers = append(a.Servers, id)
+			a.Bind = a.Bind || ls.Bind
 			if ls.Default {
 				if explicit[a] {
-					return nil, nil, fmt.Errorf("a %w for %s", ErrDuplicateDefault, addrText(ap))
+					return nil, nil, fmt.Errorf("a %w for %s", ErrDuplicateDefault, k)
 				}
 				explicit[a] = true
 				a.Default = id
@@ -105,15 +140,18 @@ func NewListeners(servers []Server) (*Listeners, []Warning, error) {
 		for _, id := range a.Servers {
 			ns = append(ns, NamedServer{ID: id, Names: servers[id].Names})
 		}
-		names, w, err := NewNames(addrText(a.Addr), ns, a.Default)
+		names, w, err := NewNames(a.String(), ns, a.Default)
 		warns = append(warns, w...)
 		if err != nil {
 			return nil, warns, err
 		}
 		a.Names = names
-		if a.Wildcard() {
+		switch {
+		case a.Unix != "":
+			l.unix[a.Unix] = a
+		case a.Wildcard():
 			l.wildcard[familyPort{v6: a.Addr.Addr().Is6(), port: a.Addr.Port()}] = a
-		} else {
+		default:
 			l.specific[a.Addr] = a
 		}
 	}
@@ -124,12 +162,6 @@ func NewListeners(servers []Server) (*Listeners, []Warning, error) {
 // same address always gives the same key.
 func canonical(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
-}
-
-// addrText formats an address the way nginx prints it in messages:
-// "0.0.0.0:80", "[::]:443", "10.0.0.1:8443".
-func addrText(ap netip.AddrPort) string {
-	return ap.String()
 }
 
 // Addresses returns every address:port set in order of first appearance in
@@ -155,20 +187,23 @@ func (l *Listeners) Find(local netip.AddrPort) *Address {
 	return nil
 }
 
+// FindUnix returns the server set of a "unix:" listen, or nil.
+func (l *Listeners) FindUnix(path string) *Address { return l.unix[path] }
+
 // Sockets returns the addresses that need a listening socket, following
 // nginx: on a port and address family that has a wildcard listen, only the
-// wildcard is bound and connections to the specific addresses are told
-// apart by their local address (Find); otherwise each specific address is
-// bound.
-func (l *Listeners) Sockets() []netip.AddrPort {
-	var out []netip.AddrPort
+// wildcard and the addresses asking for Bind get a socket, and connections
+// to the other specific addresses are told apart by their local address
+// (Find); otherwise each address gets its own socket.
+func (l *Listeners) Sockets() []*Address {
+	var out []*Address
 	for _, a := range l.addrs {
-		if !a.Wildcard() {
+		if a.Unix == "" && !a.Wildcard() && !a.Bind {
 			if _, ok := l.wildcard[familyPort{v6: a.Addr.Addr().Is6(), port: a.Addr.Port()}]; ok {
 				continue
 			}
 		}
-		out = append(out, a.Addr)
+		out = append(out, a)
 	}
 	return out
 }

@@ -81,8 +81,8 @@ func TestListeners(t *testing.T) {
 		t.Errorf("Addresses = %v, want %v", order, want)
 	}
 	var socks []string
-	for _, s := range l.Sockets() {
-		socks = append(socks, s.String())
+	for _, a := range l.Sockets() {
+		socks = append(socks, a.String())
 	}
 	want = []string{"0.0.0.0:80", "[::]:80", "10.0.0.2:443", "10.0.0.3:8080", "[::]:8081"}
 	if !reflect.DeepEqual(socks, want) {
@@ -123,7 +123,7 @@ func TestListenersErrors(t *testing.T) {
 		}, ErrDuplicateDefault, "a duplicate default server for 0.0.0.0:80"},
 		{[]Server{
 			{Listens: []Listen{lis("127.0.0.1:80", false), lis("127.0.0.1:80", false)}},
-		}, ErrDuplicateListen, "duplicate listen 127.0.0.1:80"},
+		}, ErrDuplicateListen, "a duplicate listen 127.0.0.1:80"},
 		{[]Server{
 			{Names: names("a"), Listens: []Listen{lis("127.0.0.1:80", false)}},
 			{Names: names("b*c"), Listens: []Listen{lis("127.0.0.1:80", false)}},
@@ -134,5 +134,37 @@ func TestListenersErrors(t *testing.T) {
 		if !errors.Is(err, c.err) || err.Error() != c.text {
 			t.Errorf("err = %v, want %q (%v)", err, c.text, c.err)
 		}
+	}
+}
+
+func TestListenersUnixAndBind(t *testing.T) {
+	l, _, err := NewListeners([]Server{
+		{Names: names("a"), Listens: []Listen{lis("0.0.0.0:80", false), {Unix: "/run/a.sock"}}},
+		{Names: names("b"), Listens: []Listen{{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Bind: true}, {Unix: "/run/a.sock", Default: true}}},
+		{Names: names("c"), Listens: []Listen{lis("10.0.0.2:80", false)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := l.FindUnix("/run/a.sock")
+	if a == nil || a.String() != "unix:/run/a.sock" || a.Default != 1 || !reflect.DeepEqual(a.Servers, []int{0, 1}) || a.Wildcard() {
+		t.Fatalf("unix set: %+v", a)
+	}
+	if id, ok := a.Names.Find([]byte("a"), nil); id != 0 || !ok {
+		t.Errorf("Find(a) on unix socket = %d %v", id, ok)
+	}
+	if l.FindUnix("/run/other.sock") != nil {
+		t.Error("unknown socket found")
+	}
+	var socks []string
+	for _, a := range l.Sockets() {
+		socks = append(socks, a.String())
+	}
+	want := []string{"0.0.0.0:80", "unix:/run/a.sock", "10.0.0.1:80"}
+	if !reflect.DeepEqual(socks, want) {
+		t.Errorf("Sockets = %v, want %v", socks, want)
+	}
+	if a := l.Find(netip.MustParseAddrPort("10.0.0.2:80")); a == nil || a.Servers[0] != 2 {
+		t.Errorf("10.0.0.2:80 = %+v", a)
 	}
 }
