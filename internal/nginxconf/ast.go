@@ -46,3 +46,18 @@ type Tree struct {
 	Directives []*Directive
 	Files      []File
 }
+
+// Dump returns what "nginx -T" writes to standard output after a
+// successful test: each file in Files under a "# configuration file PATH:"
+// header, its raw bytes, then an empty line.
+func (t *Tree) Dump() []byte {
+	var b []byte
+	for _, f := range t.Files {
+		b = append(b, "# configuration file "...)
+		b = append(b, f.Path...)
+		b = append(b, ":\n"...)
+		b = append(b, f.Content...)
+		b = append(b, '\n')
+	}
+	return b
+}

@@ -107,3 +107,35 @@ func hasBlock(dirs []*Directive) bool {
 	}
 	return false
 }
+
+// BenchmarkParse measures parsing a realistic configuration (the product's
+// example) from memory.
+func BenchmarkParse(b *testing.B) {
+	src, err := os.ReadFile("testdata/valid/complete-example.conf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if _, err := ParseBytes("bench.conf", src, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFormat measures writing the same configuration back.
+func BenchmarkFormat(b *testing.B) {
+	src, err := os.ReadFile("testdata/valid/complete-example.conf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tree, err := ParseBytes("bench.conf", src, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Format(tree.Directives)
+	}
+}

@@ -247,8 +247,8 @@ func nginxDump(t *testing.T, dir, conf string) string {
 }
 
 // TestNginxGlobAndDump compares, for a set of include masks, the files
-// nginx reads (in the order and number "nginx -T" prints them) with
-// Tree.Files rendered the same way.
+// nginx reads, in the order and number "nginx -T" prints them, with
+// Tree.Dump.
 func TestNginxGlobAndDump(t *testing.T) {
 	requireNginx(t)
 	dir := t.TempDir()
@@ -257,6 +257,7 @@ func TestNginxGlobAndDump(t *testing.T) {
 		"a.conf~", "[x].conf", "*.conf", "ab", "-", "]", "sub1/c.conf", "sub2/c.conf", "sub2/.d.conf", ".sub/e.conf"} {
 		files["g/"+name] = "env " + strings.NewReplacer("*", "star", "[", "", "]", "br", "/", "_").Replace(name) + ";\n"
 	}
+	files["g/nonl.conf"] = "env nonl;" // no final newline: -T adds one
 	writeFiles(t, dir, files)
 	for _, mask := range []string{
 		"g/*.conf", "g/*", "g/?.conf", "g/??.conf", "g/[ab].conf", "g/[!ab]*", "g/[^a-z]*",
@@ -277,15 +278,40 @@ func TestNginxGlobAndDump(t *testing.T) {
 				}
 				return
 			}
-			var got strings.Builder
-			for _, f := range tree.Files {
-				got.WriteString("# configuration file " + f.Path + ":\n")
-				got.Write(f.Content)
-				got.WriteString("\n")
-			}
-			if want := nginxDump(t, dir, conf); got.String() != want {
-				t.Errorf("\n got:\n%s\nnginx:\n%s", got.String(), want)
+			if got, want := string(tree.Dump()), nginxDump(t, dir, conf); got != want {
+				t.Errorf("\n got:\n%s\nnginx:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestNginxSystemConfig parses the installed nginx's own configuration
+// (with mime.types and its other includes) and compares the files read
+// with what "nginx -T" prints for it.
+func TestNginxSystemConfig(t *testing.T) {
+	requireNginx(t)
+	const conf = "/etc/nginx/nginx.conf"
+	if _, err := os.Stat(conf); err != nil {
+		t.Skipf("no system configuration: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, nginxBinary, "-T", "-q", "-e", "stderr", "-c", conf)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Skipf("nginx -T fails on the system configuration, nothing to compare: %v\n%s", err, stderr.Bytes())
+	}
+	tree, err := ParseFile(conf, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tree.Dump(); !bytes.Equal(got, stdout.Bytes()) {
+		t.Errorf("\n got:\n%s\nnginx:\n%s", got, stdout.Bytes())
+	}
+	out := Format(tree.Directives)
+	again, err := ParseBytes("formatted", out, Options{})
+	if err != nil || !Equal(tree.Directives, again.Directives) {
+		t.Errorf("Format output does not read back (%v):\n%s", err, out)
 	}
 }
