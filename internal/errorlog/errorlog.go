@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -111,24 +112,45 @@ type Options struct {
 	Echo bool
 }
 
-type output struct {
-	path   string
-	level  Level
-	stderr bool
-	f      *os.File // nil for stderr
-}
-
-// Logger writes error-log lines. Build it with New.
-type Logger struct {
-	mu      sync.Mutex // guards everything below and serializes writes
-	outs    []*output
-	max     Level // least severe level any output records
+// shared is what a Logger and the loggers derived from it have in common:
+// the process facts, stderr, and the open files by path.
+type shared struct {
 	pid     []byte
 	now     func() time.Time
-	stderr  io.Writer
 	program string
-	echo    bool
 	pool    sync.Pool
+
+	stderrMu sync.Mutex
+	stderr   io.Writer
+
+	mu    sync.Mutex // guards files and every logFile.refs
+	files map[string]*logFile
+}
+
+// logFile is one open error-log file, shared by every output naming its
+// path.
+type logFile struct {
+	path string
+	refs int // guarded by shared.mu
+
+	mu sync.RWMutex // writers read-lock; reopen and close write-lock
+	f  *os.File
+}
+
+type output struct {
+	level Level
+	file  *logFile // nil for stderr
+}
+
+// Logger writes error-log lines. Build it with New; Derive makes loggers
+// for server- and location-level error_log directives that share its open
+// files.
+type Logger struct {
+	sh *shared
+
+	mu   sync.RWMutex // guards outs and echo; writers read-lock
+	outs []output
+	echo bool
 	// gate is the least severe level worth formatting (max of the outputs,
 	// and Warn while echoing), read without the lock so that filtered
 	// messages cost one atomic load.
@@ -139,24 +161,25 @@ type Logger struct {
 // On error nothing stays open. Several targets may name the same file;
 // it is opened once.
 func New(targets []Target, opts Options) (*Logger, error) {
-	l := &Logger{
+	sh := &shared{
 		pid:     strconv.AppendInt(nil, int64(opts.PID), 10),
 		now:     opts.Now,
 		stderr:  opts.Stderr,
 		program: opts.Program,
-		echo:    opts.Echo,
+		files:   map[string]*logFile{},
 	}
-	if l.now == nil {
-		l.now = time.Now
+	if sh.now == nil {
+		sh.now = time.Now
 	}
-	if l.stderr == nil {
-		l.stderr = os.Stderr
+	if sh.stderr == nil {
+		sh.stderr = os.Stderr
 	}
-	if l.program == "" {
-		l.program = "gatehouse"
+	if sh.program == "" {
+		sh.program = "gatehouse"
 	}
-	l.pool.New = func() any { b := make([]byte, 0, 512); return &b }
-	outs, err := openTargets(targets, nil)
+	sh.pool.New = func() any { b := make([]byte, 0, 512); return &b }
+	l := &Logger{sh: sh, echo: opts.Echo}
+	outs, err := sh.acquire(targets)
 	if err != nil {
 		return nil, err
 	}
@@ -164,77 +187,92 @@ func New(targets []Target, opts Options) (*Logger, error) {
 	return l, nil
 }
 
-// openTargets opens targets, reusing files from old where the path matches.
-func openTargets(targets []Target, old []*output) ([]*output, error) {
-	var outs []*output
-	for _, t := range targets {
-		o := &output{path: t.Path, level: t.Level, stderr: t.Path == "stderr"}
-		if !o.stderr {
-			for _, p := range outs {
-				if p.f != nil && p.path == t.Path {
-					o.f = p.f
-				}
-			}
-			for _, p := range old {
-				if o.f == nil && p.f != nil && p.path == t.Path {
-					o.f = p.f
-				}
-			}
-			if o.f == nil {
-				f, err := openFile(t.Path)
-				if err != nil {
-					closeUnshared(outs, old)
-					return nil, err
-				}
-				o.f = f
-			}
-		}
-		outs = append(outs, o)
+// Derive returns a logger for other targets (an error_log inside a server
+// or location) that shares this one's process facts, clock, stderr and
+// open files: a path open in both is opened once, and Reopen on either
+// reopens it for both. The derived logger does not echo. Close it when
+// its configuration generation retires.
+func (l *Logger) Derive(targets []Target) (*Logger, error) {
+	outs, err := l.sh.acquire(targets)
+	if err != nil {
+		return nil, err
 	}
-	return outs, nil
+	d := &Logger{sh: l.sh}
+	d.setOutputs(outs)
+	return d, nil
 }
 
 func openFile(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 }
 
-// closeUnshared closes the files of outs that are not also in keep.
-func closeUnshared(outs, keep []*output) error {
+// acquire returns outputs for targets, opening files not yet open and
+// taking a reference on each. On error it takes none.
+func (sh *shared) acquire(targets []Target) ([]output, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	outs := make([]output, 0, len(targets))
+	for _, t := range targets {
+		o := output{level: t.Level}
+		if t.Path != "stderr" {
+			lf := sh.files[t.Path]
+			if lf == nil {
+				f, err := openFile(t.Path)
+				if err != nil {
+					sh.releaseLocked(outs)
+					return nil, err
+				}
+				lf = &logFile{path: t.Path, f: f}
+				sh.files[t.Path] = lf
+			}
+			lf.refs++
+			o.file = lf
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}
+
+// release drops the references of outs, closing files nobody uses.
+func (sh *shared) release(outs []output) error {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.releaseLocked(outs)
+}
+
+func (sh *shared) releaseLocked(outs []output) error {
 	var first error
-	closed := map[*os.File]bool{}
 	for _, o := range outs {
-		if o.f == nil || closed[o.f] {
+		if o.file == nil {
 			continue
 		}
-		shared := false
-		for _, k := range keep {
-			if k.f == o.f {
-				shared = true
-			}
+		o.file.refs--
+		if o.file.refs > 0 {
+			continue
 		}
-		closed[o.f] = true
-		if !shared {
-			if err := o.f.Close(); err != nil && first == nil {
-				first = err
-			}
+		delete(sh.files, o.file.path)
+		o.file.mu.Lock()
+		if err := o.file.f.Close(); err != nil && first == nil {
+			first = err
 		}
+		o.file.mu.Unlock()
 	}
 	return first
 }
 
-func (l *Logger) setOutputs(outs []*output) {
+// setOutputs installs outs; the caller holds l.mu or owns l exclusively.
+func (l *Logger) setOutputs(outs []output) {
 	l.outs = outs
-	l.max = 0
-	for _, o := range outs {
-		if o.level > l.max {
-			l.max = o.level
-		}
-	}
 	l.updateGate()
 }
 
 func (l *Logger) updateGate() {
-	g := l.max
+	var g Level
+	for _, o := range l.outs {
+		if o.level > g {
+			g = o.level
+		}
+	}
 	if l.echo && g < Warn {
 		g = Warn
 	}
@@ -244,15 +282,15 @@ func (l *Logger) updateGate() {
 // Reconfigure switches to a new set of targets (after a reload), keeping
 // files that stay and closing the others. On error the old targets remain.
 func (l *Logger) Reconfigure(targets []Target) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	outs, err := openTargets(targets, l.outs)
+	outs, err := l.sh.acquire(targets)
 	if err != nil {
 		return err
 	}
+	l.mu.Lock()
 	old := l.outs
 	l.setOutputs(outs)
-	return closeUnshared(old, outs)
+	l.mu.Unlock()
+	return l.sh.release(old)
 }
 
 // SetEcho turns the start-up echo to stderr on or off.
@@ -277,9 +315,9 @@ func (l *Logger) Log(level Level, ctx *Context, msg string) {
 	if !l.Enabled(level) {
 		return
 	}
-	bp := l.pool.Get().(*[]byte)
+	bp := l.sh.pool.Get().(*[]byte)
 	*bp = l.write((*bp)[:0], level, ctx, msg)
-	l.pool.Put(bp)
+	l.sh.pool.Put(bp)
 }
 
 // Logf is Log with a fmt-formatted message.
@@ -290,20 +328,32 @@ func (l *Logger) Logf(level Level, ctx *Context, format string, args ...any) {
 	l.Log(level, ctx, fmt.Sprintf(format, args...))
 }
 
+// Writer returns an io.Writer that logs each Write as one message at
+// level (a trailing newline dropped), for libraries that want a
+// *log.Logger or an io.Writer for their diagnostics.
+func (l *Logger) Writer(level Level) io.Writer { return levelWriter{l, level} }
+
+type levelWriter struct {
+	l     *Logger
+	level Level
+}
+
+func (w levelWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	w.l.Log(w.level, nil, msg)
+	return len(p), nil
+}
+
 func (l *Logger) write(b []byte, level Level, ctx *Context, msg string) []byte {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if level > l.max && !(l.echo && level <= Warn) {
-		return b
-	}
+	sh := l.sh
+	now := sh.now()
 	b = appendTime(b, now)
 	b = append(b, " ["...)
 	b = append(b, level.String()...)
 	b = append(b, "] "...)
-	b = append(b, l.pid...)
+	b = append(b, sh.pid...)
 	b = append(b, '#')
-	b = append(b, l.pid...)
+	b = append(b, sh.pid...)
 	b = append(b, ": "...)
 	if ctx != nil && ctx.Conn != 0 {
 		b = append(b, '*')
@@ -318,27 +368,35 @@ func (l *Logger) write(b []byte, level Level, ctx *Context, msg string) []byte {
 	}
 	b = append(b, '\n')
 
+	l.mu.RLock()
+	defer l.mu.RUnlock()
 	wroteStderr := false
 	for _, o := range l.outs {
 		if level > o.level {
 			continue
 		}
-		if o.stderr {
-			_, _ = l.stderr.Write(b)
+		if o.file == nil {
+			sh.stderrMu.Lock()
+			_, _ = sh.stderr.Write(b)
+			sh.stderrMu.Unlock()
 			wroteStderr = true
 			continue
 		}
-		_, _ = o.f.Write(b)
+		o.file.mu.RLock()
+		_, _ = o.file.f.Write(b)
+		o.file.mu.RUnlock()
 	}
 	if l.echo && level <= Warn && !wroteStderr {
 		// "PROGRAM: [level] " followed by the message and its context.
 		e := b[len(b):]
-		e = append(e, l.program...)
+		e = append(e, sh.program...)
 		e = append(e, ": ["...)
 		e = append(e, level.String()...)
 		e = append(e, "] "...)
 		e = append(e, b[msgStart:]...)
-		_, _ = l.stderr.Write(e)
+		sh.stderrMu.Lock()
+		_, _ = sh.stderr.Write(e)
+		sh.stderrMu.Unlock()
 		if cap(e) > cap(b) {
 			b = e[:0]
 		}
@@ -412,48 +470,40 @@ func append4(b []byte, n int) []byte {
 	return append(b, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
 }
 
-// Reopen reopens every file target by path (after log rotation renamed
-// them), as USR1 asks. A file that cannot be reopened keeps its old
-// descriptor; the first error is returned.
+// Reopen reopens every file by path (after log rotation renamed them), as
+// USR1 asks, for this logger and every logger sharing its files. A file
+// that cannot be reopened keeps its old descriptor; the first error is
+// returned.
 func (l *Logger) Reopen() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	sh := l.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	var first error
-	done := map[*os.File]*os.File{}
-	for _, o := range l.outs {
-		if o.f == nil {
-			continue
-		}
-		if nf, ok := done[o.f]; ok {
-			o.f = nf
-			continue
-		}
-		nf, err := openFile(o.path)
+	for _, lf := range sh.files {
+		nf, err := openFile(lf.path)
 		if err != nil {
 			if first == nil {
 				first = err
 			}
-			done[o.f] = o.f
 			continue
 		}
-		done[o.f] = nf
-		o.f = nf
-	}
-	for old, nf := range done {
-		if old != nf {
-			_ = old.Close()
-		}
+		lf.mu.Lock()
+		old := lf.f
+		lf.f = nf
+		lf.mu.Unlock()
+		_ = old.Close()
 	}
 	return first
 }
 
-// Close closes the files. Messages logged afterwards go nowhere but echo.
+// Close releases this logger's files (closing those no other logger
+// uses). Messages logged afterwards go nowhere but the echo.
 func (l *Logger) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	err := closeUnshared(l.outs, nil)
+	old := l.outs
 	l.setOutputs(nil)
-	return err
+	l.mu.Unlock()
+	return l.sh.release(old)
 }
 
 // Errno formats err the way nginx suffixes system errors, "13: Permission

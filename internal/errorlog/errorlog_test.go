@@ -412,3 +412,64 @@ func TestNilLogger(t *testing.T) {
 	l.Log(Emerg, nil, "dropped")
 	l.Logf(Emerg, nil, "dropped %d", 1)
 }
+
+func TestDeriveSharesFiles(t *testing.T) {
+	dir := t.TempDir()
+	main, srv := filepath.Join(dir, "error.log"), filepath.Join(dir, "server.log")
+	root, err := New([]Target{{Path: main, Level: Error}}, Options{PID: 6, Now: fixedClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := root.Derive([]Target{{Path: main, Level: Info}, {Path: srv, Level: Warn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(root.sh.files) != 2 {
+		t.Fatalf("%d files open, want 2", len(root.sh.files))
+	}
+	child.Log(Info, nil, "child info")
+	root.Log(Info, nil, "root info dropped")
+	// Rotation: one Reopen (from the root, on USR1) serves both loggers.
+	if err := os.Rename(main, main+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	child.Log(Warn, nil, "after rotation")
+	if got, _ := os.ReadFile(main); strings.Count(string(got), "after rotation") != 1 {
+		t.Errorf("error.log after reopen: %q", got)
+	}
+	if got, _ := os.ReadFile(srv); !strings.Contains(string(got), "after rotation") {
+		t.Errorf("server.log: %q", got)
+	}
+	// Closing the child closes only the file nobody else uses.
+	if err := child.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := root.sh.files[srv]; ok || len(root.sh.files) != 1 {
+		t.Errorf("files after child Close: %v", root.sh.files)
+	}
+	root.Log(Error, nil, "root still writes")
+	if got, _ := os.ReadFile(main); !strings.Contains(string(got), "root still writes") {
+		t.Errorf("error.log: %q", got)
+	}
+	if err := root.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(root.sh.files) != 0 {
+		t.Errorf("files left open: %v", root.sh.files)
+	}
+	if _, err := root.Derive([]Target{{Path: filepath.Join(dir, "no", "x.log"), Level: Error}}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Derive error %v", err)
+	}
+}
+
+func TestWriter(t *testing.T) {
+	l, buf := newStderrLogger(t, Info, false)
+	fmt.Fprintf(l.Writer(Info), "http2: server: error reading preface\n")
+	want := "2025/10/10 13:55:36 [info] 4711#4711: http2: server: error reading preface\n"
+	if buf.String() != want {
+		t.Errorf("got %q", buf.String())
+	}
+}
