@@ -43,7 +43,7 @@ type UpstreamOptions struct {
 	ReadTimeout time.Duration
 	// SendTimeout is proxy_send_timeout, between two writes.
 	SendTimeout time.Duration
-	pool sync.Pool // *UpstreamConn without a connection
+	pool        sync.Pool // *UpstreamConn without a connection
 }
 
 // UpstreamConn speaks HTTP/1 to one upstream connection: it writes a
