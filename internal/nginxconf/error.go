@@ -17,7 +17,7 @@ func (e *Error) Error() string {
 	if e.Pos.File == "" {
 		return e.Msg
 	}
-	if e.Pos.File == "command line" {
+	if e.Pos.File == CommandLine {
 		return e.Msg + " in command line"
 	}
 	return fmt.Sprintf("%s in %s:%d", e.Msg, e.Pos.File, e.Pos.Line)
