@@ -1,0 +1,196 @@
+package upstream
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+const nginxBinary = "/usr/sbin/nginx"
+
+// startNginx runs nginx with conf (which must contain "DIR" where the
+// temporary directory goes) and returns an HTTP client for its front
+// socket DIR/front.sock. nginx is started with "daemon on": the launching
+// process exits only after the listening sockets exist, so no polling is
+// needed; the daemon is stopped by its pid at cleanup.
+func startNginx(t *testing.T, conf string) (dir string, client *http.Client) {
+	t.Helper()
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skipf("differential test skipped: %s not found", nginxBinary)
+	}
+	if testing.Short() {
+		t.Skip("differential test skipped in -short mode")
+	}
+	dir, err := os.MkdirTemp("", "gh-ngx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	conf = strings.ReplaceAll(conf, "DIR", dir)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nginxBinary, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
+	out, err := cmd.CombinedOutput()
+	t.Cleanup(func() {
+		b, err := os.ReadFile(filepath.Join(dir, "nginx.pid"))
+		if err != nil {
+			return
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+	})
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		t.Skipf("differential test skipped: nginx did not start: %v\n%s\n%s", err, out, log)
+	}
+	front := filepath.Join(dir, "front.sock")
+	client = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", front)
+		},
+	}}
+	t.Cleanup(client.CloseIdleConnections)
+	return dir, client
+}
+
+func upstreamAddr(t *testing.T, c *http.Client, path string) string {
+	t.Helper()
+	resp, err := c.Get("http://front" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.Header.Get("X-Upstream")
+}
+
+// TestNginxDifferential compares the peers nginx picks (its
+// $upstream_addr, attempts joined by ", ") with ours for the same groups.
+func TestNginxDifferential(t *testing.T) {
+	dir, client := startNginx(t, `
+daemon on;
+master_process off;
+worker_processes 1;
+pid DIR/nginx.pid;
+error_log DIR/error.log crit;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path DIR/body;
+    proxy_temp_path DIR/proxy;
+    fastcgi_temp_path DIR/fastcgi;
+    uwsgi_temp_path DIR/uwsgi;
+    scgi_temp_path DIR/scgi;
+
+    upstream rr     { server unix:DIR/a.sock weight=5; server unix:DIR/b.sock; server unix:DIR/c.sock; }
+    upstream rrfail { server unix:DIR/a.sock; server unix:DIR/gone.sock; server unix:DIR/c.sock weight=2; }
+    upstream lc     { least_conn; server unix:DIR/a.sock weight=2; server unix:DIR/b.sock; server unix:DIR/c.sock; }
+    upstream hash   { hash $arg_k; server unix:DIR/a.sock; server unix:DIR/b.sock weight=2; server unix:DIR/c.sock; }
+    upstream chash  { hash $arg_k consistent; server unix:DIR/a.sock; server unix:DIR/b.sock weight=2; server unix:DIR/c.sock; }
+    upstream chdown { hash $arg_k consistent; server unix:DIR/a.sock; server unix:DIR/b.sock down; server unix:DIR/c.sock; }
+    upstream bk     { server unix:DIR/gone.sock; server unix:DIR/a.sock backup; server unix:DIR/b.sock backup; }
+
+    server { listen unix:DIR/a.sock; return 200 a; }
+    server { listen unix:DIR/b.sock; return 200 b; }
+    server { listen unix:DIR/c.sock; return 200 c; }
+    server {
+        listen unix:DIR/front.sock;
+        add_header X-Upstream $upstream_addr always;
+        location /rr/     { proxy_pass http://rr; }
+        location /rrfail/ { proxy_pass http://rrfail; }
+        location /lc/     { proxy_pass http://lc; }
+        location /hash/   { proxy_pass http://hash; }
+        location /chash/  { proxy_pass http://chash; }
+        location /chdown/ { proxy_pass http://chdown; }
+        location /bk/     { proxy_pass http://bk; }
+    }
+}
+`)
+	sock := func(n string) string { return "unix:" + filepath.Join(dir, n+".sock") }
+	s := func(n string, opts ...string) Server { return srv(sock(n), nil, opts...) }
+
+	groups := []struct {
+		path    string
+		method  Method
+		servers []Server
+		keys    []string
+		n       int
+	}{
+		{"/rr/", RoundRobin, []Server{s("a", "w=5"), s("b"), s("c")}, nil, 14},
+		{"/rrfail/", RoundRobin, []Server{s("a"), s("gone"), s("c", "w=2")}, nil, 8},
+		{"/lc/", LeastConn, []Server{s("a", "w=2"), s("b"), s("c")}, nil, 8},
+		{"/hash/", Hash, []Server{s("a"), s("b", "w=2"), s("c")}, []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "user42", "x"}, 0},
+		{"/chash/", HashConsistent, []Server{s("a"), s("b", "w=2"), s("c")}, []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "user42", "x"}, 0},
+		{"/chdown/", HashConsistent, []Server{s("a"), s("b", "down"), s("c")}, []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "user42", "x"}, 0},
+		{"/bk/", RoundRobin, []Server{s("gone"), s("a", "backup"), s("b", "backup")}, nil, 5},
+	}
+	for _, gr := range groups {
+		t.Run(strings.Trim(gr.path, "/"), func(t *testing.T) {
+			g, err := NewGroup(Options{Name: "g", Method: gr.method, Servers: gr.servers}, Env{Now: newClock(1000).Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requests := gr.keys
+			if requests == nil {
+				requests = make([]string, gr.n)
+			}
+			for i, key := range requests {
+				path := gr.path
+				if key != "" {
+					path += "?k=" + key
+				}
+				want := upstreamAddr(t, client, path)
+				if i < 3 {
+					t.Logf("%s -> %s", path, want)
+				}
+				got := ours(g, key, gone(dir))
+				if got != want {
+					t.Errorf("request %d %s: nginx picked %q, we picked %q", i, path, want, got)
+				}
+			}
+		})
+	}
+}
+
+// gone says which peers refuse connections (their socket does not exist).
+func gone(dir string) func(*Peer) bool {
+	g := "unix:" + filepath.Join(dir, "gone.sock")
+	return func(p *Peer) bool { return p.Name() == g }
+}
+
+// ours runs one request through g the way the proxy would, failing on the
+// peers refuse says, and returns $upstream_addr.
+func ours(g *Group, key string, refuse func(*Peer) bool) string {
+	var a Attempt
+	a.Reset(g, AttemptOptions{Key: []byte(key), NextUpstream: DefaultNextUpstream})
+	var addrs []string
+	for {
+		p, err := g.Pick(&a)
+		if err != nil {
+			addrs = append(addrs, g.Name())
+			break
+		}
+		addrs = append(addrs, p.Name())
+		if !refuse(p) {
+			a.Done()
+			break
+		}
+		if d := a.Fail(Failure{Cond: CondError}); d.Action != ActionRetry {
+			break
+		}
+	}
+	return strings.Join(addrs, ", ")
+}
+
