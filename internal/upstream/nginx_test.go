@@ -193,4 +193,3 @@ func ours(g *Group, key string, refuse func(*Peer) bool) string {
 	}
 	return strings.Join(addrs, ", ")
 }
-
