@@ -303,3 +303,39 @@ func TestLocationAgainstNginxTree(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLocationFind compares the search with the nginx tree for arbitrary
+// URIs on a fixed configuration that exercises every rule.
+func FuzzLocationFind(f *testing.F) {
+	locs := []*Location{
+		exact("/"),
+		pre("/",
+			noRe("/static/", re(`\.gz$`)),
+			re(`\.txt$`),
+		),
+		proxied(pre("/api/", proxied(pre("/api/v1/")), exact("/api/v1"))),
+		proxied(exact("/ex/")),
+		pre("/documents/"),
+		noRe("/images/"),
+		reI(`\.(gif|jpg|jpeg)$`),
+		re(`^/u/(?P<user>[^/]+)`, re(`/edit$`)),
+		re(`/r`, proxied(pre(`/r/x/`))),
+	}
+	tree, err := NewLocations(locs)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ref := newReference(locs)
+	for _, s := range []string{"/", "/index.html", "/documents/a.jpg", "/images/1.gif", "/api", "/api/v1", "/api/v1/x", "/ex", "/static/a.txt", "/u/bob/edit", "/r/x", "/a/r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		var caps Captures
+		m := tree.Find([]byte(uri), &caps)
+		var cur *Location
+		rc := ref.find(&cur, uri)
+		if m.Location != cur || (m.Redirect != "") != (rc == refDone) {
+			t.Fatalf("uri %q: got %s redirect %q, nginx tree gives %s redirect %v", uri, describe(m.Location), m.Redirect, describe(cur), rc == refDone)
+		}
+	})
+}

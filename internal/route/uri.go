@@ -13,7 +13,8 @@ type URI struct {
 	// aliases the buffer passed to NormalizeURI.
 	Path []byte
 	// Args is the raw query after the first "?" up to any "#" ($args); it
-	// aliases the target. Nil when there is no "?".
+	// aliases the target. Nil when there is no "?" or nothing follows it
+	// (nginx then treats $args as not found).
 	Args []byte
 	// Quoted reports that the path had a %-escape (nginx's quoted_uri),
 	// which makes proxy_pass with a URI part re-escape the mapped path.
@@ -233,14 +234,18 @@ loop:
 	}
 
 	if args >= 0 {
-		end := len(target)
+		end, hash := len(target), false
 		for j := args; j < len(target); j++ {
 			if target[j] == '#' {
-				end = j
+				end, hash = j, true
 				break
 			}
 		}
-		res.Args = target[args:end:end]
+		// nginx leaves $args unset for a bare trailing "?" but sets it,
+		// empty, when a "#" ends it.
+		if end > args || hash {
+			res.Args = target[args:end:end]
+		}
 	}
 	res.Path = u
 	return res, nil
