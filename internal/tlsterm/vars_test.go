@@ -65,8 +65,8 @@ func TestVariablesOverHandshake(t *testing.T) {
 	tests := []struct {
 		name   string
 		client *tls.Config
-		want   map[variables.ID]string   // exact values
-		match  map[variables.ID]string   // regular expressions
+		want   map[variables.ID]string     // exact values
+		match  map[variables.ID]string     // regular expressions
 		check  func(t *testing.T, i *Info) // anything else
 	}{
 		{
