@@ -245,3 +245,25 @@ func FuzzEscapers(f *testing.F) {
 		}
 	})
 }
+
+func FuzzCompileFormat(f *testing.F) {
+	for _, s := range []string{Combined, "$", "a $ b", "${uri", "${}", "$1", "escape=json", "$status$uri", "x${host}y"} {
+		f.Add(s)
+	}
+	reg := registry(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, args := range [][]string{{s}, {"escape=json", s}, {"escape=" + s, "$uri"}} {
+			fm, err := CompileFormat(reg, "f", args)
+			if err != nil {
+				var ae *Error
+				var se *variables.SyntaxError
+				var ue *variables.UnknownError
+				if !errors.As(err, &ae) && !errors.As(err, &se) && !errors.As(err, &ue) {
+					t.Fatalf("unclassified error %T %v", err, err)
+				}
+				continue
+			}
+			_ = fm.Append(nil, hostileRequest)
+		}
+	})
+}

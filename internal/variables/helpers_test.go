@@ -251,3 +251,27 @@ func TestHelpersDoNotAllocate(t *testing.T) {
 		t.Errorf("header helpers allocate %v times", allocs)
 	}
 }
+
+// FuzzLookups runs the request-data parsers behind $arg_NAME and
+// $cookie_NAME on arbitrary input: they must not panic, and a value found
+// must be a subslice of the input that follows the name and "=".
+func FuzzLookups(f *testing.F) {
+	f.Add([]byte("a=1&b=2"), []byte("a"))
+	f.Add([]byte("a = 1 ; b=2, c=3"), []byte("b"))
+	f.Add([]byte("="), []byte(""))
+	f.Add([]byte("aaaa"), []byte("aaaaa"))
+	f.Fuzz(func(t *testing.T, data, name []byte) {
+		lower := bytes.ToLower(name)
+		if v, ok := LookupArg(data, lower); ok {
+			if !bytes.Contains(data, v) || bytes.IndexByte(v, '&') >= 0 {
+				t.Fatalf("arg %q from %q", v, data)
+			}
+		}
+		if v, ok := LookupCookie(data, lower); ok {
+			if !bytes.Contains(data, v) || bytes.IndexByte(v, ';') >= 0 {
+				t.Fatalf("cookie %q from %q", v, data)
+			}
+		}
+		_ = MatchHeaderName(lower, data)
+	})
+}
