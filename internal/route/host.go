@@ -10,7 +10,8 @@ package route
 //
 // The result aliases host when host has no uppercase letters; otherwise the
 // lowercased name is appended to dst[:0] (so pass a buffer with enough
-// capacity to avoid an allocation).
+// capacity to avoid an allocation). dst may be host itself to lowercase in
+// place.
 func ValidateHost(dst, host []byte) ([]byte, bool) {
 	const none = -2
 	dotPos := none

@@ -66,6 +66,14 @@ func TestValidateHostAliasesWhenLowercase(t *testing.T) {
 	}
 }
 
+func TestValidateHostInPlace(t *testing.T) {
+	in := []byte("WWW.Example.COM.:8443")
+	got, ok := ValidateHost(in, in)
+	if !ok || string(got) != "www.example.com" || &got[0] != &in[0] {
+		t.Errorf("in place: %q %v", got, ok)
+	}
+}
+
 func TestValidateHostNoAllocs(t *testing.T) {
 	buf := make([]byte, 0, 64)
 	host := []byte("WWW.Example.COM.:443")
