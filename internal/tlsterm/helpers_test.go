@@ -22,8 +22,9 @@ type result struct {
 
 // nameTable is a tiny stand-in for the router: exact names and "*.x"
 // wildcards, enough to exercise the SNI plumbing.
-func nameTable(names map[string]int) func(string) (int, bool) {
-	return func(h string) (int, bool) {
+func nameTable(names map[string]int) func([]byte) (int, bool) {
+	return func(b []byte) (int, bool) {
+		h := string(b)
 		if i, ok := names[h]; ok {
 			return i, true
 		}

@@ -48,13 +48,10 @@ type Info struct {
 func (l *Listener) Info(c *tls.Conn) *Info {
 	i := &Info{l: l, cs: c.ConnectionState()}
 	if hc, ok := c.NetConn().(*helloConn); ok && hc.hello.seen {
-		i.sniIdx, i.sniMatched = hc.hello.sniIdx, hc.hello.sniMatched
+		i.sniIdx, i.sniMatched, i.sniName = hc.hello.sniIdx, hc.hello.sniMatched, hc.hello.sniName
 		i.ciphers, i.curves = hc.hello.ciphers, hc.hello.curves
 	} else {
-		i.sniIdx, i.sniMatched = l.sniServer(i.cs.ServerName)
-	}
-	if i.sniMatched {
-		i.sniName, _ = normalizeHost(i.cs.ServerName)
+		i.sniIdx, i.sniMatched, i.sniName = l.sniServer(i.cs.ServerName)
 	}
 	i.tlsIdx = l.tlsServer(i.sniIdx)
 	return i

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"gatehouse/internal/route"
 )
 
 // VerifyMode is the value of ssl_verify_client.
@@ -89,12 +91,13 @@ type Options struct {
 	Servers []Server
 	Default int
 
-	// LookupSNI maps a normalised server name (lowercase, no trailing dot)
-	// to a server index with nginx's exact → *.x → x.* → regex order,
-	// reporting false when no server_name matches. It is provided by the
-	// router and must be safe for concurrent use. Nil means no server ever
+	// LookupSNI maps a server name normalised by route.ValidateHost
+	// (lowercase, no port, no trailing dot) to a server index with nginx's
+	// exact → *.x → x.* → regex order, reporting false when no server_name
+	// matches: (*route.Names).Find without captures. It must be safe for
+	// concurrent use and must not retain name. Nil means no server ever
 	// matches by name.
-	LookupSNI func(name string) (int, bool)
+	LookupSNI func(name []byte) (int, bool)
 
 	// CipherName returns OpenSSL's name for a cipher suite ("" if unknown);
 	// ProtocolName returns OpenSSL's name for a protocol version. Both come
@@ -127,7 +130,7 @@ var (
 type Listener struct {
 	servers  []serverTLS
 	def      int
-	lookup   func(string) (int, bool)
+	lookup   func([]byte) (int, bool)
 	cipherNm func(uint16) string
 	protoNm  func(uint16) string
 	now      func() time.Time
@@ -305,7 +308,7 @@ func (l *Listener) resumable(ss *tls.SessionState, sni string, timeout time.Dura
 		}
 		orig := string(e[len(sessionExtraTag)+8:])
 		if orig != sni {
-			if idx, ok := l.sniServer(sni); ok && l.servers[idx].verify != VerifyOff {
+			if idx, ok, _ := l.sniServer(sni); ok && l.servers[idx].verify != VerifyOff {
 				return false
 			}
 		}
@@ -314,17 +317,23 @@ func (l *Listener) resumable(ss *tls.SessionState, sni string, timeout time.Dura
 	return false
 }
 
-// sniServer maps a raw SNI value to (server index, matched).
-func (l *Listener) sniServer(raw string) (int, bool) {
-	name, ok := normalizeHost(raw)
-	if !ok || l.lookup == nil {
-		return l.def, false
+// sniServer maps a raw SNI value to (server index, matched) and returns
+// the normalised name when it matched. Invalid names select the default
+// server, as ngx_http_validate_host's NGX_DECLINED does.
+func (l *Listener) sniServer(raw string) (int, bool, string) {
+	if raw == "" || l.lookup == nil {
+		return l.def, false, ""
+	}
+	var buf [256]byte
+	name, ok := route.ValidateHost(buf[:0], []byte(raw))
+	if !ok {
+		return l.def, false, ""
 	}
 	idx, ok := l.lookup(name)
 	if !ok || idx < 0 || idx >= len(l.servers) {
-		return l.def, false
+		return l.def, false, ""
 	}
-	return idx, true
+	return idx, true, string(name)
 }
 
 // Config returns the socket's tls.Config. Use it with Server (preferred:
@@ -348,6 +357,7 @@ type helloState struct {
 	seen       bool
 	sniIdx     int
 	sniMatched bool
+	sniName    string
 	ciphers    []uint16
 	curves     []tls.CurveID
 }
@@ -356,9 +366,9 @@ type helloState struct {
 var unrecognizedName = []byte{21, 3, 3, 0, 2, 2, 112}
 
 func (l *Listener) configForClient(chi *tls.ClientHelloInfo) (*tls.Config, error) {
-	idx, matched := l.sniServer(chi.ServerName)
+	idx, matched, name := l.sniServer(chi.ServerName)
 	if hc, ok := chi.Conn.(*helloConn); ok {
-		hc.hello = helloState{seen: true, sniIdx: idx, sniMatched: matched, ciphers: chi.CipherSuites, curves: chi.SupportedCurves}
+		hc.hello = helloState{seen: true, sniIdx: idx, sniMatched: matched, sniName: name, ciphers: chi.CipherSuites, curves: chi.SupportedCurves}
 	}
 	if l.servers[idx].reject {
 		// crypto/tls would send internal_error; nginx sends

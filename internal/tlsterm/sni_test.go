@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 
@@ -136,5 +137,48 @@ func TestECDSAPreferredOverRSA(t *testing.T) {
 				t.Errorf("server certificate key = %v, want %v", got, tt.wantPK)
 			}
 		})
+	}
+}
+
+func TestConfigUsedWithoutServerWrapper(t *testing.T) {
+	root := testpki.NewCA(t)
+	certA := root.Leaf(testpki.WithDNS("a.test")).TLSCertificate()
+	certB := root.Leaf(testpki.WithDNS("b.test")).TLSCertificate()
+	l, err := New(Options{
+		Servers:   []Server{{Certificates: []tls.Certificate{certA}}, {Certificates: []tls.Certificate{certB}}},
+		LookupSNI: nameTable(map[string]int{"a.test": 0, "b.test": 1}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, client := net.Pipe()
+	defer server.Close()
+	defer client.Close()
+	done := make(chan *Info, 1)
+	go func() {
+		c := tls.Server(server, l.Config())
+		if err := c.Handshake(); err != nil {
+			done <- nil
+			return
+		}
+		done <- l.Info(c)
+	}()
+	c := tls.Client(client, clientConfig(root.Pool(), "B.test"))
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	info := <-done
+	if info == nil {
+		t.Fatal("server handshake failed")
+	}
+	if idx, ok := info.SNIServer(); idx != 1 || !ok {
+		t.Errorf("SNIServer = %d,%v, want 1,true", idx, ok)
+	}
+	if v := info.Check([]byte("b.test"), 1); v != Proceed {
+		t.Errorf("Check = %v", v)
+	}
+	// The ClientHello details are only recorded through Listener.Server.
+	if got := varString(t, info, variables.SSLCiphers); got != "" {
+		t.Errorf("$ssl_ciphers = %q, want empty without the wrapper", got)
 	}
 }
