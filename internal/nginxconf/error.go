@@ -13,16 +13,27 @@ type Error struct {
 	Err error
 }
 
+// maxConfErr is the size of the buffer nginx formats a positioned
+// configuration message in (NGX_MAX_CONF_ERRSTR); longer ones are cut.
+const maxConfErr = 1024
+
+// Error returns the text nginx prints. Like nginx, it cuts a positioned
+// message to its first 1024 bytes (Msg keeps the whole message).
 func (e *Error) Error() string {
 	if e.Pos.File == "" {
 		return e.Msg
 	}
-	if e.Pos.File == CommandLine {
-		return e.Msg + " in command line"
+	msg := e.Msg
+	if len(msg) > maxConfErr {
+		msg = msg[:maxConfErr]
 	}
-	return fmt.Sprintf("%s in %s:%d", e.Msg, e.Pos.File, e.Pos.Line)
+	if e.Pos.File == CommandLine {
+		return msg + " in command line"
+	}
+	return fmt.Sprintf("%s in %s:%d", msg, e.Pos.File, e.Pos.Line)
 }
 
+// Unwrap returns the underlying cause, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf makes an Error at pos with a formatted message.

@@ -123,11 +123,6 @@ func expectNginx(tree *Tree, err error) string {
 		}
 		break
 	}
-	// nginx formats a configuration message into a 1024-byte buffer
-	// (NGX_MAX_CONF_ERRSTR) before adding the position.
-	if len(e.Msg) > 1024 {
-		e = &Error{Pos: e.Pos, Msg: e.Msg[:1024]}
-	}
 	return e.Error()
 }
 

@@ -241,3 +241,26 @@ func TestEqual(t *testing.T) {
 		t.Error("an empty block equals a simple directive")
 	}
 }
+
+func TestErrorText(t *testing.T) {
+	long := strings.Repeat("n", 2000)
+	cause := errors.New("cause")
+	tests := []struct {
+		err  *Error
+		want string
+	}{
+		{&Error{Msg: "unknown \"x\" variable"}, `unknown "x" variable`},
+		{&Error{Pos: Pos{File: "/a.conf", Line: 3}, Msg: "m"}, "m in /a.conf:3"},
+		{&Error{Pos: Pos{File: CommandLine, Line: 1}, Msg: "m"}, "m in command line"},
+		{Errorf(Pos{File: "/a", Line: 1}, `unknown directive "%s"`, long), `unknown directive "` + long[:1024-19] + " in /a:1"},
+		{&Error{Msg: long}, long},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %.80q..., want %.80q...", got, tt.want)
+		}
+	}
+	if e := (&Error{Msg: "m", Err: cause}); !errors.Is(e, cause) {
+		t.Error("Unwrap does not expose the cause")
+	}
+}
