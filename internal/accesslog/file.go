@@ -45,7 +45,8 @@ func NewFiles(opts FilesOptions) *Files {
 }
 
 // Open returns the shared file for path, opening it (create, append) on
-// first use. buffer, flush and gzip are the access_log parameters; a path
+// first use; failing that, the error is an *errorlog.OpenError with nginx's
+// text. buffer, flush and gzip are the access_log parameters; a path
 // opened again must repeat the same ones when it is buffered, or the
 // result is an *Error wrapping ErrConflict, as in nginx. Unbuffered uses
 // of a buffered path share its buffer.
@@ -53,23 +54,26 @@ func (fs *Files) Open(path string, buffer int, flush time.Duration, gzipLevel in
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f, ok := fs.files[path]; ok {
-		if buffer != 0 {
-			if f.bufSize != 0 && (f.bufSize != buffer || f.flushEvery != flush || f.gzip != gzipLevel) {
-				return nil, &Error{Msg: `access_log "` + path + `" already defined with conflicting parameters`, Err: ErrConflict}
-			}
-			if f.bufSize == 0 {
-				f.setBuffer(buffer, flush, gzipLevel)
-			}
+		if buffer == 0 {
+			return f, nil
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.bufSize != 0 && (f.bufSize != buffer || f.flushEvery != flush || f.gzip != gzipLevel) {
+			return nil, &Error{Msg: `access_log "` + path + `" already defined with conflicting parameters`, Err: ErrConflict}
+		}
+		if f.bufSize == 0 {
+			f.setBufferLocked(buffer, flush, gzipLevel)
 		}
 		return f, nil
 	}
 	of, err := openAppend(path)
 	if err != nil {
-		return nil, err
+		return nil, &errorlog.OpenError{Path: path, Err: err}
 	}
 	f := &File{path: path, f: of, owner: fs}
 	if buffer != 0 {
-		f.setBuffer(buffer, flush, gzipLevel)
+		f.setBufferLocked(buffer, flush, gzipLevel)
 	}
 	fs.files[path] = f
 	fs.order = append(fs.order, f)
@@ -164,9 +168,7 @@ type File struct {
 // Path returns the file's path.
 func (f *File) Path() string { return f.path }
 
-func (f *File) setBuffer(size int, flush time.Duration, gzipLevel int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *File) setBufferLocked(size int, flush time.Duration, gzipLevel int) {
 	f.bufSize = size
 	f.buf = make([]byte, 0, size)
 	f.flushEvery = flush
@@ -295,7 +297,7 @@ func (f *File) reopen() error {
 	f.flushLocked()
 	nf, err := openAppend(f.path)
 	if err != nil {
-		return err
+		return &errorlog.OpenError{Path: f.path, Err: err}
 	}
 	old := f.f
 	f.f = nf

@@ -158,8 +158,11 @@ func TestConflictingParameters(t *testing.T) {
 	if !errors.Is(err, ErrConflict) || err.Error() != `access_log "`+p+`" already defined with conflicting parameters` {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := fs.Open(filepath.Join(p, "not-a-dir", "x"), 0, 0, 0); err == nil {
-		t.Fatal("opening under a file succeeded")
+	bad := filepath.Join(p, "not-a-dir")
+	_, err = fs.Open(bad, 0, 0, 0)
+	var oe *errorlog.OpenError
+	if !errors.As(err, &oe) || err.Error() != `open() "`+bad+`" failed (20: Not a directory)` {
+		t.Fatalf("opening under a file: %v", err)
 	}
 }
 
@@ -396,5 +399,33 @@ func TestDynamicPath(t *testing.T) {
 	want := `2025/01/01 00:00:00 [crit] 1#1: open() "` + dir + `/no/such/dir.log" failed (2: No such file or directory)` + "\n"
 	if stderr.String() != want {
 		t.Errorf("error log %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestReopenFailureKeepsOldFile(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(sub, "a.log")
+	fs := NewFiles(FilesOptions{})
+	defer fs.Close()
+	f, err := fs.Open(p, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(dir, "moved")
+	if err := os.Rename(sub, moved); err != nil {
+		t.Fatal(err)
+	}
+	err = fs.Reopen()
+	var oe *errorlog.OpenError
+	if !errors.As(err, &oe) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Reopen: %v", err)
+	}
+	f.Write([]byte("kept\n"))
+	if got := readFile(t, filepath.Join(moved, "a.log")); got != "kept\n" {
+		t.Errorf("old descriptor not kept: %q", got)
 	}
 }

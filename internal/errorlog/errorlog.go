@@ -203,8 +203,26 @@ func (l *Logger) Derive(targets []Target) (*Logger, error) {
 }
 
 func openFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, &OpenError{Path: path, Err: err}
+	}
+	return f, nil
 }
+
+// OpenError is a log file that could not be opened. Its text is nginx's:
+// `open() "/var/log/x.log" failed (13: Permission denied)`; it unwraps to
+// the cause (a *fs.PathError), so errors.Is(err, fs.ErrPermission) works.
+type OpenError struct {
+	Path string
+	Err  error
+}
+
+func (e *OpenError) Error() string {
+	return `open() "` + e.Path + `" failed (` + Errno(e.Err) + `)`
+}
+
+func (e *OpenError) Unwrap() error { return e.Err }
 
 // acquire returns outputs for targets, opening files not yet open and
 // taking a reference on each. On error it takes none.

@@ -473,3 +473,15 @@ func TestWriter(t *testing.T) {
 		t.Errorf("got %q", buf.String())
 	}
 }
+
+func TestOpenErrorText(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "missing", "error.log")
+	_, err := New([]Target{{Path: p, Level: Error}}, Options{})
+	var oe *OpenError
+	if !errors.As(err, &oe) || err.Error() != `open() "`+p+`" failed (2: No such file or directory)` {
+		t.Fatalf("err = %v", err)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Error("OpenError does not unwrap to the cause")
+	}
+}
