@@ -41,7 +41,7 @@ func nameTable(names map[string]int) func([]byte) (int, bool) {
 // client using cfg. After a successful handshake the server writes one
 // byte and the client reads it, so TLS 1.3 session tickets reach the
 // client's cache before the connection is closed.
-func handshake(t *testing.T, l *Listener, cfg *tls.Config) result {
+func handshake(t testing.TB, l *Listener, cfg *tls.Config) result {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
