@@ -4,7 +4,15 @@ import "strings"
 
 // Registry resolves variable names to IDs. It holds the built-in names and
 // the names the configuration defines (set, map, named regex captures). It
-// is immutable once built and safe for concurrent use.
+// is immutable once built and safe for concurrent use. A nil *Registry
+// knows only the built-ins.
+//
+// Like nginx, which checks variable names only after reading the whole
+// configuration, the configuration layer should collect every defined name
+// (including the named groups of every regex server_name, location and
+// map) before building the registry, then compile arguments against it.
+// Named captures are ordinary defined variables: the router stores a
+// match's named groups into the request's slots for their IDs.
 type Registry struct {
 	defined map[string]ID
 	names   []string // defined names by ID-FirstDefined
