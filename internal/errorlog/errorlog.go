@@ -110,7 +110,14 @@ type Options struct {
 	// unless a stderr target already printed them. SetEcho(false) ends it
 	// once the server runs.
 	Echo bool
+	// MaxLine caps a line's length including the newline, as nginx's
+	// NGX_MAX_ERROR_STR does: longer lines are cut. 0 means nginx's 2048;
+	// a negative value means no limit.
+	MaxLine int
 }
+
+// DefaultMaxLine is nginx's NGX_MAX_ERROR_STR.
+const DefaultMaxLine = 2048
 
 // shared is what a Logger and the loggers derived from it have in common:
 // the process facts, stderr, and the open files by path.
@@ -118,6 +125,7 @@ type shared struct {
 	pid     []byte
 	now     func() time.Time
 	program string
+	maxLine int
 	pool    sync.Pool
 
 	stderrMu sync.Mutex
@@ -166,7 +174,11 @@ func New(targets []Target, opts Options) (*Logger, error) {
 		now:     opts.Now,
 		stderr:  opts.Stderr,
 		program: opts.Program,
+		maxLine: opts.MaxLine,
 		files:   map[string]*logFile{},
+	}
+	if sh.maxLine == 0 {
+		sh.maxLine = DefaultMaxLine
 	}
 	if sh.now == nil {
 		sh.now = time.Now
@@ -383,6 +395,9 @@ func (l *Logger) write(b []byte, level Level, ctx *Context, msg string) []byte {
 	if level != Debug {
 		// nginx adds the context for every level but debug.
 		b = AppendContext(b, ctx)
+	}
+	if sh.maxLine > 0 && len(b) > sh.maxLine-1 {
+		b = b[:max(sh.maxLine-1, msgStart)]
 	}
 	b = append(b, '\n')
 

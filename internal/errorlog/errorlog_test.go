@@ -485,3 +485,24 @@ func TestOpenErrorText(t *testing.T) {
 		t.Error("OpenError does not unwrap to the cause")
 	}
 }
+
+func TestMaxLine(t *testing.T) {
+	long := strings.Repeat("x", 3000)
+	l, buf := newStderrLogger(t, Info, false)
+	l.Log(Error, &Context{Client: "1.2.3.4"}, long)
+	if got := buf.String(); len(got) != DefaultMaxLine || !strings.HasSuffix(got, "xxx\n") {
+		t.Errorf("line of %d bytes, ends %q", len(got), got[len(got)-5:])
+	}
+	var b2 syncBuffer
+	l2, _ := New([]Target{{Path: "stderr", Level: Info}}, Options{Stderr: &b2, MaxLine: -1})
+	l2.Log(Error, nil, long)
+	if !strings.HasSuffix(b2.String(), long+"\n") {
+		t.Error("unlimited line was cut")
+	}
+	var b3 syncBuffer
+	l3, _ := New([]Target{{Path: "stderr", Level: Info}}, Options{Stderr: &b3, MaxLine: 40, PID: 1, Now: fixedClock()})
+	l3.Log(Error, nil, "0123456789abcdef")
+	if got := b3.String(); got != "2025/10/10 13:55:36 [error] 1#1: 012345\n" {
+		t.Errorf("got %q", got)
+	}
+}
