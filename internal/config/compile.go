@@ -121,8 +121,6 @@ type compiler struct {
 	mode     DefaultsMode
 	m        mainRaw
 	warnings []*nginxconf.Error
-	// conflicts are the server names nginx ignores per server.
-	conflicts map[*srvRaw]map[string]bool
 	// check is set by CheckDirectives: only directive-time checks run.
 	check bool
 }

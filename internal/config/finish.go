@@ -61,13 +61,43 @@ func (c *compiler) endHTTP() error {
 			return nginxconf.Errorf(nginxconf.Pos{}, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in %s:%d", def.pos.File, def.pos.Line)
 		}
 	}
-	c.conflicts = map[*srvRaw]map[string]bool{}
-	for _, sk := range c.m.sockets {
-		if err := c.serverNames(sk, c.conflicts); err != nil {
+	for _, sk := range socketsByPort(c.m.sockets) {
+		if err := c.serverNames(sk); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// socketsByPort orders sockets as ngx_http_optimize_servers walks them:
+// ports in order of first use, and within a port explicitly bound
+// addresses first and wildcard addresses last.
+func socketsByPort(in []*sockRaw) []*sockRaw {
+	var ports []uint16
+	byPort := map[uint16][]*sockRaw{}
+	for _, sk := range in {
+		p := sk.out.AddrPort.Port()
+		if _, ok := byPort[p]; !ok {
+			ports = append(ports, p)
+		}
+		byPort[p] = append(byPort[p], sk)
+	}
+	var out []*sockRaw
+	for _, p := range ports {
+		g := byPort[p]
+		rank := func(sk *sockRaw) int {
+			switch {
+			case sk.out.AddrPort.Addr().IsUnspecified():
+				return 2
+			case sk.out.Options.Bind || sk.optSet:
+				return 0
+			}
+			return 1
+		}
+		sort.SliceStable(g, func(i, j int) bool { return rank(g[i]) < rank(g[j]) })
+		out = append(out, g...)
+	}
+	return out
 }
 
 // initUpstreams is ngx_http_upstream_init_main_conf: resolve implicit
@@ -238,10 +268,6 @@ func (c *compiler) buildHTTP() *HTTP {
 	}
 	for _, s := range c.m.servers {
 		out := &Server{Pos: s.pos, End: s.end, Listens: s.listens, Names: s.names, Return: s.ret}
-		for n := range c.conflicts[s] {
-			out.Conflicting = append(out.Conflicting, n)
-		}
-		sort.Strings(out.Conflicting)
 		cf := &s.conf
 		out.Core = ServerCore{
 			ClientHeaderTimeout:      cf.ClientHeaderTimeout.or(60 * time.Second),
@@ -272,6 +298,9 @@ func (c *compiler) buildHTTP() *HTTP {
 			def = sk.servers[0]
 		}
 		sk.out.Default = def.out
+		for _, ig := range sk.ignored {
+			sk.out.Ignored = append(sk.out.Ignored, IgnoredName{Server: ig.s.out, Name: ig.name})
+		}
 		h.Sockets = append(h.Sockets, sk.out)
 	}
 	return h

@@ -19,6 +19,12 @@ type sockRaw struct {
 	protocolsChanged bool
 	defaultSrv       *srvRaw
 	servers          []*srvRaw
+	ignored          []ignoredRaw
+}
+
+type ignoredRaw struct {
+	s    *srvRaw
+	name string
 }
 
 // hListen is ngx_http_core_listen.
@@ -262,7 +268,7 @@ func wildcardKey(n string) (kind ServerNameKind, key string, ok bool) {
 
 // serverNames is ngx_http_server_names for one socket: malformed
 // wildcards are fatal, names already taken by an earlier server warn.
-func (c *compiler) serverNames(sk *sockRaw, conflicts map[*srvRaw]map[string]bool) error {
+func (c *compiler) serverNames(sk *sockRaw) error {
 	if len(sk.servers) < 2 {
 		return nil
 	}
@@ -295,10 +301,7 @@ func (c *compiler) serverNames(sk *sockRaw, conflicts map[*srvRaw]map[string]boo
 			}
 			if busy {
 				c.warn(nginxconf.Pos{}, "conflicting server name \"%s\" on %s, ignored", n.Name, sk.out.Addr)
-				if conflicts[s] == nil {
-					conflicts[s] = map[string]bool{}
-				}
-				conflicts[s][n.Name] = true
+				sk.ignored = append(sk.ignored, ignoredRaw{s, n.Name})
 			}
 		}
 	}

@@ -101,3 +101,68 @@ func TestNginxDifferential(t *testing.T) {
 		t.Errorf("only %d cases compared", compared)
 	}
 }
+
+// nginxWarnings are the warnings nginx itself prints; gatehouse's own
+// security warnings are not compared.
+var nginxWarnings = regexp.MustCompile(`^(duplicate value|conflicting server name|load balancing method redefined|protocol options redefined|server name .* has suspicious symbols)`)
+
+// TestNginxDifferentialWarnings runs nginx -t on cases that load and
+// checks that nginx prints the same warnings as ours, in the same order.
+func TestNginxDifferentialWarnings(t *testing.T) {
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skipf("%s not installed; the differential test needs nginx", nginxBinary)
+	}
+	for _, base := range []string{
+		"ok-server-name-conflict.conf", "ok-upstream-method-redefined.conf", "bitmask-duplicate-value.conf",
+		"flag-case.conf", "ok-location-nesting.conf", "ok-return.conf", "ok-time-forms.conf",
+		"ok-logs.conf", "ok-proxy-pass-forms.conf",
+	} {
+		t.Run(base, func(t *testing.T) {
+			f := filepath.Join("testdata/golden", base)
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree, err := nginxconf.ParseFile(f, nginxconf.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Compile(tree, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ours []string
+			for _, w := range cfg.Warnings {
+				if nginxWarnings.MatchString(w.Msg) {
+					ours = append(ours, strings.ReplaceAll(w.Error(), f, "F"))
+				}
+			}
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "logs"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(src, []byte("events")) {
+				src = append(src, "events {\n}\n"...)
+			}
+			conf := filepath.Join(dir, base)
+			if err := os.WriteFile(conf, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, nginxBinary, "-t", "-p", dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
+			if err != nil {
+				t.Fatalf("nginx -t failed: %v\n%s", err, out)
+			}
+			var theirs []string
+			for _, line := range strings.Split(string(out), "\n") {
+				if m := nginxLine.FindStringSubmatch(line); m != nil && m[1] == "warn" {
+					theirs = append(theirs, strings.ReplaceAll(m[2], conf, "F"))
+				}
+			}
+			if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
+				t.Errorf("ours:\n%s\nnginx:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
+			}
+		})
+	}
+}

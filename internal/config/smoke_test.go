@@ -149,3 +149,31 @@ func TestCheckDirectives(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSocketsAndIgnoredNames(t *testing.T) {
+	cfg := mustCompile(t, `http {
+    server { listen 127.0.0.1:8080; server_name a.example.com; }
+    server { listen 8080 default_server; server_name a.example.com; }
+    server { listen 8080; server_name A.example.com www.*; }
+}`)
+	h := cfg.HTTP
+	if len(h.Sockets) != 2 {
+		t.Fatalf("sockets = %d", len(h.Sockets))
+	}
+	wild := h.Sockets[1]
+	if wild.Addr != "0.0.0.0:8080" || wild.Default != h.Servers[1] || len(wild.Servers) != 2 {
+		t.Errorf("wildcard socket = %+v", wild)
+	}
+	if len(wild.Ignored) != 1 || wild.Ignored[0].Server != h.Servers[2] || wild.Ignored[0].Name != "a.example.com" {
+		t.Errorf("ignored = %+v", wild.Ignored)
+	}
+	if len(h.Sockets[0].Ignored) != 0 || h.Sockets[0].Default != h.Servers[0] {
+		t.Errorf("specific socket = %+v", h.Sockets[0])
+	}
+	if n := h.Servers[2].Names[1]; n.Kind != NameWildTail || n.Name != "www.*" {
+		t.Errorf("name = %+v", n)
+	}
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Error() != `conflicting server name "a.example.com" on 0.0.0.0:8080, ignored` {
+		t.Errorf("warnings = %v", cfg.Warnings)
+	}
+}

@@ -152,6 +152,15 @@ type Socket struct {
 	// first server that listens here.
 	Default *Server
 	Servers []*Server
+	// Ignored are server names nginx drops on this socket because an
+	// earlier server here already has them ("conflicting server name").
+	Ignored []IgnoredName
+}
+
+// IgnoredName is a server name that does not select its server on a socket.
+type IgnoredName struct {
+	Server *Server
+	Name   string
 }
 
 // ListenOptions are the socket options of a listen directive; nginx
@@ -213,9 +222,6 @@ type Server struct {
 	// Names are the server_name arguments; Names[0] is the primary name
 	// ("" when none was given).
 	Names []ServerName
-	// Conflicting lists names dropped from this server because an earlier
-	// server on the same socket has them (nginx warns and ignores them).
-	Conflicting []string
 
 	Core ServerCore
 	SSL  ServerSSL
