@@ -225,6 +225,24 @@ func TestNginxRandom(t *testing.T) {
 			t.Errorf("case %d %q:\n got: %s\nnginx: %s", i, src, got, want)
 		}
 	}
+
+	// The same for -g text, which has its own end-of-input message and no
+	// blocks; the main file is valid, so nginx reports the -g problem.
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte("env a;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n / 3 {
+		var b strings.Builder
+		for range 1 + rng.IntN(14) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		g := b.String()
+		tree, err := ParseCommandLine(g, Options{ConfPrefix: dir})
+		if got, want := expectNginx(tree, err), nginxTest(t, dir, conf, g); got != want {
+			t.Errorf("-g case %d %q:\n got: %s\nnginx: %s", i, g, got, want)
+		}
+	}
 }
 
 // nginxDump runs "nginx -T" on conf and returns its standard output.
