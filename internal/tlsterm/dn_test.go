@@ -231,3 +231,60 @@ func FuzzDistinguishedName(f *testing.F) {
 		_ = b
 	})
 }
+
+// unescapeRFC2253 reverses the printer's escaping of one value and reports
+// whether every special character was escaped.
+func unescapeRFC2253(s string) ([]byte, bool) {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			if strings.IndexByte(",+\"\\<>;", c) >= 0 || c < 0x20 || c >= 0x7f {
+				return nil, false
+			}
+			out = append(out, c)
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, false
+		}
+		if i+2 < len(s) && strings.IndexByte(upperHex, s[i+1]) >= 0 && strings.IndexByte(upperHex, s[i+2]) >= 0 {
+			hi, lo := strings.IndexByte(upperHex, s[i+1]), strings.IndexByte(upperHex, s[i+2])
+			out = append(out, byte(hi<<4|lo))
+			i += 2
+			continue
+		}
+		out = append(out, s[i+1])
+		i++
+	}
+	return out, true
+}
+
+func FuzzRFC2253RoundTrip(f *testing.F) {
+	for _, s := range []string{"plain", `a,b+c"d\e<f>g;h`, "#x", " x ", "caf\xc3\xa9", "\x00\x1f\x7f", "#", " ", "A1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" {
+			return
+		}
+		out, err := appendRFC2253(nil, buildName(t, one(utf8(oidCN, s))))
+		if err != nil {
+			t.Fatalf("print %q: %v", s, err)
+		}
+		val, ok := strings.CutPrefix(string(out), "CN=")
+		if !ok {
+			t.Fatalf("output %q lacks CN=", out)
+		}
+		got, ok := unescapeRFC2253(val)
+		if !ok || string(got) != s {
+			t.Fatalf("value %q printed as %q, which reads back as %q (clean %v)", s, val, got, ok)
+		}
+		if len(s) > 1 && (s[0] == ' ' || s[0] == '#') && val[0] != '\\' {
+			t.Fatalf("leading %q not escaped in %q", s[0], val)
+		}
+		if s[len(s)-1] == ' ' && !strings.HasSuffix(val, `\ `) {
+			t.Fatalf("trailing space not escaped in %q", val)
+		}
+	})
+}
