@@ -27,6 +27,13 @@
 // is consulted together with down, max_fails/fail_timeout and max_conns.
 // Balancers never look at anything else. Picking allocates nothing.
 //
+// # Reload
+//
+// A reload builds new groups beside the old ones; [CarryOver] (or
+// [Group.CarryFrom] per group) moves passive health state and idle
+// keep-alive connections of the peers that remain, by group name and peer
+// address, and closes the rest.
+//
 // # Time
 //
 // Failure accounting uses whole seconds, as nginx does (ngx_time()), read from

@@ -551,10 +551,14 @@ func (g *Group) Report(p *Peer, o Outcome) (disabled bool) {
 	return disabled
 }
 
-// CarryFrom copies passive health state from old, the same group of the
-// previous configuration generation, to peers present in both (matched by
-// address), and closes old's idle connections to peers that are gone. Call
-// it before g serves requests. In-flight connection counts stay with old.
+// CarryFrom takes over from old, the same group (by name) of the previous
+// configuration generation, what should survive a reload: the passive
+// health state of peers present in both (matched by address), and old's
+// idle keep-alive connections to those peers, which move to g's pool. Idle
+// connections to peers that are gone are closed, and old's pool is closed,
+// so connections its in-flight requests release later are closed rather
+// than kept. Call it before g serves requests. In-flight connection counts
+// stay with old.
 func (g *Group) CarryFrom(old *Group) {
 	if old == nil || old == g {
 		return
@@ -565,13 +569,13 @@ func (g *Group) CarryFrom(old *Group) {
 			byName[p.name] = p
 		}
 	}
-	old.mu.Lock()
 	type carried struct {
 		to                *Peer
 		eff, fails        int
 		accessed, checked int64
 	}
 	var moves []carried
+	old.mu.Lock()
 	for _, op := range old.all {
 		if np, ok := byName[op.name]; ok {
 			moves = append(moves, carried{np, op.effectiveWeight, op.fails, op.accessed, op.checked})
@@ -588,8 +592,22 @@ func (g *Group) CarryFrom(old *Group) {
 	}
 	g.mu.Unlock()
 
-	old.pool.CloseIdle(func(p *Peer) bool {
-		_, kept := byName[p.name]
-		return !kept
-	})
+	old.pool.handOver(g.pool, func(p *Peer) *Peer { return byName[p.name] })
+}
+
+// CarryOver applies [Group.CarryFrom] to the groups of two generations,
+// pairing them by name case-insensitively (nginx's upstream name lookup),
+// and closes the pools of old groups that have no successor.
+func CarryOver(old, next []*Group) {
+	byName := make(map[string]*Group, len(next))
+	for _, g := range next {
+		byName[strings.ToLower(g.name)] = g
+	}
+	for _, o := range old {
+		if g, ok := byName[strings.ToLower(o.name)]; ok {
+			g.CarryFrom(o)
+		} else {
+			o.pool.CloseAll()
+		}
+	}
 }

@@ -51,7 +51,12 @@ func (c *Conn) Requests() int { return c.requests }
 // must find nothing to read. End of file means the upstream closed it;
 // bytes mean it sent something unasked (for TLS, typically a close_notify
 // alert); either way the connection is closed and the next one is tried, as
-// nginx's keepalive close handler does. Data a TLS layer has already read
+// nginx's keepalive close handler does. Lookup is a linear scan from the
+// most recently used end, like nginx's; pools hold tens of connections.
+//
+// Scopes are compared as strings; derive them from the settings they stand
+// for (not from pointers) so that connections moved to the next generation
+// on reload ([Group.CarryFrom]) can still be found. Data a TLS layer has already read
 // into its own buffer cannot be seen this way; such a connection fails on
 // first use, which [Failure.Cached] makes free of charge.
 type Pool struct {
@@ -154,16 +159,7 @@ func (p *Pool) Put(c *Conn) bool {
 		evicted.next = nil
 	}
 	c.idleSince = now
-	c.prev = nil
-	c.next = p.head
-	if p.head != nil {
-		p.head.prev = c
-	}
-	p.head = c
-	if p.tail == nil {
-		p.tail = c
-	}
-	p.n++
+	p.pushLocked(c)
 	p.mu.Unlock()
 	closeChain(evicted)
 	return true
@@ -215,8 +211,8 @@ func (p *Pool) CloseIdle(remove func(*Peer) bool) int {
 }
 
 // CloseAll closes every idle connection; connections offered later by
-// [Pool.Put] are closed too. For shutdown and for the old generation after
-// a reload.
+// [Pool.Put] are closed too. For shutdown; on reload [Group.CarryFrom] and
+// [CarryOver] close old pools themselves.
 func (p *Pool) CloseAll() int {
 	p.mu.Lock()
 	p.closed = true
@@ -224,6 +220,68 @@ func (p *Pool) CloseAll() int {
 	p.head, p.tail, p.n = nil, nil, 0
 	p.mu.Unlock()
 	return closeChain(dead)
+}
+
+// handOver closes p and moves its idle connections to next, re-pointed to
+// the peer successor returns; those without a successor are closed. The
+// connections keep their age, request count and idle time, and next's
+// limits apply as for [Pool.Put].
+func (p *Pool) handOver(next *Pool, successor func(*Peer) *Peer) {
+	p.mu.Lock()
+	p.closed = true
+	tail := p.tail
+	p.head, p.tail, p.n = nil, nil, 0
+	p.mu.Unlock()
+
+	var dead *Conn
+	// From least to most recently used, so the order is kept.
+	for c := tail; c != nil; {
+		prev := c.prev
+		c.prev, c.next = nil, nil
+		if np := successor(c.peer); np != nil && next != p {
+			c.peer = np
+			if evicted := next.adopt(c); evicted != nil {
+				evicted.next = dead
+				dead = evicted
+			}
+		} else {
+			c.next = dead
+			dead = c
+		}
+		c = prev
+	}
+	closeChain(dead)
+}
+
+// adopt puts an idle connection at the head of p without counting a
+// request, and returns a connection to close (c itself if p keeps nothing,
+// or the evicted least recently used one).
+func (p *Pool) adopt(c *Conn) *Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.maxIdle == 0 {
+		return c
+	}
+	var evicted *Conn
+	if p.n >= p.maxIdle {
+		evicted = p.tail
+		p.unlinkLocked(evicted)
+	}
+	p.pushLocked(c)
+	return evicted
+}
+
+func (p *Pool) pushLocked(c *Conn) {
+	c.prev = nil
+	c.next = p.head
+	if p.head != nil {
+		p.head.prev = c
+	}
+	p.head = c
+	if p.tail == nil {
+		p.tail = c
+	}
+	p.n++
 }
 
 // expireLocked unlinks the idle connections older than keepalive_timeout

@@ -57,15 +57,57 @@ func TestCarryFrom(t *testing.T) {
 	tg := &testGroup{Group: g, t: t, clock: clock}
 	eq(t, tg.seq(2, AttemptOptions{}), []string{"b", "d"})
 
-	if fc.closed.Load() != 1 || fa.closed.Load() != 0 || old.Pool().Len() != 1 {
-		t.Errorf("idle connections: c closed %d, a closed %d, left %d", fc.closed.Load(), fa.closed.Load(), old.Pool().Len())
+	// The idle connection to a moved to the new pool, re-pointed to the new
+	// peer; the one to c was closed; the old pool keeps nothing any more.
+	if fc.closed.Load() != 1 || fa.closed.Load() != 0 || old.Pool().Len() != 0 || g.Pool().Len() != 1 {
+		t.Errorf("idle connections: c closed %d, a closed %d, old %d, new %d",
+			fc.closed.Load(), fa.closed.Load(), old.Pool().Len(), g.Pool().Len())
 	}
-	old.Pool().CloseAll()
-	if fa.closed.Load() != 1 {
-		t.Error("CloseAll left a connection open")
+	if c := g.Pool().Get(g.Peers()[0], ""); c == nil || c.Conn != fa || c.Peer() != g.Peers()[0] {
+		t.Errorf("moved connection: %+v", c)
+	}
+	late := &fakeConn{id: "late"}
+	if old.Pool().Put(old.Pool().NewConn(old.Peers()[1], late, "")) || late.closed.Load() != 1 {
+		t.Error("old pool kept a connection after the reload")
 	}
 	g.CarryFrom(nil) // harmless
 	g.CarryFrom(g)
+}
+
+func TestCarryOver(t *testing.T) {
+	clock := newClock(1000)
+	mk := func(name string, servers ...Server) *Group {
+		g, err := NewGroup(Options{Name: name, Servers: servers, Keepalive: Keepalive{MaxIdle: 1}}, Env{Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	oldA := mk("Backend", lettered("a", "mf=1"), lettered("b"))
+	oldGone := mk("legacy", lettered("c"))
+	var at Attempt
+	at.Reset(oldA, AttemptOptions{})
+	p, _ := oldA.Pick(&at)
+	oldA.Report(p, OutcomeFailure)
+	f1, f2, f3 := &fakeConn{id: "1"}, &fakeConn{id: "2"}, &fakeConn{id: "3"}
+	oldA.Pool().Put(oldA.Pool().NewConn(oldA.Peers()[0], f1, ""))
+	oldGone.Pool().Put(oldGone.Pool().NewConn(oldGone.Peers()[0], f2, ""))
+
+	newA := mk("backend", lettered("a", "mf=1"), lettered("b"))
+	// The new pool is full already: the moved connection evicts the least
+	// recently used one, which is the one already there.
+	newA.Pool().Put(newA.Pool().NewConn(newA.Peers()[1], f3, ""))
+	CarryOver([]*Group{oldA, oldGone}, []*Group{newA})
+
+	if s := newA.Peers()[0].State(); s.Fails != 1 {
+		t.Errorf("health not carried across case-insensitive names: %+v", s)
+	}
+	if f1.closed.Load() != 0 || f2.closed.Load() != 1 || f3.closed.Load() != 1 {
+		t.Errorf("closed: moved %d, removed group %d, evicted %d", f1.closed.Load(), f2.closed.Load(), f3.closed.Load())
+	}
+	if c := newA.Pool().Get(newA.Peers()[0], ""); c == nil || c.Conn != f1 {
+		t.Error("connection not moved")
+	}
 }
 
 // TestLargeGroup covers the tried bitset beyond 64 peers.
