@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"testing"
+	"time"
 
 	"gatehouse/internal/testpki"
 	"gatehouse/internal/variables"
@@ -149,7 +150,7 @@ func TestMisdirectedRequest(t *testing.T) {
 			{Certificates: []tls.Certificate{cert("secure.test")}, VerifyClient: VerifyOn, VerifyDepth: 1, ClientCAs: []*x509.Certificate{root.Cert}},
 			{Certificates: []tls.Certificate{cert("plain.test")}},
 		},
-		LookupSNI: nameTable(map[string]int{"default.test": 0, "secure.test": 1, "plain.test": 2}),
+		LookupSNI: nameTable(map[string]int{"default.test": 0, "secure.test": 1, "*.sec.test": 1, "plain.test": 2}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +169,10 @@ func TestMisdirectedRequest(t *testing.T) {
 		{"SNI plain, unknown Host falls to default (verify off)", "plain.test", "other.test", 0, Proceed, ""},
 		{"SNI secure, Host of non-verifying server wins silently", "secure.test", "plain.test", 2, Proceed, ""},
 		{"same name", "secure.test", "secure.test", 1, Proceed, ""},
+		// nginx compares names, not servers: another name of the same
+		// verifying server is still misdirected.
+		{"same server, other name", "a.sec.test", "b.sec.test", 1, Misdirected,
+			"client attempted to request the server name different from the one that was negotiated"},
 		{"SNI case differs from Host", "SECURE.test", "secure.test", 1, Proceed, ""},
 		{"no Host header", "plain.test", "", 2, Proceed, ""},
 		{"no SNI: no 421, verifying server got no certificate", "", "secure.test", 1, NoCert,
@@ -198,5 +203,38 @@ func TestVerdictStatus(t *testing.T) {
 		if got := v.Status(); got != want {
 			t.Errorf("%d.Status() = %d, want %d", v, got, want)
 		}
+	}
+}
+
+func TestVerificationUsesHandshakeTime(t *testing.T) {
+	root := testpki.NewCA(t)
+	serverCert := root.Leaf(testpki.WithDNS("mtls.test")).TLSCertificate()
+	clientCert := root.Leaf(testpki.WithCN("client")).TLSCertificate()
+	clock := newFakeClock()
+	l, err := New(Options{
+		Servers: []Server{{Certificates: []tls.Certificate{serverCert}, VerifyClient: VerifyOn, VerifyDepth: 1,
+			ClientCAs: []*x509.Certificate{root.Cert}}},
+		Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := clientConfig(root.Pool(), "mtls.test")
+	cfg.GetClientCertificate = sendAlways(&clientCert)
+	r := handshake(t, l, cfg)
+	if r.clientErr != nil || r.serverErr != nil {
+		t.Fatalf("handshake: client %v, server %v", r.clientErr, r.serverErr)
+	}
+	// The certificate expires while the connection is open, before its
+	// first request: nginx verified it during the handshake, so do we.
+	clock.Advance(72 * time.Hour)
+	if v := r.info.Check([]byte("mtls.test"), 0); v != Proceed {
+		t.Errorf("Check = %v, want proceed", v)
+	}
+	if got := varString(t, r.info, variables.SSLClientVerify); got != "SUCCESS" {
+		t.Errorf("$ssl_client_verify = %q, want SUCCESS", got)
+	}
+	if got := varString(t, r.info, variables.SSLClientVRemain); got != "0" {
+		t.Errorf("$ssl_client_v_remain = %q, want 0 after expiry", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"strconv"
 	"sync"
+	"time"
 
 	"gatehouse/internal/variables"
 )
@@ -23,6 +24,7 @@ type Info struct {
 	tlsIdx     int // server whose tls.Config and trust store served the handshake
 	ciphers    []uint16
 	curves     []tls.CurveID
+	at         time.Time // when the handshake completed: the verification time
 
 	verifyOnce sync.Once
 	verifyRes  VerifyCode
@@ -46,7 +48,7 @@ type Info struct {
 // on a connection made by l.Server (or tls.Server with l.Config()). Call it
 // once per connection and keep the result with the connection.
 func (l *Listener) Info(c *tls.Conn) *Info {
-	i := &Info{l: l, cs: c.ConnectionState()}
+	i := &Info{l: l, cs: c.ConnectionState(), at: l.now()}
 	if hc, ok := c.NetConn().(*helloConn); ok && hc.hello.seen {
 		i.sniIdx, i.sniMatched, i.sniName = hc.hello.sniIdx, hc.hello.sniMatched, hc.hello.sniName
 		i.ciphers, i.curves = hc.hello.ciphers, hc.hello.curves
@@ -71,7 +73,8 @@ func (i *Info) HasClientCert() bool { return len(i.cs.PeerCertificates) > 0 }
 // VerifyResult returns OpenSSL's verification result for the client's
 // certificate (CodeOK when none was sent), computed once per connection
 // against the trust store and depth of the server that served the
-// handshake, as SSL_get_verify_result reports it.
+// handshake, at the time of the handshake, as SSL_get_verify_result
+// reports it.
 func (i *Info) VerifyResult() VerifyCode {
 	i.verifyOnce.Do(func() {
 		if len(i.cs.PeerCertificates) == 0 {
@@ -81,7 +84,7 @@ func (i *Info) VerifyResult() VerifyCode {
 		if st == nil || i.l.servers[i.tlsIdx].verify == VerifyOff {
 			return
 		}
-		i.verifyRes = st.verify(i.cs.PeerCertificates, i.l.now())
+		i.verifyRes = st.verify(i.cs.PeerCertificates, i.at)
 	})
 	return i.verifyRes
 }
@@ -98,6 +101,21 @@ const (
 	CertError           // 495: 400 "The SSL certificate error"
 	NoCert              // 496: 400 "No required SSL certificate was sent"
 )
+
+// String names v for diagnostics.
+func (v Verdict) String() string {
+	switch v {
+	case Proceed:
+		return "proceed"
+	case Misdirected:
+		return "421 misdirected request"
+	case CertError:
+		return "495 SSL certificate error"
+	case NoCert:
+		return "496 no required SSL certificate"
+	}
+	return "verdict(" + strconv.Itoa(int(v)) + ")"
+}
 
 // Status returns nginx's internal status for v (421, 495, 496), 0 for
 // Proceed. 495 and 496 go on the wire and into $status as 400.

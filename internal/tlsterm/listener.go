@@ -54,7 +54,8 @@ type Server struct {
 	// defaults), CurvePreferences (nil means Go's defaults) and
 	// PreferServerCiphers come from ssl_protocols, ssl_ciphers,
 	// ssl_ecdh_curve and ssl_prefer_server_ciphers. As in nginx 1.28 only
-	// the default server's values are used for the socket.
+	// the default server's values are used for the socket. crypto/tls
+	// orders cipher suites itself, so PreferServerCiphers has no effect.
 	MinVersion, MaxVersion uint16
 	CipherSuites           []uint16
 	CurvePreferences       []tls.CurveID
