@@ -4,6 +4,20 @@
 // location inheritance, applies the defaults chosen by "defaults secure" or
 // "defaults nginx", and returns typed values the server and proxy are built
 // from. Values holding variables are kept raw for the variables package.
+//
+// Choices where nginx leaves room or gatehouse differs:
+//   - "http2 off" is accepted; "http2 on" and "listen ... http2" are
+//     rejected, as are "listen ... proxy_protocol" and "quic": gatehouse
+//     speaks HTTP/1.x to clients and would otherwise ignore them silently.
+//   - "user" warns as nginx does when not running as root and is rejected
+//     as root, because gatehouse never switches users.
+//   - Certificate, key, CA and CRL paths resolve against the conf prefix and
+//     log, pid and temp paths against the prefix, exactly as nginx's
+//     ngx_conf_full_name does.
+//   - Regular expressions are Go's RE2, not PCRE: look-around and
+//     back-references are rejected at load with the reason.
+//   - Post-parse checks run at the closing brace of http, in nginx's module
+//     order (upstreams, ssl, proxy, location trees, listen ssl, names).
 package config
 
 import (

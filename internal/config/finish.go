@@ -123,6 +123,15 @@ func (c *compiler) initUpstreams() error {
 			g.Servers = []*UpstreamServer{s}
 			continue
 		}
+		primary := 0
+		for _, s := range g.Servers {
+			if !s.Backup {
+				primary++
+			}
+		}
+		if primary == 0 {
+			return nginxconf.Errorf(nginxconf.Pos{}, "no servers in upstream \"%s\" in %s:%d", g.Name, g.Pos.File, g.Pos.Line)
+		}
 		if !u.keepSet && c.mode == DefaultsSecure {
 			g.Keepalive = 32
 		}
