@@ -179,6 +179,11 @@ func (f *Format) Append(dst []byte, src variables.Source) []byte {
 		}
 		n := len(dst)
 		d, ok := src.Var(s.ID, s.Arg, dst)
+		if len(d) < n {
+			// A Source must only append; never let a faulty one make us
+			// slice out of range.
+			d, ok = dst, false
+		}
 		if !ok {
 			if f.escape == EscapeDefault {
 				dst = append(dst[:n], '-')

@@ -267,3 +267,31 @@ func FuzzCompileFormat(f *testing.F) {
 		}
 	})
 }
+
+// sloppy violates the Source contract: it appends even when it reports
+// not found, and truncates dst for $uri.
+type sloppy struct{}
+
+func (sloppy) Var(id variables.ID, arg []byte, dst []byte) ([]byte, bool) {
+	if id == variables.URI {
+		return dst[:0], true
+	}
+	return append(dst, "garbage"...), false
+}
+
+func TestSloppySource(t *testing.T) {
+	reg := registry(t)
+	for _, esc := range []string{"default", "json", "none"} {
+		f, err := CompileFormat(reg, "s", []string{"escape=" + esc, "a $host b $uri c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "a - b - c"
+		if esc != "default" {
+			want = "a  b  c"
+		}
+		if got := string(f.Append([]byte{}, sloppy{})); got != want {
+			t.Errorf("%s: got %q, want %q", esc, got, want)
+		}
+	}
+}

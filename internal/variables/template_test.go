@@ -290,3 +290,20 @@ func FuzzCompile(f *testing.F) {
 		_, _ = r.CompileMode(s, LogFormat)
 	})
 }
+
+// sloppySource appends even when it reports not found.
+type sloppySource struct{}
+
+func (sloppySource) Var(id ID, arg []byte, dst []byte) ([]byte, bool) {
+	return append(dst, "garbage"...), false
+}
+
+func TestAppendIgnoresNotFoundBytes(t *testing.T) {
+	tmpl, err := mustRegistry(t).Compile("[$host]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(tmpl.Append(nil, sloppySource{})); got != "[]" {
+		t.Errorf("got %q", got)
+	}
+}
