@@ -2,9 +2,11 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +23,7 @@ const nginxBinary = "/usr/sbin/nginx"
 // socket DIR/front.sock. nginx is started with "daemon on": the launching
 // process exits only after the listening sockets exist, so no polling is
 // needed; the daemon is stopped by its pid at cleanup.
-func startNginx(t *testing.T, conf string) (dir string, client *http.Client) {
+func startNginx(t *testing.T, conf string) (dir string, client *http.Client, final string) {
 	t.Helper()
 	if _, err := os.Stat(nginxBinary); err != nil {
 		t.Skipf("differential test skipped: %s not found", nginxBinary)
@@ -35,6 +37,7 @@ func startNginx(t *testing.T, conf string) (dir string, client *http.Client) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	conf = strings.ReplaceAll(conf, "DIR", dir)
+	conf = strings.ReplaceAll(conf, "PORT", strconv.Itoa(freePort(t)))
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -62,7 +65,32 @@ func startNginx(t *testing.T, conf string) (dir string, client *http.Client) {
 		},
 	}}
 	t.Cleanup(client.CloseIdleConnections)
-	return dir, client
+	return dir, client, conf
+}
+
+// freePort finds a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// tcpFrontFrom returns a client that connects to the TCP front, PORT in
+// the configuration, from the loopback address src.
+func tcpFrontFrom(t *testing.T, conf, src string) *http.Client {
+	port := conf[strings.Index(conf, "listen 127.0.0.1:")+len("listen 127.0.0.1:"):]
+	port = port[:strings.IndexByte(port, ';')]
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c := &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", "127.0.0.1:"+port)
+		},
+	}}
+	return c
 }
 
 func upstreamAddr(t *testing.T, c *http.Client, path string) string {
@@ -79,7 +107,7 @@ func upstreamAddr(t *testing.T, c *http.Client, path string) string {
 // TestNginxDifferential compares the peers nginx picks (its
 // $upstream_addr, attempts joined by ", ") with ours for the same groups.
 func TestNginxDifferential(t *testing.T) {
-	dir, client := startNginx(t, `
+	dir, client, conf := startNginx(t, `
 daemon on;
 master_process off;
 worker_processes 1;
@@ -101,6 +129,8 @@ http {
     upstream chash  { hash $arg_k consistent; server unix:DIR/a.sock; server unix:DIR/b.sock weight=2; server unix:DIR/c.sock; }
     upstream chdown { hash $arg_k consistent; server unix:DIR/a.sock; server unix:DIR/b.sock down; server unix:DIR/c.sock; }
     upstream bk     { server unix:DIR/gone.sock; server unix:DIR/a.sock backup; server unix:DIR/b.sock backup; }
+    upstream iph    { ip_hash; server unix:DIR/a.sock; server unix:DIR/b.sock weight=2; server unix:DIR/c.sock; }
+    upstream iphd   { ip_hash; server unix:DIR/a.sock; server unix:DIR/b.sock down; server unix:DIR/c.sock; }
 
     server { listen unix:DIR/a.sock; return 200 a; }
     server { listen unix:DIR/b.sock; return 200 b; }
@@ -115,6 +145,12 @@ http {
         location /chash/  { proxy_pass http://chash; }
         location /chdown/ { proxy_pass http://chdown; }
         location /bk/     { proxy_pass http://bk; }
+    }
+    server {
+        listen 127.0.0.1:PORT;
+        add_header X-Upstream $upstream_addr always;
+        location /iph/    { proxy_pass http://iph; }
+        location /iphd/   { proxy_pass http://iphd; }
     }
 }
 `)
@@ -152,13 +188,46 @@ http {
 					path += "?k=" + key
 				}
 				want := upstreamAddr(t, client, path)
-				if i < 3 {
-					t.Logf("%s -> %s", path, want)
-				}
 				got := ours(g, key, gone(dir))
 				if got != want {
 					t.Errorf("request %d %s: nginx picked %q, we picked %q", i, path, want, got)
 				}
+			}
+		})
+	}
+
+	// ip_hash sees the client address: connect from several loopback
+	// addresses (all of 127/8 is local on Linux).
+	for _, gr := range []struct {
+		path    string
+		servers []Server
+	}{
+		{"/iph/", []Server{s("a"), s("b", "w=2"), s("c")}},
+		{"/iphd/", []Server{s("a"), s("b", "down"), s("c")}},
+	} {
+		t.Run(strings.Trim(gr.path, "/"), func(t *testing.T) {
+			g, err := NewGroup(Options{Name: "g", Method: IPHash, Servers: gr.servers}, Env{Now: newClock(1000).Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for i := range 12 {
+				src := fmt.Sprintf("127.%d.%d.%d", i%3, 7*i, 1+i)
+				want := upstreamAddr(t, tcpFrontFrom(t, conf, src), gr.path)
+				var a Attempt
+				a.Reset(g, AttemptOptions{Client: netip.MustParseAddr(src)})
+				p, err := g.Pick(&a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.Done()
+				if p.Name() != want {
+					t.Errorf("client %s: nginx picked %q, we picked %q", src, want, p.Name())
+				}
+				seen[want] = true
+			}
+			if len(seen) < 2 {
+				t.Errorf("all clients went to %v: the test tells nothing", seen)
 			}
 		})
 	}
