@@ -239,7 +239,9 @@ func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Dura
 		if len(s.ClientCAs) > 0 {
 			pool := x509.NewCertPool()
 			for _, c := range s.ClientCAs {
-				pool.AddCert(c)
+				if c != nil {
+					pool.AddCert(c)
+				}
 			}
 			cfg.ClientCAs = pool
 		}
