@@ -121,6 +121,7 @@ func (c *compiler) initUpstreams() error {
 				}
 			}
 			g.Servers = []*UpstreamServer{s}
+			g.KeepaliveRequests, g.KeepaliveTime, g.KeepaliveTimeout = 1000, time.Hour, 60*time.Second
 			continue
 		}
 		primary := 0

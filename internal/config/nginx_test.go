@@ -33,7 +33,6 @@ var notComparable = map[string]string{
 	"upstream-host-not-found.conf":   "needs DNS",
 	"proxy-pass-host-not-found.conf": "needs DNS",
 	"user-dup.conf":                  "nginx as root looks the user up first",
-	"error-log-level.conf":           "nginx 1.22 checks levels after opening the file",
 }
 
 var nginxLine = regexp.MustCompile(`\[(emerg|warn)\] \d+#\d+: (.*)`)
