@@ -62,13 +62,18 @@ func (l *Listener) Info(c *tls.Conn) *Info {
 // SNIServer returns the server index the SNI selected and whether a
 // server_name matched (false: no or unknown SNI, the default server).
 // Requests without a Host header are processed by this server.
-func (i *Info) SNIServer() (int, bool) { return i.sniIdx, i.sniMatched }
+func (i *Info) SNIServer() (int, bool) {
+	if i == nil {
+		return 0, false
+	}
+	return i.sniIdx, i.sniMatched
+}
 
 // State returns the connection state captured after the handshake.
 func (i *Info) State() *tls.ConnectionState { return &i.cs }
 
 // HasClientCert reports whether the client presented a certificate.
-func (i *Info) HasClientCert() bool { return len(i.cs.PeerCertificates) > 0 }
+func (i *Info) HasClientCert() bool { return i != nil && len(i.cs.PeerCertificates) > 0 }
 
 // VerifyResult returns OpenSSL's verification result for the client's
 // certificate (CodeOK when none was sent), computed once per connection
@@ -76,6 +81,9 @@ func (i *Info) HasClientCert() bool { return len(i.cs.PeerCertificates) > 0 }
 // handshake, at the time of the handshake, as SSL_get_verify_result
 // reports it.
 func (i *Info) VerifyResult() VerifyCode {
+	if i == nil {
+		return CodeOK
+	}
 	i.verifyOnce.Do(func() {
 		if len(i.cs.PeerCertificates) == 0 {
 			return
@@ -135,8 +143,11 @@ func (v Verdict) Status() int {
 // Host selected. host is the validated request host (lowercase, no port,
 // no trailing dot; empty when the request had none) and server the index
 // the router chose for it (the default server when no name matched).
-// It does not allocate.
+// It does not allocate. A nil Info (plain HTTP) always proceeds.
 func (i *Info) Check(host []byte, server int) Verdict {
+	if i == nil {
+		return Proceed
+	}
 	if server < 0 || server >= len(i.l.servers) {
 		server = i.l.def
 	}
@@ -163,6 +174,9 @@ func (i *Info) AppendReason(dst []byte, v Verdict) []byte {
 	case Misdirected:
 		return append(dst, "client attempted to request the server name different from the one that was negotiated"...)
 	case CertError:
+		if i == nil {
+			return dst
+		}
 		dst = append(dst, "client SSL certificate verify error: "...)
 		return i.VerifyResult().appendParen(dst)
 	case NoCert:

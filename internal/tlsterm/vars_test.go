@@ -183,6 +183,9 @@ func TestPlainConnectionVariables(t *testing.T) {
 			t.Errorf("variable %d on plain HTTP = %q, %v; want not found", id, v, ok)
 		}
 	}
+	if v := i.Check([]byte("x"), 3); v != Proceed || i.VerifyResult() != CodeOK || i.HasClientCert() || len(i.AppendReason(nil, CertError)) != 0 {
+		t.Error("a nil Info must behave as a plain connection")
+	}
 	var info Info
 	if _, ok := info.AppendVar(nil, variables.Host); ok {
 		t.Error("a non-TLS variable must not be answered")
