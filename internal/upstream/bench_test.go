@@ -2,6 +2,8 @@ package upstream
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -85,5 +87,39 @@ func TestPickDoesNotAllocate(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: %.1f allocations per request", m, allocs)
 		}
+	}
+}
+
+// BenchmarkPoolGetPut measures taking an idle loopback TCP connection from
+// the pool (with its liveness check) and putting it back.
+func BenchmarkPoolGetPut(b *testing.B) {
+	g := benchGroup(b, RoundRobin, 2)
+	pool := newPool(Keepalive{MaxIdle: 32, Requests: 1 << 30}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			io.Copy(io.Discard, c)
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	peer := g.Peers()[0]
+	pool.Put(pool.NewConn(peer, c, ""))
+	b.ReportAllocs()
+	for b.Loop() {
+		pc := pool.Get(peer, "")
+		if pc == nil {
+			b.Fatal("lost the connection")
+		}
+		pool.Put(pc)
 	}
 }
