@@ -131,7 +131,12 @@ func (a *Attempt) TriesLeft() int { return a.tries }
 
 // Elapsed is the time since the request started against the group, for
 // proxy_next_upstream_timeout.
-func (a *Attempt) Elapsed() time.Duration { return a.g.now().Sub(a.start) }
+func (a *Attempt) Elapsed() time.Duration {
+	if a.g == nil {
+		return 0
+	}
+	return a.g.now().Sub(a.start)
+}
 
 // Done releases the current peer after a response that needs no retry,
 // including a listed status passed through after [ActionPassResponse] and a

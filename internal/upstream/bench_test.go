@@ -3,8 +3,8 @@ package upstream
 import (
 	"fmt"
 	"io"
-	"net"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
