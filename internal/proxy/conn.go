@@ -1,0 +1,41 @@
+package proxy
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+
+	"gatehouse/internal/tlsterm"
+)
+
+// Conn is a client connection with what the variables need of it, worked
+// out once when it is accepted.
+type Conn struct {
+	net.Conn
+	// Client is the peer's address (the zero Addr for a UNIX socket).
+	Client     netip.Addr
+	RemoteIP   []byte // $remote_addr
+	RemotePort []byte // $remote_port
+	ServerAddr []byte // $server_addr
+	ServerPort []byte // $server_port
+	// TLS is the connection's TLS state; nil on plain-HTTP sockets.
+	TLS *tlsterm.Info
+}
+
+// NewConn describes c, accepted from a listener; inner is the connection
+// requests are read from (c itself, or a *tls.Conn over it).
+func NewConn(c, inner net.Conn, info *tlsterm.Info) *Conn {
+	pc := &Conn{Conn: inner, TLS: info}
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		pc.Client = ap.Addr().Unmap()
+		pc.RemoteIP = []byte(pc.Client.String())
+		pc.RemotePort = strconv.AppendUint(nil, uint64(ap.Port()), 10)
+	} else {
+		pc.RemoteIP = []byte("unix:")
+	}
+	if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+		pc.ServerAddr = []byte(ap.Addr().Unmap().String())
+		pc.ServerPort = strconv.AppendUint(nil, uint64(ap.Port()), 10)
+	}
+	return pc
+}

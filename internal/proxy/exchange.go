@@ -1,0 +1,267 @@
+package proxy
+
+import (
+	"io"
+	"strconv"
+	"time"
+
+	"gatehouse/internal/errorlog"
+	"gatehouse/internal/http1"
+	"gatehouse/internal/route"
+	"gatehouse/internal/variables"
+)
+
+// Env is what every request of a process shares: the clock, randomness for
+// $request_id, names for $pid and $hostname, and the error log.
+type Env struct {
+	Now      func() time.Time
+	Rand     io.Reader
+	PID      string
+	Hostname string
+	Log      *errorlog.Logger
+}
+
+// Exchange is one request on its way through the proxy. It is reused from
+// request to request on a connection, and it is the variables.Source of
+// everything evaluated for the request.
+type Exchange struct {
+	Env  *Env
+	W    *http1.ResponseWriter
+	R    *http1.Request
+	Conn *Conn
+	// ServerName is the primary server_name of the selected server.
+	ServerName string
+	// Host is $host: the validated request host, or ServerName.
+	Host []byte
+	// URI is the normalised request target.
+	URI  route.URI
+	Caps route.Captures
+	// Start is when the request header was complete.
+	Start time.Time
+	// Loc is the proxy location serving the request, nil for others.
+	Loc *Location
+
+	// Upstream values for the log, ", "-separated per attempt.
+	upAddr, upStatus, upConnect, upHeader, upResponse []byte
+	upResp                                            *http1.Response
+	requestID                                         []byte
+
+	st      attemptState
+	uriBuf  []byte
+	scratch []byte
+	hostBuf []byte
+}
+
+// Reset prepares x for the next request on the same connection.
+func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
+	x.W, x.R = w, r
+	x.ServerName, x.Host, x.Loc = "", nil, nil
+	x.URI = route.URI{}
+	x.Caps.Reset()
+	x.upAddr, x.upStatus = x.upAddr[:0], x.upStatus[:0]
+	x.upConnect, x.upHeader, x.upResponse = x.upConnect[:0], x.upHeader[:0], x.upResponse[:0]
+	x.upResp = nil
+	x.requestID = x.requestID[:0]
+	x.Start = x.Env.Now()
+}
+
+// Normalize fills URI from the request target; it reports false for a
+// target nginx rejects with 400.
+func (x *Exchange) Normalize(mergeSlashes bool) bool {
+	if cap(x.uriBuf) < len(x.R.Target)+1 {
+		x.uriBuf = make([]byte, 0, len(x.R.Target)+64)
+	}
+	u, err := route.NormalizeURI(x.uriBuf[:0], x.R.Target, mergeSlashes)
+	if err != nil {
+		return false
+	}
+	x.URI = u
+	return true
+}
+
+// LogContext returns the error-log context of the request.
+func (x *Exchange) LogContext(action string) *errorlog.Context {
+	ctx := &errorlog.Context{
+		Conn:   x.W.ConnID(),
+		Action: action,
+		Client: string(x.Conn.RemoteIP),
+		Server: x.ServerName,
+	}
+	if x.R != nil && x.R.Line != nil {
+		ctx.InRequest = true
+		ctx.Request = x.R.Line
+		ctx.Host = x.R.HostHeader
+		ctx.Referrer = x.R.Header.Get("Referer")
+	}
+	return ctx
+}
+
+func appendList(dst, v []byte) []byte {
+	if len(dst) > 0 {
+		dst = append(dst, ", "...)
+	}
+	return append(dst, v...)
+}
+
+// Var answers a variable for the request (variables.Source).
+func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
+	r := x.R
+	switch id {
+	case variables.Host:
+		return append(dst, x.Host...), true
+	case variables.RemoteAddr:
+		return append(dst, x.Conn.RemoteIP...), true
+	case variables.RemotePort:
+		return append(dst, x.Conn.RemotePort...), true
+	case variables.ServerAddr:
+		return append(dst, x.Conn.ServerAddr...), true
+	case variables.ServerPort:
+		return append(dst, x.Conn.ServerPort...), true
+	case variables.ServerName:
+		return append(dst, x.ServerName...), true
+	case variables.ServerProtocol:
+		return append(dst, r.Proto...), r.Proto != nil
+	case variables.Scheme:
+		if x.Conn.TLS != nil {
+			return append(dst, "https"...), true
+		}
+		return append(dst, "http"...), true
+	case variables.Request:
+		return append(dst, r.Line...), r.Line != nil
+	case variables.RequestMethod:
+		return append(dst, r.Method...), r.Method != nil
+	case variables.RequestURI:
+		return append(dst, r.Target...), r.Target != nil
+	case variables.URI:
+		return append(dst, x.URI.Path...), x.URI.Path != nil
+	case variables.Args:
+		return append(dst, x.URI.Args...), x.URI.Args != nil
+	case variables.IsArgs:
+		if len(x.URI.Args) > 0 {
+			return append(dst, '?'), true
+		}
+		return dst, true
+	case variables.ContentType:
+		v := r.Header.Get("Content-Type")
+		return append(dst, v...), v != nil
+	case variables.ContentLength:
+		v := r.Header.Get("Content-Length")
+		return append(dst, v...), v != nil
+	case variables.Status:
+		return variables.AppendStatus(dst, http1.WireStatus(x.status())), true
+	case variables.BodyBytesSent:
+		return strconv.AppendInt(dst, x.W.BodyBytesSent(), 10), true
+	case variables.BytesSent:
+		return strconv.AppendInt(dst, x.W.BytesSent(), 10), true
+	case variables.RequestTime:
+		return variables.AppendSeconds(dst, x.Env.Now().Sub(x.Start)), true
+	case variables.RequestID:
+		if len(x.requestID) == 0 {
+			x.requestID, _ = variables.AppendRequestID(x.requestID[:0], x.Env.Rand)
+		}
+		return append(dst, x.requestID...), true
+	case variables.Connection:
+		return strconv.AppendUint(dst, x.W.ConnID(), 10), true
+	case variables.ConnectionRequests:
+		return strconv.AppendInt(dst, int64(x.W.Requests()), 10), true
+	case variables.Msec:
+		return variables.AppendMsec(dst, x.Env.Now()), true
+	case variables.TimeLocal:
+		return variables.AppendTimeLocal(dst, x.Env.Now()), true
+	case variables.TimeISO8601:
+		return variables.AppendTimeISO8601(dst, x.Env.Now()), true
+	case variables.PID:
+		return append(dst, x.Env.PID...), true
+	case variables.Hostname:
+		return append(dst, x.Env.Hostname...), true
+	case variables.NginxVersion:
+		return append(dst, "1.28.3"...), true
+	case variables.ProxyHost:
+		if x.Loc == nil {
+			return dst, false
+		}
+		return append(dst, x.Loc.proxyHost...), true
+	case variables.ProxyPort:
+		if x.Loc == nil {
+			return dst, false
+		}
+		return append(dst, x.Loc.proxyPort...), true
+	case variables.ProxyAddXForwardedFor:
+		return x.appendXFF(dst), true
+	case variables.UpstreamAddr:
+		return append(dst, x.upAddr...), len(x.upAddr) > 0
+	case variables.UpstreamStatus:
+		return append(dst, x.upStatus...), len(x.upStatus) > 0
+	case variables.UpstreamConnectTime:
+		return append(dst, x.upConnect...), len(x.upConnect) > 0
+	case variables.UpstreamHeaderTime:
+		return append(dst, x.upHeader...), len(x.upHeader) > 0
+	case variables.UpstreamResponseTime:
+		return append(dst, x.upResponse...), len(x.upResponse) > 0
+	case variables.HTTP:
+		return appendHeaderVar(dst, r.Header, arg)
+	case variables.Cookie:
+		for _, h := range r.Header {
+			if !variables.MatchHeaderName([]byte("cookie"), h.Name) {
+				continue
+			}
+			if v, ok := variables.LookupCookie(h.Value, arg); ok {
+				return append(dst, v...), true
+			}
+		}
+		return dst, false
+	case variables.Arg:
+		v, ok := variables.LookupArg(x.URI.Args, arg)
+		return append(dst, v...), ok
+	case variables.UpstreamHTTP:
+		if x.upResp == nil {
+			return dst, false
+		}
+		return appendHeaderVar(dst, x.upResp.Header, arg)
+	case variables.Capture:
+		n := variables.CaptureIndex(arg)
+		v, ok := x.Caps.Group(n)
+		return append(dst, v...), ok
+	}
+	if x.Conn.TLS != nil || id == variables.HTTPS {
+		if v, ok := x.Conn.TLS.AppendVar(dst, id); ok {
+			return v, true
+		}
+	}
+	return dst, false
+}
+
+// status is the response status so far; 0 before one was chosen.
+func (x *Exchange) status() int { return x.W.Status() }
+
+// appendHeaderVar is $http_NAME: all headers of that name joined with ", "
+// ("; " for cookies).
+func appendHeaderVar(dst []byte, hs http1.Headers, name []byte) ([]byte, bool) {
+	sep := ", "
+	if string(name) == "cookie" {
+		sep = "; "
+	}
+	found := false
+	for _, h := range hs {
+		if !variables.MatchHeaderName(name, h.Name) {
+			continue
+		}
+		if found {
+			dst = append(dst, sep...)
+		}
+		dst = append(dst, h.Value...)
+		found = true
+	}
+	return dst, found
+}
+
+// appendXFF is $proxy_add_x_forwarded_for.
+func (x *Exchange) appendXFF(dst []byte) []byte {
+	for _, h := range x.R.Header {
+		if variables.MatchHeaderName([]byte("x_forwarded_for"), h.Name) {
+			dst = append(dst, h.Value...)
+			dst = append(dst, ", "...)
+		}
+	}
+	return append(dst, x.Conn.RemoteIP...)
+}

@@ -1,0 +1,37 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+
+	"gatehouse/internal/errorlog"
+	"gatehouse/internal/http1"
+)
+
+// Explain turns an upstream failure into the message of its error-log line,
+// in nginx's words, followed (for TLS failures) by what the peer presented
+// and the directive that fixes it.
+func Explain(err error, action string, timeout bool) string {
+	var he *http1.Error
+	switch {
+	case timeout:
+		return "upstream timed out (110: Connection timed out)"
+	case errors.As(err, &he):
+		return he.Msg
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "upstream prematurely closed connection"
+	}
+	var d interface{ Detail() string }
+	if errors.As(err, &d) {
+		return err.Error() + "; " + d.Detail()
+	}
+	switch action {
+	case actConnect:
+		return "connect() failed (" + errorlog.Errno(err) + ")"
+	case actHandshake:
+		return "SSL_do_handshake() failed (" + err.Error() + ")"
+	case actSend:
+		return "send() failed (" + errorlog.Errno(err) + ")"
+	}
+	return "recv() failed (" + errorlog.Errno(err) + ")"
+}

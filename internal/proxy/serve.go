@@ -1,0 +1,470 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"gatehouse/internal/errorlog"
+	"gatehouse/internal/http1"
+	"gatehouse/internal/upstream"
+)
+
+// Actions named in error-log lines, as nginx words them.
+const (
+	actConnect   = "connecting to upstream"
+	actHandshake = "SSL handshaking to upstream"
+	actSend      = "sending request to upstream"
+	actHeader    = "reading response header from upstream"
+	actBody      = "reading upstream"
+)
+
+// attemptState is per-request upstream state kept in the Exchange so that
+// a keep-alive connection reuses it without allocating.
+type attemptState struct {
+	att     upstream.Attempt
+	body    []byte
+	key     []byte
+	hdr     []byte
+	copyBuf []byte
+}
+
+// Serve proxies the request in x through l and writes the response.
+func (l *Location) Serve(x *Exchange) {
+	x.Loc = l
+	st := &x.st
+	r := x.R
+
+	// The request body: buffered in memory so it can be sent again to
+	// another peer, unless it is declared larger than maxBufferedBody.
+	bodyLen := int64(0)
+	streamed := false
+	st.body = st.body[:0]
+	if r.HasBody() {
+		if l.passBody && r.ContentLength > l.bodyLimit {
+			streamed, bodyLen = true, r.ContentLength
+		} else if err := readAll(r.Body, &st.body); err != nil {
+			l.bodyError(x, err)
+			return
+		} else if l.passBody {
+			bodyLen = int64(len(st.body))
+		}
+	}
+
+	st.key = st.key[:0]
+	if l.hashKey != nil {
+		st.key = l.hashKey.Append(st.key, x)
+	}
+	st.att.Reset(l.group, upstream.AttemptOptions{
+		Key:          st.key,
+		Client:       x.Conn.Client,
+		Tries:        l.tries,
+		Timeout:      l.triesTimeout,
+		NextUpstream: l.nextUpstream,
+	})
+	nonIdem := isNonIdempotent(r.Method)
+
+	for {
+		peer, err := l.group.Pick(&st.att)
+		if err != nil {
+			x.upAddr = appendList(x.upAddr, []byte(l.group.Name()))
+			l.env.Log.Log(errorlog.Error, x.LogContext(actConnect), "no live upstreams")
+			x.upStatus = appendList(x.upStatus, []byte("502"))
+			l.respondError(x, 502)
+			return
+		}
+		x.upAddr = appendList(x.upAddr, []byte(peer.Name()))
+		start := l.env.Now()
+
+		conn, cached, action, err := l.connect(peer)
+		if err != nil {
+			if l.fail(x, peer, err, action, false, cached, nonIdem, streamed) {
+				continue
+			}
+			return
+		}
+		x.upConnect = appendSeconds(x.upConnect, l.env.Now().Sub(start))
+
+		uc := l.up.Conn(conn)
+		if err := l.sendRequest(uc, x, bodyLen, streamed); err != nil {
+			uc.Release()
+			if l.fail(x, peer, err, actSend, true, cached, nonIdem, streamed) {
+				continue
+			}
+			return
+		}
+		resp, err := uc.ReadResponse()
+		if err != nil {
+			uc.Release()
+			if l.fail(x, peer, err, actHeader, true, cached, nonIdem, streamed) {
+				continue
+			}
+			return
+		}
+		x.upHeader = appendSeconds(x.upHeader, l.env.Now().Sub(start))
+		x.upResp = resp
+		if cond, ok := upstream.ConditionForStatus(resp.Status); ok {
+			d := st.att.Fail(upstream.Failure{Cond: cond, RequestSent: true, NonIdempotent: nonIdem, BodyUnbuffered: streamed})
+			if d.Disabled {
+				l.logDisabled(x, peer)
+			}
+			if d.Action == upstream.ActionRetry {
+				x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
+				x.upResponse = appendSeconds(x.upResponse, l.env.Now().Sub(start))
+				x.upResp = nil
+				uc.Release()
+				continue
+			}
+		}
+		x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
+		l.pass(x, uc, resp, peer)
+		x.upResponse = appendSeconds(x.upResponse, l.env.Now().Sub(start))
+		return
+	}
+}
+
+// connect returns a connection to peer: an idle pooled one, or a new TCP
+// connection with the TLS handshake done when the location uses https.
+func (l *Location) connect(peer *upstream.Peer) (net.Conn, bool, string, error) {
+	pool := l.group.Pool()
+	scope := ""
+	if l.tls != nil {
+		scope = l.tls.Scope()
+	}
+	if l.keepalive {
+		if c := pool.Get(peer, scope); c != nil {
+			return c, true, actConnect, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.connectTimeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, peer.Network(), peer.DialAddress())
+	if err != nil {
+		return nil, false, actConnect, err
+	}
+	c := raw
+	if l.tls != nil {
+		c, err = l.tls.Handshake(ctx, raw, peer.Name())
+		if err != nil {
+			raw.Close()
+			return nil, false, actHandshake, err
+		}
+	}
+	return pool.NewConn(peer, c, scope), false, actConnect, nil
+}
+
+// fail handles a failed attempt: it logs the error, reports it to the
+// group and either says to retry (true) or answers the client.
+func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action string, sent, cached, nonIdem, streamed bool) bool {
+	cond := upstream.CondError
+	switch {
+	case isTimeout(err):
+		cond = upstream.CondTimeout
+	case errors.Is(err, http1.ErrUpstreamInvalidHeader), errors.Is(err, http1.ErrUpstreamTooBigHeader),
+		errors.Is(err, http1.ErrUpstreamDuplicateCL), errors.Is(err, http1.ErrUpstreamInvalidCL),
+		errors.Is(err, http1.ErrUpstreamUnknownTE), errors.Is(err, http1.ErrUpstreamTEAndCL):
+		cond = upstream.CondInvalidHeader
+	}
+	l.logUpstreamError(x, peer, err, action, cond == upstream.CondTimeout)
+	d := x.st.att.Fail(upstream.Failure{Cond: cond, RequestSent: sent, NonIdempotent: nonIdem, BodyUnbuffered: streamed, Cached: cached})
+	if d.Disabled {
+		l.logDisabled(x, peer)
+	}
+	x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(d.UpstreamStatus), 10)
+	if d.Action == upstream.ActionRetry {
+		return true
+	}
+	l.respondError(x, d.Status)
+	return false
+}
+
+func (l *Location) logDisabled(x *Exchange, peer *upstream.Peer) {
+	ctx := x.LogContext(actConnect)
+	ctx.Upstream = l.upstreamURL(x, peer)
+	l.env.Log.Log(errorlog.Warn, ctx, "upstream server temporarily disabled")
+}
+
+// logUpstreamError writes the one error-log line of a failed attempt.
+func (l *Location) logUpstreamError(x *Exchange, peer *upstream.Peer, err error, action string, timeout bool) {
+	if !l.env.Log.Enabled(errorlog.Error) {
+		return
+	}
+	ctx := x.LogContext(action)
+	ctx.Upstream = l.upstreamURL(x, peer)
+	l.env.Log.Log(errorlog.Error, ctx, Explain(err, action, timeout))
+}
+
+// upstreamURL is the "upstream:" part of a log line: scheme, peer and URI.
+func (l *Location) upstreamURL(x *Exchange, peer *upstream.Peer) []byte {
+	b := append([]byte(l.scheme), peer.Name()...)
+	return l.appendURI(b, x)
+}
+
+// respondError answers with nginx's page for status (499 is only logged).
+func (l *Location) respondError(x *Exchange, status int) {
+	if status == 0 {
+		status = 502
+	}
+	_ = x.W.WriteErrorPage(status)
+}
+
+// bodyError answers a failure to read the client's request body.
+func (l *Location) bodyError(x *Exchange, err error) {
+	var he *http1.Error
+	if errors.As(err, &he) {
+		if he.Status >= 400 && he.Status != 408 {
+			l.env.Log.Log(errorlog.Error, x.LogContext(""), he.Msg)
+		}
+		_ = x.W.WriteErrorPage(he.Status)
+		return
+	}
+	x.W.Abort()
+}
+
+// sendRequest writes the request line, headers and body to the upstream.
+func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int64, streamed bool) error {
+	st := &x.st
+	r := x.R
+	st.hdr = l.appendURI(st.hdr[:0], x)
+	uc.StartRequest(r.Method, st.hdr, l.http11)
+	for i := range l.headers {
+		h := &l.headers[i]
+		switch h.special {
+		case specialContentLength:
+			if bodyLen > 0 {
+				st.hdr = strconv.AppendInt(st.hdr[:0], bodyLen, 10)
+				uc.AddHeader(h.name, st.hdr)
+			}
+		case specialChunked:
+			// Bodies are sent with a length: buffered, or streamed with
+			// the client's own Content-Length.
+		default:
+			st.hdr = h.value.Append(st.hdr[:0], x)
+			uc.AddHeader(h.name, st.hdr)
+		}
+	}
+	if l.passHeaders {
+		for _, h := range r.Header {
+			if hasName(l.skip, h.Name) {
+				continue
+			}
+			uc.AddHeader(h.Name, h.Value)
+		}
+	}
+	uc.EndHeader(bodyLen, false)
+	if bodyLen > 0 {
+		if streamed {
+			if st.copyBuf == nil {
+				st.copyBuf = make([]byte, 32<<10)
+			}
+			if _, err := io.CopyBuffer(uc, onlyReader{r.Body}, st.copyBuf); err != nil {
+				return err
+			}
+		} else if _, err := uc.Write(st.body); err != nil {
+			return err
+		}
+	}
+	return uc.FinishRequest()
+}
+
+// onlyReader hides WriteTo/ReadFrom so io.CopyBuffer uses the buffer.
+type onlyReader struct{ io.Reader }
+
+// appendURI appends the URI sent upstream (nginx.md §5.1).
+func (l *Location) appendURI(dst []byte, x *Exchange) []byte {
+	if !l.hasURI {
+		return append(dst, x.R.Target...)
+	}
+	dst = append(dst, l.uri...)
+	rest := x.URI.Path
+	if len(rest) >= len(l.name) {
+		rest = rest[len(l.name):]
+	} else {
+		rest = nil
+	}
+	if x.URI.Quoted {
+		dst = appendEscapedURI(dst, rest)
+	} else {
+		dst = append(dst, rest...)
+	}
+	if x.URI.Args != nil {
+		dst = append(dst, '?')
+		dst = append(dst, x.URI.Args...)
+	}
+	return dst
+}
+
+// appendEscapedURI escapes what nginx's NGX_ESCAPE_URI set escapes.
+func appendEscapedURI(dst, s []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	for _, c := range s {
+		switch {
+		case c <= 0x20, c >= 0x7f, c == '"', c == '#', c == '%', c == '<', c == '>', c == '?',
+			c == '\\', c == '^', c == '`', c == '{', c == '|', c == '}':
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// pass streams the upstream response to the client and then returns the
+// connection to the pool or closes it.
+func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Response, peer *upstream.Peer) {
+	st := &x.st
+	w := x.W
+	h := w.Header()
+	h.Status = resp.Status
+	h.Reason = resp.Reason
+	h.ContentLength = -1
+	if !resp.Chunked && resp.ContentLength >= 0 {
+		h.ContentLength = resp.ContentLength
+	}
+	for _, f := range resp.Header {
+		switch {
+		case hasName(l.hide, f.Name):
+			continue
+		case len(f.Name) == 12 && asciiEqualFold("content-type", f.Name):
+			h.ContentType = f.Value
+			continue
+		case len(f.Name) == 8 && asciiEqualFold("location", f.Name) && l.redirFrom != "":
+			if v, ok := l.rewriteLocation(x, f.Value); ok {
+				h.Location = v
+				continue
+			}
+		}
+		h.Header = append(h.Header, f)
+	}
+	if err := w.WriteHeader(); err != nil {
+		st.att.Done()
+		uc.Release()
+		w.Abort()
+		return
+	}
+	if st.copyBuf == nil {
+		st.copyBuf = make([]byte, 32<<10)
+	}
+	body := uc.Body()
+	for {
+		n, err := body.Read(st.copyBuf)
+		if n > 0 {
+			if _, werr := w.Write(st.copyBuf[:n]); werr != nil {
+				st.att.Done()
+				uc.Release()
+				w.Abort()
+				return
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			timeout := isTimeout(err)
+			l.logUpstreamError(x, peer, err, actBody, timeout)
+			st.att.Done()
+			uc.Release()
+			_ = w.Flush()
+			w.Abort()
+			return
+		}
+	}
+	st.att.Done()
+	if err := w.Flush(); err != nil {
+		w.Abort()
+	}
+	if l.keepalive && uc.Reusable() {
+		nc, _ := uc.Hijack()
+		uc.Release()
+		if pc, ok := nc.(*upstream.Conn); ok {
+			l.group.Pool().Put(pc)
+			return
+		}
+		nc.Close()
+		return
+	}
+	uc.Release()
+}
+
+// rewriteLocation applies proxy_redirect default and absolute_redirect.
+func (l *Location) rewriteLocation(x *Exchange, v []byte) ([]byte, bool) {
+	if len(v) < len(l.redirFrom) || string(v[:len(l.redirFrom)]) != l.redirFrom {
+		return nil, false
+	}
+	b := x.scratch[:0]
+	if x.Conn.TLS != nil {
+		b = append(b, "https://"...)
+	} else {
+		b = append(b, "http://"...)
+	}
+	b = append(b, x.Host...)
+	port := string(x.Conn.ServerPort)
+	if (x.Conn.TLS != nil && port != "443") || (x.Conn.TLS == nil && port != "80") {
+		b = append(b, ':')
+		b = append(b, port...)
+	}
+	b = append(b, l.redirTo...)
+	b = append(b, v[len(l.redirFrom):]...)
+	x.scratch = b
+	return b, true
+}
+
+func readAll(r io.Reader, dst *[]byte) error {
+	b := *dst
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*dst = b
+			return nil
+		}
+		if err != nil {
+			*dst = b
+			return err
+		}
+	}
+}
+
+func isNonIdempotent(m []byte) bool {
+	switch string(m) {
+	case "POST", "LOCK", "PATCH":
+		return true
+	}
+	return false
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, http1.ErrUpstreamTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func appendSep(dst []byte) []byte {
+	if len(dst) > 0 {
+		dst = append(dst, ", "...)
+	}
+	return dst
+}
+
+func appendSeconds(dst []byte, d time.Duration) []byte {
+	dst = appendSep(dst)
+	if d < 0 {
+		d = 0
+	}
+	ms := d.Milliseconds()
+	dst = strconv.AppendInt(dst, ms/1000, 10)
+	dst = append(dst, '.')
+	frac := ms % 1000
+	dst = append(dst, byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	return dst
+}

@@ -1,0 +1,567 @@
+package server
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"gatehouse/internal/accesslog"
+	"gatehouse/internal/certs"
+	"gatehouse/internal/config"
+	"gatehouse/internal/errorlog"
+	"gatehouse/internal/http1"
+	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/proxy"
+	"gatehouse/internal/route"
+	"gatehouse/internal/tlsterm"
+	"gatehouse/internal/upstream"
+	"gatehouse/internal/variables"
+)
+
+// Deps are the process-wide things a Runtime is built with: nothing here is
+// package-level state.
+type Deps struct {
+	// Log is the main error log.
+	Log *errorlog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the randomness for $request_id, TLS and the random balancers;
+	// nil means crypto/rand.
+	Rand io.Reader
+	// ReadFile reads certificate and key files; nil means os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+	// PID and Hostname are $pid and $hostname.
+	PID      int
+	Hostname string
+	// Product and ProductVersion name gatehouse in the Server header and
+	// error pages (server_tokens off / on).
+	Product, ProductVersion string
+}
+
+// Runtime is one configuration generation, ready to serve. It is never
+// changed after Build.
+type Runtime struct {
+	Config    *config.Config
+	env       *proxy.Env
+	listeners *route.Listeners
+	sockets   map[*route.Address]*socket
+	groups    map[string]*upstream.Group
+	files     *accesslog.Files
+	wg        sync.WaitGroup // connections served by this generation
+}
+
+// socket is one listening address:port of a generation.
+type socket struct {
+	rt      *Runtime
+	addr    *route.Address
+	ssl     bool
+	tls     *tlsterm.Listener
+	servers []*vhost // indexed like the route.Address server ids
+	http    *http1.Server
+	plain   *http1.Server // answers plain HTTP sent to an ssl socket
+	xpool   sync.Pool
+}
+
+// vhost is one server block as served on one socket.
+type vhost struct {
+	cfg          *config.Server
+	name         string
+	locs         *route.Locations
+	level        *loc
+	mergeSlashes bool
+}
+
+// loc is a compiled location (or a server's own level).
+type loc struct {
+	cfg    *config.Location
+	proxy  *proxy.Location
+	ret    *config.Return
+	retVal *variables.Template
+	limits http1.Limits
+	access *accesslog.Logger
+}
+
+// builder holds what Build shares between servers and locations.
+type builder struct {
+	cfg     *config.Config
+	deps    Deps
+	store   *certs.Store
+	reg     *variables.Registry
+	formats *accesslog.Formats
+	files   *accesslog.Files
+	groups  map[string]*upstream.Group
+	tlsCtx  map[string]*tlsClient
+	logs    map[*config.Location]*accesslog.Logger
+	rt      *Runtime
+}
+
+// Build makes a Runtime from cfg. prev, if not nil, is the generation it
+// replaces: upstream peers present in both keep their health state. Build
+// opens log files and loads every certificate and key, and reports the
+// first failure in nginx's words; it binds no sockets.
+func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	reg, err := variables.NewRegistry()
+	if err != nil {
+		return nil, err
+	}
+	rt := &Runtime{
+		Config:  cfg,
+		sockets: map[*route.Address]*socket{},
+		groups:  map[string]*upstream.Group{},
+		env: &proxy.Env{
+			Now:      deps.Now,
+			Rand:     deps.Rand,
+			PID:      fmt.Sprint(deps.PID),
+			Hostname: deps.Hostname,
+			Log:      deps.Log,
+		},
+	}
+	if rt.env.Rand == nil {
+		rt.env.Rand = rand.Reader
+	}
+	b := &builder{
+		cfg:     cfg,
+		deps:    deps,
+		store:   certs.NewStore(deps.ReadFile),
+		reg:     reg,
+		formats: accesslog.NewFormats(reg),
+		files:   accesslog.NewFiles(accesslog.FilesOptions{ErrorLog: deps.Log, Now: deps.Now}),
+		groups:  rt.groups,
+		tlsCtx:  map[string]*tlsClient{},
+		logs:    map[*config.Location]*accesslog.Logger{},
+		rt:      rt,
+	}
+	rt.files = b.files
+	if cfg.HTTP == nil {
+		return rt, nil
+	}
+	if err := b.build(prev); err != nil {
+		b.files.Close()
+		return nil, err
+	}
+	return rt, nil
+}
+
+func (b *builder) build(prev *Runtime) error {
+	h := b.cfg.HTTP
+	for _, lf := range h.LogFormats {
+		if lf.Pos.File == "" {
+			continue // the predefined "combined"
+		}
+		args := []string{lf.Name}
+		switch lf.Escape {
+		case config.EscapeJSON:
+			args = append(args, "escape=json")
+		case config.EscapeNone:
+			args = append(args, "escape=none")
+		}
+		if _, err := b.formats.Define(append(args, lf.Format)); err != nil {
+			return posErr(lf.Pos, err)
+		}
+	}
+	for _, u := range h.Upstreams {
+		g, err := b.group(u)
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			if old := prev.groups[u.Name]; old != nil {
+				g.CarryFrom(old)
+			}
+		}
+		b.groups[u.Name] = g
+	}
+
+	// Routing view of every server, in configuration order.
+	rs := make([]route.Server, len(h.Servers))
+	for i, s := range h.Servers {
+		for _, n := range s.Names {
+			rs[i].Names = append(rs[i].Names, route.Name{Name: n.Name, Regexp: n.Regexp})
+		}
+		for _, l := range s.Listens {
+			rs[i].Listens = append(rs[i].Listens, route.Listen{Addr: l.AddrPort, Unix: l.Unix, Default: l.DefaultServer, Bind: l.Options.Bind})
+		}
+	}
+	listeners, warnings, err := route.NewListeners(rs)
+	if err != nil {
+		return err
+	}
+	_ = warnings // the config layer already reported conflicting names
+	b.rt.listeners = listeners
+
+	vhosts := make([]*vhost, len(h.Servers))
+	for i, s := range h.Servers {
+		v, err := b.vhost(s)
+		if err != nil {
+			return err
+		}
+		vhosts[i] = v
+	}
+	for _, a := range listeners.Addresses() {
+		sk, err := b.socket(a, vhosts)
+		if err != nil {
+			return err
+		}
+		b.rt.sockets[a] = sk
+	}
+	return nil
+}
+
+func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
+	o := upstream.Options{Name: u.Name}
+	switch u.Method {
+	case config.LeastConn:
+		o.Method = upstream.LeastConn
+	case config.IPHash:
+		o.Method = upstream.IPHash
+	case config.Hash:
+		o.Method = upstream.Hash
+	case config.HashConsistent:
+		o.Method = upstream.HashConsistent
+	case config.Random:
+		o.Method = upstream.Random
+	case config.RandomTwo, config.RandomTwoLeastConn:
+		// nginx's "random two" always compares the two by least_conn.
+		o.Method = upstream.RandomTwo
+	}
+	for _, s := range u.Servers {
+		o.Servers = append(o.Servers, upstream.Server{
+			Address:     s.Address,
+			Addrs:       s.Addrs,
+			Weight:      s.Weight,
+			MaxFails:    s.MaxFails,
+			FailTimeout: s.FailTimeout,
+			MaxConns:    s.MaxConns,
+			Backup:      s.Backup,
+			Down:        s.Down,
+		})
+	}
+	o.Keepalive = upstream.Keepalive{
+		MaxIdle:  u.Keepalive,
+		Requests: u.KeepaliveRequests,
+		Time:     u.KeepaliveTime,
+		Timeout:  u.KeepaliveTimeout,
+	}
+	log := b.deps.Log
+	g, err := upstream.NewGroup(o, upstream.Env{Now: b.deps.Now})
+	if err != nil {
+		return nil, posErr(u.End, err)
+	}
+	_ = log
+	return g, nil
+}
+
+func (b *builder) vhost(s *config.Server) (*vhost, error) {
+	v := &vhost{cfg: s, mergeSlashes: s.Core.MergeSlashes}
+	if len(s.Names) > 0 && s.Names[0].Regexp == nil {
+		v.name = s.Names[0].Name
+	}
+	level, err := b.loc(s.Level, s)
+	if err != nil {
+		return nil, err
+	}
+	if s.Return != nil && level.ret == nil {
+		level.ret = s.Return
+		if level.retVal, err = b.reg.Compile(s.Return.Text); err != nil {
+			return nil, posErr(s.Return.Pos, err)
+		}
+	}
+	v.level = level
+	locs, err := b.locTree(s.Locations, s)
+	if err != nil {
+		return nil, err
+	}
+	if v.locs, err = route.NewLocations(locs); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (b *builder) locTree(ls []*config.Location, s *config.Server) ([]*route.Location, error) {
+	out := make([]*route.Location, 0, len(ls))
+	for _, l := range ls {
+		compiled, err := b.loc(l, s)
+		if err != nil {
+			return nil, err
+		}
+		children, err := b.locTree(l.Children, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &route.Location{
+			Modifier: modifier(l.Kind),
+			Name:     l.Name,
+			Regexp:   l.Regexp,
+			Proxy:    l.ProxyPass != nil,
+			Children: children,
+			Payload:  compiled,
+		})
+	}
+	return out, nil
+}
+
+func modifier(k config.LocationKind) route.Modifier {
+	switch k {
+	case config.LocExact:
+		return route.Exact
+	case config.LocPrefixNoRegex:
+		return route.PrefixNoRegex
+	case config.LocRegex:
+		return route.Regex
+	case config.LocRegexCaseless:
+		return route.RegexCaseless
+	case config.LocNamed:
+		return route.Named
+	}
+	return route.Prefix
+}
+
+func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
+	c := &loc{cfg: l}
+	core := l.Core
+	c.limits = http1.Limits{
+		ClientMaxBodySize: core.ClientMaxBodySize,
+		ClientBodyTimeout: core.ClientBodyTimeout,
+		SendTimeout:       core.SendTimeout,
+		KeepaliveTimeout:  core.KeepaliveTimeout,
+		KeepaliveRequests: core.KeepaliveRequests,
+		KeepaliveTime:     core.KeepaliveTime,
+		ServerTokens:      core.ServerTokens,
+		MSIEPadding:       true,
+		LingeringTime:     30 * time.Second,
+		LingeringTimeout:  5 * time.Second,
+	}
+	c.limits.KeepaliveHeaderTimeout = core.KeepaliveHeader
+	if l.Return != nil {
+		c.ret = l.Return
+		t, err := b.reg.Compile(l.Return.Text)
+		if err != nil {
+			return nil, posErr(l.Return.Pos, err)
+		}
+		c.retVal = t
+	}
+	acc, err := b.accessLogger(core.AccessLogs)
+	if err != nil {
+		return nil, err
+	}
+	c.access = acc
+	if pp := l.ProxyPass; pp != nil {
+		g := b.groups[pp.Upstream.Name]
+		if g == nil {
+			return nil, posErr(pp.Pos, fmt.Errorf("no upstream group %q", pp.Upstream.Name))
+		}
+		var tc proxy.TLSClient
+		if pp.HTTPS {
+			if tc, err = b.upstreamTLS(l, pp); err != nil {
+				return nil, err
+			}
+		}
+		var key *variables.Template
+		if pp.Upstream.HashKey != "" {
+			if key, err = b.reg.Compile(pp.Upstream.HashKey); err != nil {
+				return nil, posErr(pp.Upstream.Pos, err)
+			}
+		}
+		p, err := proxy.Compile(b.rt.env, l, g, tc, key, b.reg)
+		if err != nil {
+			return nil, posErr(pp.Pos, err)
+		}
+		c.proxy = p
+	}
+	return c, nil
+}
+
+func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, error) {
+	var sinks []accesslog.Sink
+	for _, a := range logs {
+		f, err := b.files.Open(a.Path, int(a.Buffer), a.Flush, 0)
+		if err != nil {
+			return nil, err
+		}
+		format, ok := b.formats.Lookup(a.Format.Name)
+		if !ok {
+			return nil, posErr(a.Pos, fmt.Errorf("unknown log format %q", a.Format.Name))
+		}
+		sink := accesslog.Sink{File: f, Format: format}
+		if a.If != "" {
+			t, err := b.reg.Compile(a.If)
+			if err != nil {
+				return nil, posErr(a.Pos, err)
+			}
+			sink.If = t
+		}
+		sinks = append(sinks, sink)
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	return accesslog.NewLogger(sinks...), nil
+}
+
+func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
+	sk := &socket{rt: b.rt, addr: a, servers: vhosts}
+	for _, cs := range b.cfg.HTTP.Sockets {
+		if cs.AddrPort == a.Addr && cs.SSL {
+			sk.ssl = true
+		}
+	}
+	def := vhosts[a.Default]
+	core := def.cfg.Core
+	hc := http1.DefaultConfig()
+	hc.Parse.MaxLine = int(core.LargeClientHeaderBufSize)
+	hc.Parse.MaxHeader = int(core.LargeClientHeaderBufSize) * core.LargeClientHeaderBuffers
+	hc.Parse.AllowUnderscores = core.UnderscoresInHeaders
+	hc.Parse.KeepInvalidHeaders = !core.IgnoreInvalidHeaders
+	hc.ClientHeaderTimeout = core.ClientHeaderTimeout
+	hc.Limits = def.level.limits
+	if b.deps.Product != "" {
+		hc.Product, hc.ProductVersion = b.deps.Product, b.deps.ProductVersion
+	}
+	sk.http = &http1.Server{Config: hc, Handler: sk, Now: b.deps.Now, OnReject: sk.onReject}
+	sk.xpool.New = func() any { return &proxy.Exchange{Env: b.rt.env} }
+	if sk.ssl {
+		l, err := b.tlsListener(a, vhosts)
+		if err != nil {
+			return nil, err
+		}
+		sk.tls = l
+		sk.plain = &http1.Server{Config: hc, Handler: http1.HandlerFunc(plainToTLS), Now: b.deps.Now}
+	}
+	return sk, nil
+}
+
+// plainToTLS answers a plain HTTP request sent to an ssl port (nginx's 497).
+func plainToTLS(w *http1.ResponseWriter, r *http1.Request) {
+	_ = w.WriteErrorPage(497)
+}
+
+func (b *builder) tlsListener(a *route.Address, vhosts []*vhost) (*tlsterm.Listener, error) {
+	opts := tlsterm.Options{
+		Default:      0,
+		CipherName:   certs.CipherName,
+		ProtocolName: certs.VersionName,
+		Now:          b.deps.Now,
+		Rand:         b.deps.Rand,
+	}
+	for i, id := range a.Servers {
+		if id == a.Default {
+			opts.Default = i
+		}
+		ts, err := b.serverTLS(vhosts[id].cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts.Servers = append(opts.Servers, ts)
+	}
+	names := a.Names
+	ids := a.Servers
+	if names != nil {
+		opts.LookupSNI = func(name []byte) (int, bool) {
+			id, ok := names.Find(name, nil)
+			if !ok {
+				return 0, false
+			}
+			for i, v := range ids {
+				if v == id {
+					return i, true
+				}
+			}
+			return 0, false
+		}
+	}
+	l, err := tlsterm.New(opts)
+	if errors.Is(err, tlsterm.ErrNoCertificate) {
+		def := vhosts[a.Default].cfg
+		return nil, posErr(def.Pos, fmt.Errorf(`no "ssl_certificate" is defined for the "listen ... ssl" directive`))
+	}
+	return l, err
+}
+
+func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
+	c := s.SSL
+	ts := tlsterm.Server{
+		PreferServerCiphers: c.PreferServerCiphers,
+		SessionTimeout:      c.SessionTimeout,
+		SessionTicketsOff:   !c.SessionTickets,
+		VerifyDepth:         c.VerifyDepth,
+		RejectHandshake:     c.RejectHandshake,
+	}
+	switch c.VerifyClient {
+	case config.VerifyClientOn:
+		ts.VerifyClient = tlsterm.VerifyOn
+	case config.VerifyClientOptional:
+		ts.VerifyClient = tlsterm.VerifyOptional
+	case config.VerifyClientOptionalNoCA:
+		ts.VerifyClient = tlsterm.VerifyOptionalNoCA
+	}
+	for _, ck := range c.Certificates {
+		pair, err := b.store.KeyPair(ck.Certificate, ck.Key)
+		if err != nil {
+			return ts, err
+		}
+		ts.Certificates = append(ts.Certificates, *pair)
+	}
+	minV, maxV, _, ok := protocolSet(c.Protocols).Range()
+	if !ok {
+		return ts, posErr(c.ProtocolsPos, errors.New("no TLS protocol version gatehouse supports is enabled in \"ssl_protocols\""))
+	}
+	ts.MinVersion, ts.MaxVersion = minV, maxV
+	if c.Ciphers != "" {
+		list, err := certs.ParseCiphers(c.Ciphers)
+		if err != nil {
+			return ts, err
+		}
+		ts.CipherSuites = list.IDs
+	}
+	var err error
+	if c.ClientCertificate != "" {
+		if ts.ClientCAs, err = b.store.CAs(c.ClientCertificate); err != nil {
+			return ts, err
+		}
+	}
+	if c.TrustedCertificate != "" {
+		if ts.TrustedCAs, err = b.store.CAs(c.TrustedCertificate); err != nil {
+			return ts, err
+		}
+	}
+	if c.CRL != "" {
+		if ts.CRLs, err = b.store.CRLs(c.CRL); err != nil {
+			return ts, err
+		}
+	}
+	return ts, nil
+}
+
+// protocolSet converts the config's protocol bits to the certs package's.
+func protocolSet(p config.Protocols) certs.ProtocolSet {
+	var s certs.ProtocolSet
+	for _, m := range []struct {
+		c config.Protocols
+		s certs.ProtocolSet
+	}{
+		{config.ProtoSSLv2, certs.SSLv2}, {config.ProtoSSLv3, certs.SSLv3},
+		{config.ProtoTLSv1, certs.TLSv1}, {config.ProtoTLSv1_1, certs.TLSv1_1},
+		{config.ProtoTLSv1_2, certs.TLSv1_2}, {config.ProtoTLSv1_3, certs.TLSv1_3},
+	} {
+		if p&m.c != 0 {
+			s |= m.s
+		}
+	}
+	return s
+}
+
+// posErr gives err the position of the directive it concerns, in nginx's
+// "MSG in FILE:LINE" form; errors that already carry one are kept.
+func posErr(pos nginxconf.Pos, err error) error {
+	var ne *nginxconf.Error
+	if errors.As(err, &ne) {
+		return err
+	}
+	return &nginxconf.Error{Pos: pos, Msg: err.Error(), Err: err}
+}

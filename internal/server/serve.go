@@ -1,0 +1,311 @@
+package server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gatehouse/internal/errorlog"
+	"gatehouse/internal/proxy"
+	"gatehouse/internal/route"
+)
+
+// Server owns the listening sockets of the process and the current
+// Runtime. Sockets stay open across reloads; connections are served by the
+// generation that was current when they were accepted.
+type Server struct {
+	log *errorlog.Logger
+
+	mu        sync.Mutex
+	listeners map[string]net.Listener
+	old       []*Runtime // generations still finishing their requests
+	closed    bool
+
+	rt     atomic.Pointer[Runtime]
+	accept sync.WaitGroup
+}
+
+// New returns a Server that logs to log.
+func New(log *errorlog.Logger) *Server {
+	return &Server{log: log, listeners: map[string]net.Listener{}}
+}
+
+// Listen binds every socket rt needs that is not open yet. It is the
+// step that can fail with nginx's "bind() to ADDR failed" message.
+func (s *Server) Listen(rt *Runtime) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rt.listeners == nil {
+		return nil
+	}
+	for _, a := range rt.listeners.Sockets() {
+		key := a.String()
+		if _, ok := s.listeners[key]; ok {
+			continue
+		}
+		network, addr := "tcp", a.Addr.String()
+		if a.Unix != "" {
+			network, addr = "unix", a.Unix
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			return fmt.Errorf("bind() to %s failed (%s)", key, errorlog.Errno(err))
+		}
+		s.listeners[key] = ln
+	}
+	return nil
+}
+
+// Addrs returns the bound addresses of the open sockets, keyed by the
+// address as configured ("127.0.0.1:8443").
+func (s *Server) Addrs() map[string]net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]net.Addr, len(s.listeners))
+	for k, ln := range s.listeners {
+		out[k] = ln.Addr()
+	}
+	return out
+}
+
+// Start publishes rt and starts accepting on every socket.
+func (s *Server) Start(rt *Runtime) error {
+	if err := s.Listen(rt); err != nil {
+		return err
+	}
+	s.rt.Store(rt)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ln := range s.listeners {
+		s.accept.Add(1)
+		go s.acceptLoop(ln)
+	}
+	return nil
+}
+
+// Reload swaps in rt, built beside the current generation. New sockets are
+// opened first; if that fails the current generation keeps serving. The
+// old generation stops taking requests on its idle keep-alive connections
+// and finishes the ones in flight.
+func (s *Server) Reload(rt *Runtime) error {
+	if err := s.Listen(rt); err != nil {
+		return err
+	}
+	old := s.rt.Swap(rt)
+	s.mu.Lock()
+	need := socketKeys(rt)
+	had := socketKeys(old)
+	for key, ln := range s.listeners {
+		if !need[key] {
+			ln.Close()
+			delete(s.listeners, key)
+		}
+	}
+	// Start accept loops for sockets opened by this reload.
+	for key, ln := range s.listeners {
+		if !had[key] {
+			s.accept.Add(1)
+			go s.acceptLoop(ln)
+		}
+	}
+	if old != nil {
+		s.old = append(s.old, old)
+	}
+	s.mu.Unlock()
+	if old != nil {
+		go s.retire(old)
+	}
+	return nil
+}
+
+// socketKeys lists the sockets a generation listens on.
+func socketKeys(rt *Runtime) map[string]bool {
+	keys := map[string]bool{}
+	if rt != nil && rt.listeners != nil {
+		for _, a := range rt.listeners.Sockets() {
+			keys[a.String()] = true
+		}
+	}
+	return keys
+}
+
+// retire lets an old generation finish: idle connections close now,
+// active ones after their response; then its pools and logs close.
+func (s *Server) retire(rt *Runtime) {
+	rt.shutdown()
+	rt.wg.Wait()
+	rt.Close()
+	s.mu.Lock()
+	for i, o := range s.old {
+		if o == rt {
+			s.old = append(s.old[:i], s.old[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+}
+
+// Current returns the generation serving new connections.
+func (s *Server) Current() *Runtime { return s.rt.Load() }
+
+// Shutdown stops accepting. With graceful, it waits for the requests in
+// flight to finish (nginx's QUIT); otherwise it returns at once (TERM).
+func (s *Server) Shutdown(graceful bool) {
+	s.mu.Lock()
+	s.closed = true
+	for key, ln := range s.listeners {
+		ln.Close()
+		delete(s.listeners, key)
+	}
+	gens := append([]*Runtime{}, s.old...)
+	s.mu.Unlock()
+	s.accept.Wait()
+	if cur := s.rt.Load(); cur != nil {
+		gens = append(gens, cur)
+	}
+	for _, rt := range gens {
+		rt.shutdown()
+	}
+	if graceful {
+		for _, rt := range gens {
+			rt.wg.Wait()
+		}
+	}
+	for _, rt := range gens {
+		rt.Close()
+	}
+}
+
+func (s *Server) acceptLoop(ln net.Listener) {
+	defer s.accept.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Logf(errorlog.Alert, nil, "accept() failed (%s)", errorlog.Errno(err))
+			time.Sleep(100 * time.Millisecond) // EMFILE and the like: back off
+			continue
+		}
+		rt := s.rt.Load()
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			rt.serveConn(c)
+		}()
+	}
+}
+
+// serveConn serves one accepted connection with this generation.
+func (rt *Runtime) serveConn(c net.Conn) {
+	var a *route.Address
+	if ua, ok := c.LocalAddr().(*net.UnixAddr); ok {
+		a = rt.listeners.FindUnix(ua.Name)
+	} else if local, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+		a = rt.listeners.Find(local)
+	}
+	if a == nil {
+		c.Close()
+		return
+	}
+	sk := rt.sockets[a]
+	if sk == nil {
+		c.Close()
+		return
+	}
+	if !sk.ssl {
+		sk.http.ServeConn(proxy.NewConn(c, c, nil))
+		return
+	}
+	// Tell a TLS ClientHello from a plain HTTP request by its first byte,
+	// as nginx does, so plain HTTP gets its 400 page instead of garbage.
+	timeout := sk.http.Config.ClientHeaderTimeout
+	if timeout > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(timeout))
+	}
+	br := bufio.NewReaderSize(c, 1)
+	first, err := br.Peek(1)
+	if err != nil {
+		c.Close()
+		return
+	}
+	pc := &peekedConn{Conn: c, r: br}
+	if first[0] != 0x16 {
+		sk.plain.ServeConn(proxy.NewConn(c, pc, nil))
+		return
+	}
+	tc := sk.tls.Server(pc)
+	if err := tc.Handshake(); err != nil {
+		rt.env.Log.Logf(errorlog.Info, &errorlog.Context{Client: remoteIP(c)}, "SSL_do_handshake() failed (%v) while SSL handshaking", err)
+		c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	sk.http.ServeConn(proxy.NewConn(c, tc, sk.tls.Info(tc)))
+}
+
+func remoteIP(c net.Conn) string {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return c.RemoteAddr().String()
+}
+
+// peekedConn replays the byte peeked from a new connection.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) {
+	if p.r != nil {
+		if p.r.Buffered() > 0 {
+			return p.r.Read(b)
+		}
+		p.r = nil
+	}
+	return p.Conn.Read(b)
+}
+
+// shutdown asks the generation's connections to finish.
+func (rt *Runtime) shutdown() {
+	for _, sk := range rt.sockets {
+		sk.http.Shutdown()
+		if sk.plain != nil {
+			sk.plain.Shutdown()
+		}
+	}
+}
+
+// close releases what the generation holds once its connections are done.
+// Close releases what the generation holds (pools, log files); for a
+// Runtime that was built but never served, or one that has finished.
+func (rt *Runtime) Close() {
+	for _, g := range rt.groups {
+		g.Pool().CloseAll()
+	}
+	if rt.files != nil {
+		rt.files.Close()
+	}
+}
+
+// Reopen reopens the generation's access log files (USR1).
+func (rt *Runtime) Reopen() error {
+	if rt.files == nil {
+		return nil
+	}
+	return rt.files.Reopen()
+}
+
+var _ = tls.VersionTLS12

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+
+	"gatehouse/internal/certs"
+	"gatehouse/internal/config"
+	"gatehouse/internal/upstream"
+)
+
+// tlsClient adapts a certs.Upstream to the proxy's TLSClient.
+type tlsClient struct {
+	u     *certs.Upstream
+	scope string
+}
+
+func (c *tlsClient) Handshake(ctx context.Context, raw net.Conn, addr string) (net.Conn, error) {
+	return c.u.Handshake(ctx, raw, addr)
+}
+
+func (c *tlsClient) Scope() string { return c.scope }
+
+// ReadError classifies a failure after the handshake (a TLS 1.3 upstream
+// rejects our client certificate only then).
+func (c *tlsClient) ReadError(err error, conn net.Conn) error {
+	if pc, ok := conn.(*upstream.Conn); ok {
+		conn = pc.Conn
+	}
+	if tc, ok := conn.(*tls.Conn); ok {
+		return c.u.ReadError(err, tc)
+	}
+	return err
+}
+
+// upstreamTLS returns the TLS context of a location proxying to https://.
+// Locations whose merged proxy_ssl_* settings and name are equal share one
+// context, and so one session cache, as nginx shares the parent's context
+// when a location sets none of them.
+func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsClient, error) {
+	ps := l.ProxySSL
+	name := ps.Name
+	if name == "" {
+		name = pp.Host
+	}
+	o := certs.UpstreamOptions{
+		Verify:             ps.Verify,
+		TrustedCertificate: ps.TrustedCertificate,
+		VerifyDepth:        ps.VerifyDepth,
+		Name:               name,
+		ServerName:         ps.ServerName,
+		Certificate:        ps.Certificate,
+		CertificateKey:     ps.CertificateKey,
+		Protocols:          protocolSet(ps.Protocols),
+		Ciphers:            ps.Ciphers,
+		SessionReuse:       ps.SessionReuse,
+		CRL:                ps.CRL,
+		Rules:              certs.SecureNames,
+		Now:                b.deps.Now,
+	}
+	if b.cfg.Defaults == config.DefaultsNginx {
+		o.Rules = certs.NginxNames
+	}
+	key := fmt.Sprintf("%+v", o)
+	if c, ok := b.tlsCtx[key]; ok {
+		return c, nil
+	}
+	u, err := certs.NewUpstream(o, b.store)
+	if err != nil {
+		return nil, err
+	}
+	c := &tlsClient{u: u, scope: fmt.Sprintf("tls%d", len(b.tlsCtx)+1)}
+	b.tlsCtx[key] = c
+	return c, nil
+}
