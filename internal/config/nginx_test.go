@@ -3,7 +3,14 @@ package config
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,5 +170,92 @@ func TestNginxDifferentialWarnings(t *testing.T) {
 				t.Errorf("ours:\n%s\nnginx:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
 			}
 		})
+	}
+}
+
+// writeTestCert writes a self-signed ECDSA certificate and its key as
+// cert.pem and key.pem in dir.
+func writeTestCert(t *testing.T, dir string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "www.example.com"},
+		DNSNames:              []string{"www.example.com"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNginxAcceptsEverything loads testdata/accept/everything.conf, which
+// uses every directive gatehouse implements, with a prefix and a conf
+// directory that differ: both gatehouse and nginx -t must accept it, and
+// certificates must resolve against the conf directory as nginx's do.
+func TestNginxAcceptsEverything(t *testing.T) {
+	src, err := os.ReadFile("testdata/accept/everything.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	prefix, confDir := filepath.Join(dir, "prefix")+"/", filepath.Join(dir, "conf")
+	for _, d := range []string{confDir, prefix + "logs", prefix + "run", prefix + "html", prefix + "temp"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeTestCert(t, confDir)
+	conf := filepath.Join(confDir, "nginx.conf")
+	if err := os.WriteFile(conf, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := nginxconf.ParseFile(conf, nginxconf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.Prefix, opts.ConfPrefix = prefix, confDir
+	cfg, err := Compile(tree, opts)
+	if err != nil {
+		t.Fatalf("gatehouse rejects it: %v", err)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+	s := cfg.HTTP.Servers[0]
+	if got := s.SSL.Certificates[0].Certificate; got != filepath.Join(confDir, "cert.pem") {
+		t.Errorf("certificate path %q, want it in the conf directory", got)
+	}
+	if got := cfg.PID; got != prefix+"run/nginx.pid" {
+		t.Errorf("pid %q, want it under the prefix", got)
+	}
+
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skipf("%s not installed; nginx's side not checked", nginxBinary)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, nginxBinary, "-t", "-p", prefix, "-c", conf, "-e", "stderr").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nginx -t rejects it: %v\n%s", err, out)
 	}
 }
