@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"time"
 )
+
+// deadlineReader is the part of net.Conn a bufReader uses.
+type deadlineReader interface {
+	io.Reader
+	SetReadDeadline(time.Time) error
+}
 
 // errBufferFull means a line did not fit in the buffer room.
 var errBufferFull = errors.New("http1: buffer full")
@@ -15,7 +20,7 @@ var errBufferFull = errors.New("http1: buffer full")
 // to the current message header and are never overwritten while its body
 // is read.
 type bufReader struct {
-	nc      net.Conn
+	nc      deadlineReader
 	buf     []byte
 	r, w    int
 	floor   int
@@ -122,7 +127,17 @@ func (c *chunkedReader) reset(limit int64, maxTrailer int) {
 	*c = chunkedReader{limit: limit, maxTrail: maxTrailer}
 }
 
+// read returns io.EOF only after the last chunk and the trailer section;
+// a connection that ends early is io.ErrUnexpectedEOF.
 func (c *chunkedReader) read(b *bufReader, p []byte) (int, error) {
+	n, err := c.read1(b, p)
+	if err == io.EOF && c.state != csDone {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (c *chunkedReader) read1(b *bufReader, p []byte) (int, error) {
 	for {
 		switch c.state {
 		case csSize:

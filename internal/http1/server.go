@@ -30,7 +30,7 @@ type Limits struct {
 	SendTimeout            time.Duration // send_timeout, between two writes
 	KeepaliveTimeout       time.Duration // keepalive_timeout; 0 disables keep-alive
 	KeepaliveHeaderTimeout time.Duration // its second argument; >0 adds "Keep-Alive: timeout=N"
-	KeepaliveRequests      int           // keepalive_requests
+	KeepaliveRequests      int           // keepalive_requests (0 disables keep-alive, as in nginx)
 	KeepaliveTime          time.Duration // keepalive_time
 	LingeringTime          time.Duration // lingering_time
 	LingeringTimeout       time.Duration // lingering_timeout

@@ -144,7 +144,7 @@ func (w *ResponseWriter) decideKeepAlive() bool {
 		return false
 	case l.KeepaliveTimeout <= 0:
 		return false
-	case l.KeepaliveRequests > 0 && c.requests >= l.KeepaliveRequests:
+	case c.requests >= l.KeepaliveRequests:
 		return false
 	case l.KeepaliveTime > 0 && c.srv.now().Sub(c.start) > l.KeepaliveTime:
 		return false
