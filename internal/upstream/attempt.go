@@ -189,7 +189,9 @@ func (a *Attempt) Fail(f Failure) Decision {
 	return d
 }
 
-// NextUpstream is a proxy_next_upstream mask.
+// NextUpstream is a proxy_next_upstream mask. The order of its flags is
+// part of the API: the config package uses the same one, so the server may
+// convert one mask into the other directly.
 type NextUpstream uint16
 
 // The proxy_next_upstream flags.

@@ -112,6 +112,10 @@ func newTestGroup(t testing.TB, m Method, servers ...Server) *testGroup {
 		Now:  tg.clock.Now,
 		Rand: tg.rnd,
 		Disabled: func(g *Group, p *Peer) {
+			// Called without the group's lock: State would deadlock otherwise.
+			if p.State().Fails < p.maxFails {
+				t.Errorf("%s reported disabled below max_fails", p.Name())
+			}
 			tg.off = append(tg.off, p.Server())
 		},
 	})
