@@ -156,8 +156,9 @@ func Compile(tree *nginxconf.Tree, opts Options) (*Config, error) {
 // CheckDirectives runs only the checks nginx makes while reading each
 // directive, in document order, over a possibly partial tree (for example
 // what the parser read before a syntax error), and returns the first
-// error. Post-parse checks (missing events, empty upstreams, certificates
-// without keys, ...) are not run. Host names are resolved only when
+// error. The checks nginx makes at the end of the http block run only if
+// the partial tree closed it; the final ones (a missing events block) never
+// run. Host names are resolved only when
 // opts.Resolve is set.
 func CheckDirectives(dirs []*nginxconf.Directive, opts Options) error {
 	c := newCompiler(opts)

@@ -177,3 +177,17 @@ func TestSocketsAndIgnoredNames(t *testing.T) {
 		t.Errorf("warnings = %v", cfg.Warnings)
 	}
 }
+
+// TestCheckDirectivesClosedHTTP: nginx merges the http block at its
+// closing brace, so a post-parse error there precedes a later syntax error.
+func TestCheckDirectivesClosedHTTP(t *testing.T) {
+	src := "http {\n    upstream u {\n        server 127.0.0.1 backup;\n    }\n}\nevents {\n"
+	tree, perr := nginxconf.ParseBytes("/t.conf", []byte(src), nginxconf.Options{})
+	if perr == nil {
+		t.Fatal("want a parse error")
+	}
+	err := CheckDirectives(tree.Directives, testOptions())
+	if err == nil || err.Error() != `no servers in upstream "u" in /t.conf:2` {
+		t.Fatalf("CheckDirectives = %v", err)
+	}
+}

@@ -234,16 +234,8 @@ func protocolNames(p Protocols) []string {
 	return out
 }
 
-// hasVariable reports whether s contains a "$" nginx would read as a
-// variable reference.
+// hasVariable reports whether s has a "$", which is how nginx decides
+// (ngx_http_script_variables_count) that a value is evaluated per request.
 func hasVariable(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == '$' {
-			c := s[i+1]
-			if c == '{' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-				return true
-			}
-		}
-	}
-	return false
+	return strings.IndexByte(s, '$') >= 0
 }
