@@ -4,6 +4,10 @@ package upstream
 
 import "net"
 
-// idleAlive cannot look at the socket on this platform; a connection the
+// liveness cannot look at the socket on this platform; a connection the
 // upstream closed fails on first use instead (see [Failure.Cached]).
-func idleAlive(net.Conn) bool { return true }
+type liveness struct{}
+
+func newLiveness(net.Conn) *liveness { return nil }
+
+func (*liveness) alive() bool { return true }

@@ -3,17 +3,27 @@
 package upstream
 
 import (
-	"errors"
 	"net"
 	"syscall"
 )
 
-// idleAlive reports whether an idle connection can still be used: its
-// socket, below any TLS layer, has nothing to read and no end of file. The
-// check is a non-blocking one-byte MSG_PEEK read (Go's own Read with an
+// liveness checks whether an idle connection can still be used: its socket,
+// below any TLS layer, must have nothing to read and no end of file. The
+// check is a non-blocking one-byte MSG_PEEK read. (Go's own Read with an
 // expired deadline returns a timeout without asking the kernel, so it would
-// prove nothing). Connections without a socket (net.Pipe) count as alive.
-func idleAlive(c net.Conn) bool {
+// prove nothing.) Everything it needs is set up once per connection, so a
+// check allocates nothing.
+type liveness struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool
+	buf [1]byte
+	n   int
+	err error
+}
+
+// newLiveness prepares the check for c; nil means c has no socket to look
+// at (net.Pipe, say) and counts as alive.
+func newLiveness(c net.Conn) *liveness {
 	for {
 		u, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
@@ -23,32 +33,34 @@ func idleAlive(c net.Conn) bool {
 	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return true
+		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return nil
 	}
-	var (
-		buf  [1]byte
-		n    int
-		rerr error
-	)
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			n, _, rerr = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if rerr != syscall.EINTR {
-				return true
-			}
+	l := &liveness{rc: rc}
+	l.fn = l.peek
+	return l
+}
+
+func (l *liveness) peek(fd uintptr) bool {
+	for {
+		l.n, _, l.err = syscall.Recvfrom(int(fd), l.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if l.err != syscall.EINTR {
+			return true
 		}
-	})
-	if err != nil {
+	}
+}
+
+// alive runs the check. Nothing to read (EAGAIN) means alive; a byte means
+// the upstream sent something unasked; zero bytes mean it closed.
+func (l *liveness) alive() bool {
+	if l == nil {
+		return true
+	}
+	if err := l.rc.Read(l.fn); err != nil {
 		return false
 	}
-	if rerr != nil {
-		return errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK)
-	}
-	// n > 0: the upstream sent something unasked; n == 0: it closed.
-	_ = n
-	return false
+	return l.err == syscall.EAGAIN || l.err == syscall.EWOULDBLOCK
 }

@@ -23,6 +23,7 @@ type Conn struct {
 	scope    string
 	created  time.Time
 	requests int
+	live     *liveness
 
 	// Guarded by the pool's lock while idle.
 	idleSince  time.Time
@@ -105,7 +106,7 @@ func newPool(k Keepalive, now func() time.Time) *Pool {
 // (plain and TLS, different TLS settings or server names); use "" when
 // there is only one kind.
 func (p *Pool) NewConn(peer *Peer, c net.Conn, scope string) *Conn {
-	return &Conn{Conn: c, peer: peer, scope: scope, created: p.now()}
+	return &Conn{Conn: c, peer: peer, scope: scope, created: p.now(), live: newLiveness(c)}
 }
 
 // Get returns an idle connection to peer in scope, or nil. Expired idle
@@ -127,7 +128,7 @@ func (p *Pool) Get(peer *Peer, scope string) *Conn {
 		if found == nil {
 			return nil
 		}
-		if idleAlive(found.Conn) {
+		if found.live.alive() {
 			return found
 		}
 		found.Conn.Close()
@@ -181,7 +182,7 @@ func (p *Pool) Sweep() int {
 	dead := p.expireLocked(p.now())
 	for c := p.head; c != nil; {
 		next := c.next
-		if !idleAlive(c.Conn) {
+		if !c.live.alive() {
 			p.unlinkLocked(c)
 			c.next = dead
 			dead = c
