@@ -1,14 +1,16 @@
 // Package http1 is gatehouse's own HTTP/1.x codec: a strict request parser
-// for clients, the per-connection serving loop, an upstream request writer
-// and a strict upstream response parser.
+// for clients, the per-connection serving loop (Server.ServeConn), an
+// upstream request writer and a strict upstream response parser
+// (UpstreamConn).
 //
 // It exists because a proxy is only as safe as its parser: request
 // smuggling lives in the gap between two parsers, so every ambiguous
 // message (conflicting framing, obs-fold, bare CR or LF, control bytes,
 // malformed chunk sizes) is rejected before a handler ever sees it, and
 // everything forwarded is re-serialised with canonical framing. It follows
-// nginx 1.28's status codes, error pages and keep-alive rules; the places
-// where it is deliberately stricter are listed in differential_test.go.
+// nginx 1.28's status codes, error pages and keep-alive rules; the cases
+// where net/http would accept what we refuse are recorded, with reasons,
+// in smuggling_test.go.
 //
 // The per-request path does not allocate: header fields are byte slices
 // into a connection-owned buffer kept in a reusable list, buffers come from
@@ -17,6 +19,34 @@
 //
 // Lifetimes: every []byte in a Request, Response or Header aliases a
 // connection buffer and is valid only until the Handler returns (client
-// side) or until the next call on the UpstreamConn that reads (upstream
-// side). Copy what must outlive that.
+// side) or until the next ReadResponse or Release (upstream side). Copy
+// what must outlive that.
+//
+// Deliberate differences from nginx 1.28, all in the direction of refusing
+// more:
+//
+//   - Bare LF line endings are 400 (nginx accepts them in the header).
+//   - Whitespace between a field name and its colon is 400 (nginx drops
+//     the field as an invalid header); control bytes other than HTAB in a
+//     field value are 400 (nginx refuses only NUL and bare CR); obs-fold
+//     is 400.
+//   - The request line must be METHOD SP target SP HTTP/d.d with single
+//     spaces; HTTP/0.9 simple requests are 400 (nginx serves them), and
+//     an absolute-form target must use http or https without userinfo.
+//     "OPTIONS *" is accepted (nginx answers 400) so a handler can answer
+//     it; HTTP/1.2 to 1.9 are treated as HTTP/1.1.
+//   - Chunk sizes have at most 16 hex digits; chunk extensions and trailer
+//     fields are syntax-checked, a chunk line is limited to 4096 bytes and
+//     the trailer section to the header limit (nginx skips extensions
+//     unchecked).
+//   - large_client_header_buffers is modelled as a per-line limit (size)
+//     and a total limit (number × size); client_header_buffer_size is not
+//     used. nginx's exact buffer packing accepts slightly different sizes.
+//   - An unread request body on a keep-alive connection is drained only up
+//     to Config.MaxDrain bytes, then the connection is closed with
+//     lingering close (nginx discards any amount).
+//   - Upstream: a response that is not HTTP/1.x is an error (nginx reads
+//     it as an HTTP/0.9 body), interim 1xx responses other than 101 are
+//     skipped, Transfer-Encoding in an HTTP/1.0 response and field names
+//     that are not tokens are invalid headers.
 package http1

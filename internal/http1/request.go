@@ -66,6 +66,9 @@ type Request struct {
 	KeepAlive bool
 	// Expect100 is true for an HTTP/1.1 request with "Expect: 100-continue".
 	Expect100 bool
+	// HeaderLength is the size of the request header on the wire, request
+	// line and final empty line included (part of $request_length).
+	HeaderLength int
 	// Dropped counts header lines dropped as invalid (logged by nginx at
 	// info as "client sent invalid header line").
 	Dropped int
@@ -114,6 +117,9 @@ func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
 	start := 0
 	for start+1 < len(b) && b[start] == '\r' && b[start+1] == '\n' {
 		start += 2
+		if start > o.MaxLine {
+			return 0, ErrInvalidRequest
+		}
 	}
 	if start < len(b) && b[start] == '\n' {
 		return 0, ErrInvalidRequest
@@ -174,6 +180,7 @@ func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
 	if err := r.finish(seen); err != nil {
 		return 0, err
 	}
+	r.HeaderLength = pos
 	return pos, nil
 }
 
@@ -305,7 +312,7 @@ func (r *Request) absoluteForm(t []byte) error {
 // validateHost is nginx's ngx_http_validate_host: lower-case, strip the
 // port and one trailing dot; reject path separators, bytes <= 0x20, DEL,
 // ".." and an empty result. The result aliases h unless it had to be
-// lower-cased into *scratch.
+// lower-cased into *scratch; with a nil scratch it is only validated.
 func validateHost(h []byte, scratch *[]byte) ([]byte, bool) {
 	const (
 		usual = iota
@@ -352,7 +359,7 @@ func validateHost(h []byte, scratch *[]byte) ([]byte, bool) {
 	if hostLen <= 0 {
 		return nil, false
 	}
-	if !upper {
+	if !upper || scratch == nil {
 		return h[:hostLen], true
 	}
 	s := (*scratch)[:0]
@@ -409,7 +416,13 @@ func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
 			}
 			*seen |= uHost
 			r.HostHeader = value
-			h, ok := validateHost(value, &r.hostBuf)
+			scratch := &r.hostBuf
+			if r.Host != nil {
+				// the absolute-form host wins and may live in hostBuf:
+				// only validate
+				scratch = nil
+			}
+			h, ok := validateHost(value, scratch)
 			if !ok {
 				return ErrInvalidHost
 			}

@@ -270,6 +270,7 @@ func (c *serverConn) serveOne() bool {
 		return false
 	}
 	c.lim = &s.Config.Limits
+	c.req.reset()
 	c.requests++
 	c.continueSent = false
 	if c.wbufp == nil {
