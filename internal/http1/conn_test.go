@@ -552,6 +552,21 @@ func TestErrorPages(t *testing.T) {
 			t.Fatalf("%d %q %q", resp.StatusCode, connHeader(resp), body)
 		}
 	})
+	t.Run("301 keeps Location and extra headers", func(t *testing.T) {
+		p := newPeer(t, DefaultConfig(), func(w *ResponseWriter, r *Request) {
+			h := w.Header()
+			h.Location = []byte("http://a/dir/")
+			h.Header = append(h.Header, Header{Name: []byte("X-Extra"), Value: []byte("1")})
+			w.WriteErrorPage(301)
+		})
+		p.send("GET /dir HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+		body := page("301 Moved Permanently", "301 Moved Permanently", "", "nginx/1.28.3")
+		want := "HTTP/1.1 301 Moved Permanently\r\nServer: nginx/1.28.3\r\nDate: Fri, 10 Oct 2025 13:55:36 GMT\r\n" +
+			"Content-Type: text/html\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\nLocation: http://a/dir/\r\nConnection: close\r\nX-Extra: 1\r\n\r\n" + body
+		if got := p.closed(); got != want {
+			t.Fatalf("got\n%q\nwant\n%q", got, want)
+		}
+	})
 	t.Run("ErrorPage matches the spec example", func(t *testing.T) {
 		want := "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.28.3</center>\r\n</body>\r\n</html>\r\n"
 		if got := ErrorPage(502, "nginx/1.28.3", false); got != want {

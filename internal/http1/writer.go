@@ -324,7 +324,9 @@ func (w *ResponseWriter) end() error {
 
 // WriteErrorPage sends nginx's built-in response for status (494-497 go
 // out as 400 with their own pages): text/html with the server_tokens tail
-// and the MSIE/Chrome padding. For 408 and 499 nginx sends nothing, so the
+// and the MSIE/Chrome padding. Location and Header fields already set in
+// Header() are kept (a 301 page carries its Location, a 401 page its
+// WWW-Authenticate). For 408 and 499 nginx sends nothing, so the
 // connection is just closed; 444 closes as well. 400, 413, 414, 494-497,
 // 500 and 501 close the connection after the response.
 func (w *ResponseWriter) WriteErrorPage(status int) error {
@@ -344,8 +346,6 @@ func (w *ResponseWriter) WriteErrorPage(status int) error {
 	h := &w.hdr
 	h.Status = WireStatus(status)
 	h.Reason = nil
-	h.Header = h.Header[:0]
-	h.Location, h.Server, h.Date = nil, nil, nil
 	tail := c.srv.Config.Product
 	if c.lim.ServerTokens {
 		tail = c.srv.Config.ProductVersion
