@@ -334,4 +334,3 @@ func reload(o *options, p paths, io stdio, srv *server.Server, log *errorlog.Log
 	}
 	return nil
 }
-

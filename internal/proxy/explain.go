@@ -23,7 +23,9 @@ func Explain(err error, action string, timeout bool) string {
 	}
 	var d interface{ Detail() string }
 	if errors.As(err, &d) {
-		return err.Error() + "; " + d.Detail()
+		// TLS failures already read as nginx's message followed by what
+		// the peer presented and the fix.
+		return err.Error()
 	}
 	switch action {
 	case actConnect:
