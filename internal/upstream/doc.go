@@ -29,10 +29,11 @@
 //
 // # Reload
 //
-// A reload builds new groups beside the old ones; [CarryOver] (or
-// [Group.CarryFrom] per group) moves passive health state and idle
-// keep-alive connections of the peers that remain, by group name and peer
-// address, and closes the rest.
+// A reload builds new groups beside the old ones. [Group.CarryFrom] copies
+// passive health state of the peers that remain (by group name and peer
+// address) and can be called while building; [Group.AdoptIdle] moves idle
+// keep-alive connections once the new generation is committed. [CarryOver]
+// does both for whole generations.
 //
 // # Time
 //

@@ -551,24 +551,18 @@ func (g *Group) Report(p *Peer, o Outcome) (disabled bool) {
 	return disabled
 }
 
-// CarryFrom takes over from old, the same group (by name) of the previous
-// configuration generation, what should survive a reload: the passive
-// health state of peers present in both (matched by address), and old's
-// idle keep-alive connections to those peers, which move to g's pool. Idle
-// connections to peers that are gone are closed, and old's pool is closed,
-// so connections its in-flight requests release later are closed rather
-// than kept. Call it before g serves requests. In-flight connection counts
-// stay with old.
+// CarryFrom copies passive health state from old, the same group (by name)
+// of the previous configuration generation, to the peers present in both
+// (matched by address), and closes old's idle connections to peers g no
+// longer has. It leaves everything else of old alone, so it is safe to call
+// while the new generation is still being built and may yet be dropped;
+// once it is committed, [Group.AdoptIdle] moves the remaining idle
+// connections. In-flight connection counts stay with old.
 func (g *Group) CarryFrom(old *Group) {
 	if old == nil || old == g {
 		return
 	}
-	byName := make(map[string]*Peer, len(g.all))
-	for _, p := range g.all {
-		if _, ok := byName[p.name]; !ok {
-			byName[p.name] = p
-		}
-	}
+	byName := g.peersByName()
 	type carried struct {
 		to                *Peer
 		eff, fails        int
@@ -592,12 +586,39 @@ func (g *Group) CarryFrom(old *Group) {
 	}
 	g.mu.Unlock()
 
+	old.pool.CloseIdle(func(p *Peer) bool {
+		_, kept := byName[p.name]
+		return !kept
+	})
+}
+
+// AdoptIdle moves old's idle keep-alive connections to peers g also has
+// (matched by address) into g's pool, keeping their age and request count,
+// closes the others, and closes old's pool, so that connections old's
+// in-flight requests release later are closed rather than kept. Call it
+// when the generation of g replaces that of old.
+func (g *Group) AdoptIdle(old *Group) {
+	if old == nil || old == g {
+		return
+	}
+	byName := g.peersByName()
 	old.pool.handOver(g.pool, func(p *Peer) *Peer { return byName[p.name] })
 }
 
-// CarryOver applies [Group.CarryFrom] to the groups of two generations,
-// pairing them by name case-insensitively (nginx's upstream name lookup),
-// and closes the pools of old groups that have no successor.
+func (g *Group) peersByName() map[string]*Peer {
+	byName := make(map[string]*Peer, len(g.all))
+	for _, p := range g.all {
+		if _, ok := byName[p.name]; !ok {
+			byName[p.name] = p
+		}
+	}
+	return byName
+}
+
+// CarryOver hands a committed reload over: it applies [Group.CarryFrom]
+// and [Group.AdoptIdle] to the groups of two generations, pairing them by
+// name case-insensitively (nginx's upstream name lookup), and closes the
+// pools of old groups that have no successor.
 func CarryOver(old, next []*Group) {
 	byName := make(map[string]*Group, len(next))
 	for _, g := range next {
@@ -606,6 +627,7 @@ func CarryOver(old, next []*Group) {
 	for _, o := range old {
 		if g, ok := byName[strings.ToLower(o.name)]; ok {
 			g.CarryFrom(o)
+			g.AdoptIdle(o)
 		} else {
 			o.pool.CloseAll()
 		}

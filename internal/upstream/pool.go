@@ -57,7 +57,7 @@ func (c *Conn) Requests() int { return c.requests }
 //
 // Scopes are compared as strings; derive them from the settings they stand
 // for (not from pointers) so that connections moved to the next generation
-// on reload ([Group.CarryFrom]) can still be found. Data a TLS layer has already read
+// on reload ([Group.AdoptIdle]) can still be found. Data a TLS layer has already read
 // into its own buffer cannot be seen this way; such a connection fails on
 // first use, which [Failure.Cached] makes free of charge.
 type Pool struct {
@@ -212,7 +212,7 @@ func (p *Pool) CloseIdle(remove func(*Peer) bool) int {
 }
 
 // CloseAll closes every idle connection; connections offered later by
-// [Pool.Put] are closed too. For shutdown; on reload [Group.CarryFrom] and
+// [Pool.Put] are closed too. For shutdown; on reload [Group.AdoptIdle] and
 // [CarryOver] close old pools themselves.
 func (p *Pool) CloseAll() int {
 	p.mu.Lock()

@@ -57,8 +57,15 @@ func TestCarryFrom(t *testing.T) {
 	tg := &testGroup{Group: g, t: t, clock: clock}
 	eq(t, tg.seq(2, AttemptOptions{}), []string{"b", "d"})
 
+	// CarryFrom closed the idle connection to the removed c and left the
+	// rest of the old pool alone: the old generation may keep serving.
+	if fc.closed.Load() != 1 || fa.closed.Load() != 0 || old.Pool().Len() != 1 || g.Pool().Len() != 0 {
+		t.Errorf("after CarryFrom: c closed %d, a closed %d, old %d, new %d",
+			fc.closed.Load(), fa.closed.Load(), old.Pool().Len(), g.Pool().Len())
+	}
+	g.AdoptIdle(old)
 	// The idle connection to a moved to the new pool, re-pointed to the new
-	// peer; the one to c was closed; the old pool keeps nothing any more.
+	// peer; the old pool keeps nothing any more.
 	if fc.closed.Load() != 1 || fa.closed.Load() != 0 || old.Pool().Len() != 0 || g.Pool().Len() != 1 {
 		t.Errorf("idle connections: c closed %d, a closed %d, old %d, new %d",
 			fc.closed.Load(), fa.closed.Load(), old.Pool().Len(), g.Pool().Len())
@@ -72,6 +79,8 @@ func TestCarryFrom(t *testing.T) {
 	}
 	g.CarryFrom(nil) // harmless
 	g.CarryFrom(g)
+	g.AdoptIdle(nil)
+	g.AdoptIdle(g)
 }
 
 func TestCarryOver(t *testing.T) {
