@@ -365,9 +365,10 @@ func appendRFC2253(dst, der []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// appendOneline prints a DER Name as X509_NAME_oneline, nginx's *_legacy
-// form: "/" before every attribute in certificate order, short names, and
-// bytes outside 0x20..0x7E of the raw value as \xHH.
+// appendOneline prints a DER Name as OpenSSL 3's X509_NAME_oneline,
+// nginx's *_legacy form: "/" before each RDN and "+" between the attributes
+// of a multi-valued RDN, in certificate order; short names; raw value bytes
+// with "/" and "+" backslash-escaped and bytes outside 0x20..0x7E as \xHH.
 func appendOneline(dst, der []byte) ([]byte, error) {
 	rdns, err := parseName(der)
 	if err != nil {
@@ -376,7 +377,11 @@ func appendOneline(dst, der []byte) ([]byte, error) {
 	for _, rdn := range rdns {
 		for k := range rdn {
 			a := &rdn[k]
-			dst = append(dst, '/')
+			if k == 0 {
+				dst = append(dst, '/')
+			} else {
+				dst = append(dst, '+')
+			}
 			if sn, ok := shortNames[string(a.Type.Bytes)]; ok {
 				dst = append(dst, sn...)
 			} else {
@@ -387,10 +392,29 @@ func appendOneline(dst, der []byte) ([]byte, error) {
 			if a.Value.Class != asn1.ClassUniversal || a.Value.IsCompound {
 				data = a.Value.FullBytes
 			}
-			for _, b := range data {
-				if b < ' ' || b > '~' {
+			// A GeneralString whose length is a multiple of four and whose
+			// bytes are zero except every fourth is printed from those
+			// bytes only (OpenSSL's gs_doit).
+			step, first := 1, 0
+			if a.Value.Class == asn1.ClassUniversal && a.Value.Tag == asn1.TagGeneralString && len(data)%4 == 0 {
+				nonzero := [4]bool{}
+				for j, b := range data {
+					if b != 0 {
+						nonzero[j&3] = true
+					}
+				}
+				if !nonzero[0] && !nonzero[1] && !nonzero[2] {
+					step, first = 4, 3
+				}
+			}
+			for j := first; j < len(data); j += step {
+				b := data[j]
+				switch {
+				case b < ' ' || b > '~':
 					dst = append(dst, '\\', 'x', upperHex[b>>4], upperHex[b&15])
-				} else {
+				case b == '/' || b == '+':
+					dst = append(dst, '\\', b)
+				default:
 					dst = append(dst, b)
 				}
 			}

@@ -277,10 +277,14 @@ func (s *trustStore) verify(peer []*x509.Certificate, now time.Time) VerifyCode 
 		numUntrusted++
 	}
 	if !trusted {
+		// build_chain's CB_FAIL_IF only stops when the callback says so;
+		// nginx's never does, so "chain too long" is followed by the
+		// untrusted-issuer error, which then becomes the result.
 		num := len(chain)
-		switch {
-		case num > maxDepth:
+		if num > maxDepth {
 			report(CodeCertChainTooLong)
+		}
+		switch {
 		case selfSigned(chain[num-1]) && num == 1:
 			report(CodeDepthZeroSelfSignedCert)
 		case selfSigned(chain[num-1]):

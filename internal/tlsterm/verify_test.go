@@ -48,12 +48,17 @@ func TestVerifyChains(t *testing.T) {
 	}{
 		{"leaf from root, depth 0", certs(l0.Cert), certs(root.Cert), nil, 0, CodeOK},
 		{"leaf from root, depth 1", certs(l0.Cert), certs(root.Cert), nil, 1, CodeOK},
-		{"one intermediate sent, depth 0", certs(l1.Cert, int1.Cert), certs(root.Cert), nil, 0, CodeCertChainTooLong},
+		// Too long for the depth: OpenSSL reports 22, then (nginx's callback
+		// accepting it) the untrusted-issuer error of the truncated chain,
+		// which is the result nginx shows.
+		{"one intermediate sent, depth 0", certs(l1.Cert, int1.Cert), certs(root.Cert), nil, 0, CodeUnableToGetIssuerLocally},
 		{"one intermediate sent, depth 1", certs(l1.Cert, int1.Cert), certs(root.Cert), nil, 1, CodeOK},
 		{"one intermediate in trusted file, depth 1", certs(l1.Cert), certs(root.Cert, int1.Cert), nil, 1, CodeOK},
-		{"one intermediate in trusted file, depth 0", certs(l1.Cert), certs(root.Cert, int1.Cert), nil, 0, CodeCertChainTooLong},
+		{"one intermediate in trusted file, depth 0", certs(l1.Cert), certs(root.Cert, int1.Cert), nil, 0, CodeUnableToGetIssuerCert},
 		{"intermediate missing everywhere", certs(l1.Cert), certs(root.Cert), nil, 1, CodeUnableToVerifyLeafSig},
-		{"two intermediates sent, depth 1", certs(l2.Cert, int2.Cert, int1.Cert), certs(root.Cert), nil, 1, CodeCertChainTooLong},
+		{"two intermediates sent, depth 1", certs(l2.Cert, int2.Cert, int1.Cert), certs(root.Cert), nil, 1, CodeUnableToGetIssuerLocally},
+		{"two intermediates and root sent, depth 0", certs(l2.Cert, int2.Cert, int1.Cert, root.Cert), certs(root.Cert), nil, 0, CodeUnableToGetIssuerLocally},
+		{"too long with an untrusted root at the cut", certs(l1.Cert, int1.Cert, root.Cert), certs(stranger.Cert), nil, 1, CodeSelfSignedCertInChain},
 		{"two intermediates sent, depth 2", certs(l2.Cert, int2.Cert, int1.Cert), certs(root.Cert), nil, 2, CodeOK},
 		{"two intermediates, one sent one trusted, depth 2", certs(l2.Cert, int2.Cert), certs(root.Cert, int1.Cert), nil, 2, CodeOK},
 		{"self-signed leaf", certs(self.Cert), certs(root.Cert), nil, 1, CodeDepthZeroSelfSignedCert},
