@@ -47,8 +47,9 @@ func dump(cfg *Config) string {
 		for _, ig := range sk.Ignored {
 			ignored = append(ignored, srvName[ig.Server]+":"+ig.Name)
 		}
-		fmt.Fprintf(&b, "socket %s ssl=%v default=%s servers=%v ignored=%v options=%+v\n",
-			sk.Addr, sk.SSL, srvName[sk.Default], names, ignored, sk.Options)
+		opts, _ := json.Marshal(sk.Options)
+		fmt.Fprintf(&b, "socket %s ssl=%v default=%s servers=%v ignored=%v options=%s\n",
+			sk.Addr, sk.SSL, srvName[sk.Default], names, ignored, opts)
 	}
 	for _, u := range cfg.HTTP.Upstreams {
 		j("upstream", u)
