@@ -56,6 +56,10 @@ type Attempt struct {
 
 // Reset prepares a for a new request against g.
 func (a *Attempt) Reset(g *Group, o AttemptOptions) {
+	if g == nil {
+		*a = Attempt{}
+		return
+	}
 	more := a.triedMore[:0]
 	*a = Attempt{
 		g:       g,
@@ -78,13 +82,13 @@ func (a *Attempt) Reset(g *Group, o AttemptOptions) {
 	switch g.method {
 	case IPHash:
 		a.hash = 89
-		a.ipLen = appendIPHashKey(&a.ip, o.Client)
+		a.ipLen = ipHashKey(&a.ip, o.Client)
 	}
 }
 
-// appendIPHashKey stores ip_hash's key bytes: the first three octets of an
+// ipHashKey stores ip_hash's key bytes: the first three octets of an
 // IPv4 address, all sixteen of an IPv6 one, three zeros for UNIX sockets.
-func appendIPHashKey(dst *[16]byte, addr netip.Addr) int {
+func ipHashKey(dst *[16]byte, addr netip.Addr) int {
 	addr = addr.Unmap()
 	switch {
 	case addr.Is4():

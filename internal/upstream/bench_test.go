@@ -69,9 +69,6 @@ func BenchmarkRetry(b *testing.B) {
 }
 
 func TestPickDoesNotAllocate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation count")
-	}
 	for _, m := range []Method{RoundRobin, LeastConn, IPHash, Hash, HashConsistent, Random, RandomTwo} {
 		g := benchGroup(t, m, 5)
 		key := []byte("/index.html")
