@@ -247,6 +247,8 @@ func (c *compiler) finish() (*Config, error) {
 		ErrorLogs:          c.m.errorLogs,
 		WorkerProcesses:    c.m.workers.or(1),
 		WorkerRlimitNofile: c.m.rlimit.V,
+		User:               c.m.user.V[0],
+		Group:              c.m.user.V[1],
 		UserPos:            c.m.user.Pos,
 		Events: Events{
 			Present:           c.m.events,

@@ -72,7 +72,17 @@ func hUser(c *compiler, f *frame, d *nginxconf.Directive) error {
 		c.m.user = opt[[2]string]{Pos: d.Pos, Set: true}
 		return nil
 	}
-	return dirErr(d, "is not supported by gatehouse: it does not switch users; start it as the user it should run as")
+	// Running as root, gatehouse can honour only "user root": it never
+	// switches to another user.
+	group := d.Args[0]
+	if len(d.Args) == 2 {
+		group = d.Args[1]
+	}
+	if d.Args[0] != "root" || group != "root" {
+		return dirErr(d, "is not supported by gatehouse: it does not switch users; start it as the user it should run as")
+	}
+	c.m.user = opt[[2]string]{V: [2]string{d.Args[0], group}, Pos: d.Pos, Set: true}
+	return nil
 }
 
 func hDefaults(c *compiler, f *frame, d *nginxconf.Directive) error {

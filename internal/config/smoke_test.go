@@ -191,3 +191,44 @@ func TestCheckDirectivesClosedHTTP(t *testing.T) {
 		t.Fatalf("CheckDirectives = %v", err)
 	}
 }
+
+func TestUserAsRoot(t *testing.T) {
+	opts := testOptions()
+	opts.Root = true
+	for src, want := range map[string]string{
+		"user root;":         "",
+		"user root root;":    "",
+		"user nobody;":       `"user" directive is not supported by gatehouse: it does not switch users; start it as the user it should run as in /t.conf:1`,
+		"user root nogroup;": `"user" directive is not supported by gatehouse: it does not switch users; start it as the user it should run as in /t.conf:1`,
+	} {
+		tree, err := nginxconf.ParseBytes("/t.conf", []byte(src), nginxconf.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Compile(tree, opts)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", src, got, want)
+		}
+	}
+}
+
+func BenchmarkCompileCompleteExample(b *testing.B) {
+	src, err := os.ReadFile("testdata/complete-example.conf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tree, err := nginxconf.ParseBytes("/t.conf", src, nginxconf.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(tree, testOptions()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -68,10 +68,12 @@ type Config struct {
 	// WorkerProcesses is the worker_processes value; 0 means "auto".
 	WorkerProcesses    int
 	WorkerRlimitNofile int // 0 when unset
-	User               string
-	Group              string
-	UserPos            nginxconf.Pos // zero when "user" was not written
-	Events             Events
+	// User and Group are set only when "user root" was accepted while
+	// running as root; otherwise "user" was ignored with nginx's warning.
+	User    string
+	Group   string
+	UserPos nginxconf.Pos // zero when "user" was not written
+	Events  Events
 
 	// HTTP is the http block, nil when the configuration has none.
 	HTTP *HTTP
