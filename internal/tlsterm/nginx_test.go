@@ -76,7 +76,7 @@ func writePEM(t *testing.T, path, typ string, blocks ...[]byte) {
 }
 
 // startNginx runs nginx in the foreground with one TLS server per entry
-// of servers and returns when every port accepts connections.
+// of servers and returns when it accepts connections.
 func startNginx(t *testing.T, dir string, servers []nginxServer) {
 	t.Helper()
 	var conf strings.Builder
@@ -106,40 +106,8 @@ func startNginx(t *testing.T, dir string, servers []nginxServer) {
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, nginxBinary, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Skipf("cannot start nginx: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-	})
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for _, s := range servers {
-		for {
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case err := <-exited:
-				log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-				t.Fatalf("nginx exited: %v\n%s\n%s", err, stderr.Bytes(), log)
-			case <-deadline:
-				t.Fatalf("nginx did not listen on %d", s.port)
-			case <-tick.C:
-			}
-		}
-	}
+	// nginx binds every listening socket before it accepts on any.
+	startNginxConf(t, dir, servers[0].port)
 }
 
 // nginxGet makes one request with the given client certificate and
@@ -315,3 +283,163 @@ func TestAgainstNginx(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestAgainstNginxSNI compares SNI selection, ssl_reject_handshake and the
+// 421 rule with nginx: several servers on one port, requests with every
+// combination of SNI and Host.
+func TestAgainstNginxSNI(t *testing.T) {
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skipf("differential test needs nginx at %s", nginxBinary)
+	}
+	if testing.Short() {
+		t.Skip("starts nginx")
+	}
+	dir := t.TempDir()
+	root := testpki.NewCA(t)
+	names := []string{"default.test", "secure.test", "plain.test", "reject.test", "optional.test"}
+	modes := []VerifyMode{VerifyOff, VerifyOn, VerifyOff, VerifyOff, VerifyOptionalNoCA}
+	var servers []Server
+	port := freePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "daemon off; master_process off; worker_processes 1;\nerror_log %s/error.log info; pid %s/nginx.pid;\n", dir, dir)
+	fmt.Fprintf(&conf, "events { worker_connections 64; }\nhttp {\n access_log off;\n")
+	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&conf, " %s_temp_path %s/tmp_%s;\n", p, dir, p)
+	}
+	writePEM(t, filepath.Join(dir, "ca.crt"), "CERTIFICATE", root.Cert.Raw)
+	for k, n := range names {
+		leaf := root.Leaf(testpki.WithDNS(n))
+		writePEM(t, filepath.Join(dir, n+".crt"), "CERTIFICATE", leaf.Cert.Raw)
+		if err := os.WriteFile(filepath.Join(dir, n+".key"), leaf.KeyPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := Server{Certificates: []tls.Certificate{leaf.TLSCertificate()}, VerifyClient: modes[k], VerifyDepth: 1}
+		fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d ssl;\n  server_name %s;\n", port, n)
+		fmt.Fprintf(&conf, "  ssl_certificate %s/%s.crt; ssl_certificate_key %s/%s.key;\n", dir, n, dir, n)
+		if modes[k] != VerifyOff {
+			fmt.Fprintf(&conf, "  ssl_client_certificate %s/ca.crt; ssl_verify_client %s;\n", dir, modes[k])
+			s.ClientCAs = []*x509.Certificate{root.Cert}
+		}
+		if n == "reject.test" {
+			conf.WriteString("  ssl_reject_handshake on;\n")
+			s.RejectHandshake = true
+		}
+		fmt.Fprintf(&conf, "  location / { return 200 \"%s\\n$ssl_server_name\\n$ssl_client_verify\\n\"; }\n }\n", n)
+		servers = append(servers, s)
+	}
+	conf.WriteString("}\n")
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startNginxConf(t, dir, port)
+
+	lookup := map[string]int{}
+	for k, n := range names {
+		lookup[n] = k
+	}
+	l, err := New(Options{Servers: servers, LookupSNI: nameTable(lookup)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := root.Leaf(testpki.WithCN("client")).TLSCertificate()
+	stranger := testpki.NewCA(t).Leaf(testpki.WithCN("stranger")).LeafOnlyTLSCertificate()
+	hosts := []string{"default.test", "secure.test", "plain.test", "optional.test", "unknown.test"}
+	snis := []string{"", "default.test", "secure.test", "plain.test", "reject.test", "optional.test", "unknown.test"}
+	for _, sni := range snis {
+		for _, host := range hosts {
+			for _, cert := range []*tls.Certificate{&client, &stranger, nil} {
+				certName := map[*tls.Certificate]string{&client: "client", &stranger: "stranger", nil: "none"}[cert]
+				t.Run(fmt.Sprintf("sni=%s/host=%s/cert=%s", sni, host, certName), func(t *testing.T) {
+					cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true, GetClientCertificate: sendAlways(cert)}
+					status, body, nerr := rawGet(port, cfg, host)
+					r := handshake(t, l, cfg)
+					if (nerr != nil) != (r.clientErr != nil) {
+						t.Fatalf("handshake: nginx %v, tlsterm %v", nerr, r.clientErr)
+					}
+					if nerr != nil {
+						if !strings.Contains(nerr.Error(), "unrecognized name") || !strings.Contains(r.clientErr.Error(), "unrecognized name") {
+							t.Errorf("alerts differ: nginx %v, tlsterm %v", nerr, r.clientErr)
+						}
+						return
+					}
+					idx, ok := lookup[host]
+					if !ok {
+						idx = 0
+					}
+					v := r.info.Check([]byte(host), idx)
+					want := map[int]Verdict{200: Proceed, 421: Misdirected}[status]
+					if status == 400 {
+						want = map[bool]Verdict{true: CertError, false: NoCert}[strings.Contains(body, "The SSL certificate error")]
+					}
+					if v != want {
+						t.Errorf("verdict = %v, nginx answered %d", v, status)
+					}
+					if status == 200 {
+						lines := strings.Split(body, "\n")
+						if got := varString(t, r.info, variables.SSLServerName); got != lines[1] {
+							t.Errorf("$ssl_server_name = %q, nginx %q", got, lines[1])
+						}
+						if got := varString(t, r.info, variables.SSLClientVerify); got != lines[2] {
+							t.Errorf("$ssl_client_verify = %q, nginx %q", got, lines[2])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// startNginxConf starts nginx on dir/nginx.conf and waits for port.
+func startNginxConf(t *testing.T, dir string, port int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, nginxBinary, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Skipf("cannot start nginx: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+	})
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx exited: %v\n%s\n%s", err, stderr.Bytes(), log)
+		case <-deadline:
+			t.Fatalf("nginx did not listen on %d", port)
+		case <-tick.C:
+		}
+	}
+}
+
+// rawGet makes one HTTP/1.1 request over TLS and returns the status code
+// and body, or the handshake error.
+func rawGet(port int, cfg *tls.Config, host string) (int, string, error) {
+	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), cfg)
+	if err != nil {
+		return 0, "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host)
+	var resp bytes.Buffer
+	_, _ = resp.ReadFrom(c)
+	head, body, _ := strings.Cut(resp.String(), "\r\n\r\n")
+	var code int
+	_, _ = fmt.Sscanf(head, "HTTP/1.1 %d", &code)
+	return code, body, nil
+}
