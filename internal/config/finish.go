@@ -357,6 +357,8 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	cf := &l.conf
 	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret}
+	out.AutoRedirect = l.pass != nil && strings.HasSuffix(l.name, "/") &&
+		(l.kind == LocPrefix || l.kind == LocPrefixNoRegex || l.kind == LocExact)
 	if p := l.pass; p != nil && p.up != nil {
 		p.Upstream = p.up.u
 	}

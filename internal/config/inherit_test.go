@@ -235,3 +235,19 @@ func TestExplicitKeepaliveAndHTTPVersionHonoured(t *testing.T) {
 		t.Errorf("HTTP/1.0 location: version %v, Connection %q; want 1.0 and close", l.Proxy.HTTPVersion, l.Proxy.SetHeaders[1].Value)
 	}
 }
+
+func TestAutoRedirect(t *testing.T) {
+	cfg := mustCompile(t, `http { server { listen 8080;
+        location /a/ { proxy_pass http://127.0.0.1; }
+        location /b { proxy_pass http://127.0.0.1; }
+        location /c/ { }
+        location ~ ^/d/ { proxy_pass http://127.0.0.1; }
+        location ^~ /e/ { proxy_pass http://127.0.0.1; }
+    } }`)
+	want := map[string]bool{"/a/": true, "/b": false, "/c/": false, "^/d/": false, "/e/": true}
+	for _, l := range cfg.HTTP.Servers[0].Locations {
+		if l.AutoRedirect != want[l.Name] {
+			t.Errorf("%s: AutoRedirect = %v", l.Name, l.AutoRedirect)
+		}
+	}
+}

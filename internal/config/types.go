@@ -350,6 +350,10 @@ type Location struct {
 	Core      LocationCore
 	// Return is the location's return directive, nil if none.
 	Return *Return
+	// AutoRedirect is nginx's auto_redirect: a non-regex location whose
+	// name ends in "/" and that proxies answers a request for the name
+	// without the slash with a 301 to the name (nginx.md §4).
+	AutoRedirect bool
 }
 
 // LocationCore are core settings valid in locations.
