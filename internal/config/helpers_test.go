@@ -16,7 +16,7 @@ import (
 func testResolver(ctx context.Context, host string) ([]netip.Addr, error) {
 	h := strings.ToLower(host)
 	if h == "localhost" || strings.HasSuffix(h, ".example.com") || h == "example.com" ||
-		strings.HasSuffix(h, ".example.net") || h == "url_to_app.com" || h == "backend" {
+		strings.HasSuffix(h, ".example.net") || h == "url_to_app.com" {
 		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 	}
 	return nil, errors.New("no such host")

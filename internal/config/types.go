@@ -414,7 +414,8 @@ type ProxyPass struct {
 	// fields are then empty except Raw and Pos.
 	HasVariables bool
 	HTTPS        bool
-	// Host is the host as written (lowercased) or the upstream name.
+	// Host is the host as written (case kept, IPv6 in brackets) or the
+	// upstream name; "unix:/path" for a unix socket.
 	Host string
 	Port int // explicit or the scheme's default
 	// PortGiven is true when the URL named a port.
