@@ -72,6 +72,8 @@ func (b *Body) Read(p []byte) (int, error) {
 				err = nil
 			} else if err == nil {
 				err = io.ErrNoProgress
+			} else if err == io.EOF {
+				err = io.ErrUnexpectedEOF // the body is not complete
 			}
 		}
 		b.left -= int64(n)

@@ -712,3 +712,36 @@ func connHeader(resp *http.Response) string {
 	}
 	return ""
 }
+
+func TestTruncatedBodies(t *testing.T) {
+	for _, raw := range []string{
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+	} {
+		for _, read := range []bool{true, false} {
+			errc := make(chan error, 1)
+			s := &Server{Config: DefaultConfig(), Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+				if read {
+					_, err := io.ReadAll(r.Body)
+					errc <- err
+				} else {
+					errc <- ErrClientClosed
+				}
+				w.WriteErrorPage(404)
+			})}
+			c := &memConn{in: bytes.NewReader([]byte(raw))}
+			done := make(chan struct{})
+			go func() { s.ServeConn(c); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%q (read %v): connection loop hangs on a truncated body", raw, read)
+			}
+			if err := <-errc; err != ErrClientClosed {
+				t.Fatalf("%q: body error %v, want %v", raw, err, ErrClientClosed)
+			}
+		}
+	}
+}

@@ -1,9 +1,12 @@
 package http1
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
+	"net"
+	"net/http"
 	"net/http/httputil"
 	"testing"
 	"time"
@@ -163,6 +166,88 @@ func FuzzChunked(f *testing.F) {
 		again, err := decodeChunked(enc)
 		if err != nil || !bytes.Equal(again, out) {
 			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+// memConn is an in-memory net.Conn: reads come from in, writes go to out.
+type memConn struct {
+	in  *bytes.Reader
+	out bytes.Buffer
+}
+
+func (c *memConn) Read(p []byte) (int, error)       { return c.in.Read(p) }
+func (c *memConn) Write(p []byte) (int, error)      { return c.out.Write(p) }
+func (c *memConn) Close() error                     { return nil }
+func (c *memConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *memConn) SetDeadline(time.Time) error      { return nil }
+func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// FuzzConn drives the whole connection loop (pipelining, bodies, drains,
+// error pages) with arbitrary client bytes: it must not panic, every
+// handler call must see a fully valid request, and the output must be a
+// sequence of well-formed responses.
+func FuzzConn(f *testing.F) {
+	for _, c := range smuggleCorpus {
+		f.Add([]byte(c.raw))
+	}
+	f.Add([]byte("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\nHost: b\r\n\r\n"))
+	f.Add([]byte("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n3\r\nabc\r\n0\r\n\r\nHEAD / HTTP/1.0\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := DefaultConfig()
+		cfg.Parse = ParseOptions{MaxLine: 512, MaxHeader: 2048}
+		cfg.ClientMaxBodySize = 1024
+		cfg.MaxDrain = 64
+		calls := 0
+		s := &Server{Config: cfg, Now: func() time.Time { return testEpoch },
+			Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+				calls++
+				var again Request
+				o := ParseOptions{MaxLine: 1 << 20, MaxHeader: 1 << 20}
+				if _, err := ParseRequest(&again, serializeRequest(r), &o); err != nil {
+					t.Fatalf("handler got a request that does not re-parse: %v", err)
+				}
+				if len(r.Target)%2 == 0 {
+					// echo the body, chunked
+					var buf [64]byte
+					for {
+						n, err := r.Body.Read(buf[:])
+						w.Write(buf[:n])
+						if err != nil {
+							var e *Error
+							if errors.As(err, &e) && !w.wroteHeader {
+								w.WriteErrorPage(e.Status)
+							}
+							return
+						}
+					}
+				}
+				w.WriteErrorPage(404)
+			})}
+		c := &memConn{in: bytes.NewReader(data)}
+		s.ServeConn(c)
+		br := bufio.NewReader(&c.out)
+		for n := 0; ; n++ {
+			if _, err := br.Peek(1); err == io.EOF {
+				break
+			}
+			// interim responses first
+			line, _ := br.Peek(12)
+			if bytes.HasPrefix(line, []byte("HTTP/1.1 100")) {
+				br.Discard(len("HTTP/1.1 100 Continue\r\n\r\n"))
+				continue
+			}
+			resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+			if err != nil {
+				t.Fatalf("response %d unreadable: %v\n%q", n, err, c.out.String())
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if n > calls+1 {
+				t.Fatalf("%d responses for %d handler calls", n+1, calls)
+			}
 		}
 	})
 }

@@ -44,6 +44,7 @@ type ResponseWriter struct {
 	clen        int64
 	written     int64 // body bytes accepted
 	sent        int64 // bytes written to the connection
+	werr        error // first write error; later writes fail with it
 }
 
 func (w *ResponseWriter) reset(wbuf []byte) {
@@ -292,11 +293,15 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 }
 
 func (w *ResponseWriter) writeConn(p []byte) error {
+	if w.werr != nil {
+		return w.werr
+	}
 	w.setWriteDeadline()
 	n, err := w.c.nc.Write(p)
 	w.sent += int64(n)
 	if err != nil {
 		w.aborted = true
+		w.werr = err
 	}
 	return err
 }
