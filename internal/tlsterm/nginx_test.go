@@ -187,6 +187,7 @@ func TestAgainstNginx(t *testing.T) {
 	strangerInt := stranger.Intermediate(testpki.WithCN("Stranger Intermediate"))
 	server := root.Leaf(testpki.WithDNS("mtls.test"))
 	revoked := root.Leaf(testpki.WithCN("revoked"))
+	notCA := root.Intermediate(testpki.WithCN("Not A CA"), testpki.NotCA())
 	writePEM(t, filepath.Join(dir, "server.crt"), "CERTIFICATE", server.Cert.Raw)
 	if err := os.WriteFile(filepath.Join(dir, "server.key"), server.KeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
@@ -203,11 +204,12 @@ func TestAgainstNginx(t *testing.T) {
 
 	var servers []nginxServer
 	for _, m := range []VerifyMode{VerifyOn, VerifyOptional, VerifyOptionalNoCA} {
-		for _, depth := range []int{1, 2} {
+		for _, depth := range []int{0, 1, 2} {
 			servers = append(servers, nginxServer{mode: m, depth: depth, port: freePort(t)})
 		}
 	}
-	servers = append(servers, nginxServer{mode: VerifyOptional, depth: 2, crl: true, port: freePort(t)})
+	servers = append(servers, nginxServer{mode: VerifyOptional, depth: 2, crl: true, port: freePort(t)},
+		nginxServer{mode: VerifyOptionalNoCA, depth: 1, crl: true, port: freePort(t)})
 	startNginx(t, dir, servers)
 
 	own := func(ca *testpki.CA, opts ...testpki.Option) tls.Certificate { return ca.Leaf(opts...).TLSCertificate() }
@@ -239,6 +241,11 @@ func TestAgainstNginx(t *testing.T) {
 		{"server-only EKU", ptr(own(root, testpki.WithCN("srv"), testpki.WithUsage(testpki.UsageServer)))},
 		{"revoked", ptr(revoked.TLSCertificate())},
 		{"tricky subject", &tricky},
+		{"root sent along", withExtra(inter.Leaf(testpki.WithCN("with root")), root.Cert)},
+		{"intermediate without CA flag", ptr(own(notCA, testpki.WithCN("under not-CA")))},
+		{"no EKU", ptr(own(root, testpki.WithCN("no eku"), testpki.WithUsage(testpki.UsageNone)))},
+		{"code-signing EKU", ptr(own(root, testpki.WithCN("codesign"), testpki.WithUsage(testpki.UsageCodeSigning)))},
+		{"unknown root sent along", withExtra(strangerInt.Leaf(testpki.WithCN("with stranger root")), stranger.Cert)},
 		{"serial 4096", &zeroSerial},
 	}
 	for _, s := range servers {
@@ -283,6 +290,15 @@ func TestAgainstNginx(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// withExtra is l's certificate chain with more certificates appended.
+func withExtra(l *testpki.Leaf, extra ...*x509.Certificate) *tls.Certificate {
+	c := l.TLSCertificate()
+	for _, e := range extra {
+		c.Certificate = append(c.Certificate, e.Raw)
+	}
+	return &c
+}
 
 // TestAgainstNginxSNI compares SNI selection, ssl_reject_handshake and the
 // 421 rule with nginx: several servers on one port, requests with every

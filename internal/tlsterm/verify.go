@@ -34,7 +34,6 @@ const (
 	CodeInvalidPurpose           VerifyCode = 26
 	CodeCertUntrusted            VerifyCode = 27
 	CodeKeyUsageNoCertSign       VerifyCode = 32
-	CodeUnableToGetCRLIssuer     VerifyCode = 33
 	CodeUnhandledCriticalExt     VerifyCode = 34
 	CodeKeyUsageNoCRLSign        VerifyCode = 35
 	CodeUnhandledCriticalCRLExt  VerifyCode = 36
@@ -86,8 +85,6 @@ func (c VerifyCode) String() string {
 		return "certificate not trusted"
 	case CodeKeyUsageNoCertSign:
 		return "key usage does not include certificate signing"
-	case CodeUnableToGetCRLIssuer:
-		return "unable to get CRL issuer certificate"
 	case CodeUnhandledCriticalExt:
 		return "unhandled critical extension"
 	case CodeKeyUsageNoCRLSign:
@@ -361,29 +358,25 @@ func (s *trustStore) verify(peer []*x509.Certificate, now time.Time) VerifyCode 
 }
 
 // checkCRLFor is OpenSSL's check_cert for chain[i]: find a CRL from its
-// issuer, check the CRL itself, then look the serial up.
+// issuer whose signer is on the chain, check the CRL itself, then look the
+// serial up.
 func (s *trustStore) checkCRLFor(chain []*x509.Certificate, i int, c *x509.Certificate, now time.Time, report func(VerifyCode)) {
-	cands := s.crls[string(c.RawIssuer)]
-	if len(cands) == 0 {
+	var crl *x509.RevocationList
+	var issuer *x509.Certificate
+	fresh := false
+	for _, l := range s.crls[string(c.RawIssuer)] {
+		iss := crlIssuerOnChain(chain, i, l)
+		if iss == nil {
+			continue
+		}
+		ok := !now.Before(l.ThisUpdate) && (l.NextUpdate.IsZero() || !now.After(l.NextUpdate))
+		if crl == nil || (ok && !fresh) {
+			crl, issuer, fresh = l, iss, ok
+		}
+	}
+	if crl == nil {
 		report(CodeUnableToGetCRL)
 		return
-	}
-	crl := cands[0]
-	for _, l := range cands {
-		if !now.Before(l.ThisUpdate) && (l.NextUpdate.IsZero() || !now.After(l.NextUpdate)) {
-			crl = l
-			break
-		}
-	}
-	var issuer *x509.Certificate
-	last := len(chain) - 1
-	if i < last {
-		issuer = chain[i+1]
-	} else {
-		issuer = chain[last]
-		if !issued(issuer, issuer) {
-			report(CodeUnableToGetCRLIssuer)
-		}
 	}
 	if issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCRLSign == 0 {
 		report(CodeKeyUsageNoCRLSign)
@@ -405,6 +398,31 @@ func (s *trustStore) checkCRLFor(chain []*x509.Certificate, i int, c *x509.Certi
 			return
 		}
 	}
+}
+
+// crlIssuerOnChain is OpenSSL's crl_akid_check: the CRL's signer must be
+// the next certificate up the chain (or the certificate itself at the top)
+// or, failing that, a certificate further up with the CRL's issuer name;
+// key identifiers must agree. A CRL whose signer is not on the chain is not
+// used at all, which makes a truncated chain fail with "unable to get
+// certificate CRL".
+func crlIssuerOnChain(chain []*x509.Certificate, i int, l *x509.RevocationList) *x509.Certificate {
+	akidOK := func(c *x509.Certificate) bool {
+		return len(l.AuthorityKeyId) == 0 || len(c.SubjectKeyId) == 0 || bytes.Equal(l.AuthorityKeyId, c.SubjectKeyId)
+	}
+	cidx := i
+	if cidx != len(chain)-1 {
+		cidx++
+	}
+	if akidOK(chain[cidx]) {
+		return chain[cidx]
+	}
+	for j := cidx + 1; j < len(chain); j++ {
+		if bytes.Equal(chain[j].RawSubject, l.RawIssuer) && akidOK(chain[j]) {
+			return chain[j]
+		}
+	}
+	return nil
 }
 
 // isCA is X509_check_ca: a v3 CA (basicConstraints cA, keyCertSign if a

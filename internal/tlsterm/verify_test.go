@@ -83,6 +83,10 @@ func TestVerifyChains(t *testing.T) {
 		{"CRL present, not revoked", certs(l0.Cert), certs(root.Cert), []*x509.RevocationList{parseCRL(t, root.CRL())}, 1, CodeOK},
 		{"CRL missing for an intermediate", certs(l1.Cert, int1.Cert), certs(root.Cert), []*x509.RevocationList{parseCRL(t, root.CRL())}, 1, CodeUnableToGetCRL},
 		{"CRLs for every CA", certs(l1.Cert, int1.Cert), certs(root.Cert), []*x509.RevocationList{parseCRL(t, root.CRL()), parseCRL(t, int1.CRL())}, 1, CodeOK},
+		// The root's CRL cannot be used for int1 when the chain was cut
+		// below the root (its signer is not on the chain): error 3.
+		{"CRL signer not on a truncated chain", certs(l2.Cert, int2.Cert, int1.Cert), certs(root.Cert),
+			[]*x509.RevocationList{parseCRL(t, root.CRL()), parseCRL(t, int1.CRL())}, 1, CodeUnableToGetCRL},
 		{"expired CRL", certs(l0.Cert), certs(root.Cert), []*x509.RevocationList{
 			parseCRL(t, root.CRLAt(time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))),
 		}, 1, CodeCRLHasExpired},
