@@ -33,6 +33,7 @@ type peer struct {
 	done    chan struct{}
 	calls   atomic.Int32
 	rejects chan *Error
+	idle    chan struct{} // a value each time the connection waits for a request
 }
 
 func newPeer(t *testing.T, cfg Config, h HandlerFunc) *peer {
@@ -41,13 +42,14 @@ func newPeer(t *testing.T, cfg Config, h HandlerFunc) *peer {
 
 func newPeerClock(t *testing.T, cfg Config, h HandlerFunc, clk *clock) *peer {
 	t.Helper()
-	p := &peer{t: t, done: make(chan struct{}), rejects: make(chan *Error, 16)}
+	p := &peer{t: t, done: make(chan struct{}), rejects: make(chan *Error, 16), idle: make(chan struct{}, 16)}
 	p.s = &Server{Config: cfg, Now: clk.Now,
 		Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
 			p.calls.Add(1)
 			h(w, r)
 		}),
-		OnReject: func(_ net.Conn, _ *Request, e *Error) { p.rejects <- e },
+		OnReject:   func(_ net.Conn, _ *Request, e *Error) { p.rejects <- e },
+		idleNotify: p.idle,
 	}
 	cl, sv := net.Pipe()
 	p.c = cl
@@ -447,25 +449,10 @@ func TestTimeouts(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	t.Run("idle connection closes", func(t *testing.T) {
 		p := newPeer(t, DefaultConfig(), echo)
+		<-p.idle // waiting for the first request
 		p.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		p.response("GET")
-		// wait until the connection is idle
-		for {
-			p.s.mu.Lock()
-			idle := false
-			for c := range p.s.conns {
-				idle = c.idle
-			}
-			p.s.mu.Unlock()
-			if idle {
-				break
-			}
-			select {
-			case <-p.done:
-				t.Fatal("closed early")
-			case <-time.After(time.Millisecond):
-			}
-		}
+		<-p.idle // idle between requests
 		p.s.Shutdown()
 		if rest := p.closed(); rest != "" {
 			t.Fatalf("sent %q", rest)
@@ -743,5 +730,17 @@ func TestTruncatedBodies(t *testing.T) {
 				t.Fatalf("%q: body error %v, want %v", raw, err, ErrClientClosed)
 			}
 		}
+	}
+}
+
+func TestShutdownClosesConnectionsThatSentNothing(t *testing.T) {
+	p := newPeer(t, DefaultConfig(), echo)
+	<-p.idle
+	p.s.Shutdown()
+	if rest := p.closed(); rest != "" {
+		t.Fatalf("sent %q", rest)
+	}
+	if p.s.ActiveConns() != 0 {
+		t.Fatal("connection still tracked")
 	}
 }

@@ -101,6 +101,8 @@ type Server struct {
 	conns    map[*serverConn]struct{}
 	stopping atomic.Bool
 	nextID   atomic.Uint64
+
+	idleNotify chan struct{} // tests: signalled when a connection turns idle
 }
 
 const (
@@ -132,8 +134,9 @@ func (s *Server) getWbuf() *[]byte {
 	return &b
 }
 
-// Shutdown starts a graceful stop: idle keep-alive connections are closed
-// now, active ones after their current response. It does not wait.
+// Shutdown starts a graceful stop: connections waiting for a request
+// (idle keep-alive ones and new ones that sent nothing yet) are closed now,
+// active ones after their current response. It does not wait.
 func (s *Server) Shutdown() {
 	s.stopping.Store(true)
 	s.mu.Lock()
@@ -224,6 +227,12 @@ func (c *serverConn) setIdle(idle bool) bool {
 	c.srv.mu.Lock()
 	c.idle = idle
 	c.srv.mu.Unlock()
+	if idle && c.srv.idleNotify != nil {
+		select {
+		case c.srv.idleNotify <- struct{}{}:
+		default:
+		}
+	}
 	return !c.srv.stopping.Load()
 }
 
@@ -245,15 +254,13 @@ func (c *serverConn) waitRequest() bool {
 	// The deadline is set before the connection is marked idle so that
 	// Shutdown's wake-up deadline is never overwritten.
 	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
-	if c.requests > 0 && !c.setIdle(true) {
+	if !c.setIdle(true) {
 		return false
 	}
-	n, err := c.nc.Read(c.small[:])
-	if c.requests > 0 && !c.setIdle(false) && n == 0 {
-		return false
-	}
+	n, _ := c.nc.Read(c.small[:])
+	c.setIdle(false)
 	if n == 0 {
-		_ = err
+		// timeout, close, or woken by Shutdown: nginx closes silently
 		return false
 	}
 	c.bufp = s.getBuf()

@@ -297,9 +297,10 @@ func (u *UpstreamConn) Reusable() bool {
 		r.Status != 101 && u.body.done && u.body.framed && u.br.buffered() == 0
 }
 
-// Hijack returns the connection for a tunnel after a 101 response, with a
-// copy of bytes already read past the header. The UpstreamConn no longer
-// closes the connection on Release.
+// Hijack takes the connection out of u: for a tunnel after a 101
+// response (buffered holds a copy of bytes already read past the header),
+// or to put a Reusable connection back into a keep-alive pool (buffered is
+// then empty). Release no longer closes it.
 func (u *UpstreamConn) Hijack() (net.Conn, []byte) {
 	var buffered []byte
 	if u.br.buffered() > 0 {
