@@ -25,6 +25,8 @@ type instance struct {
 	srv     *server.Server
 	stderr  *syncBuffer
 	errPath string
+	// reloads receives the outcome of each reload.
+	reloads chan error
 }
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test.
@@ -79,12 +81,13 @@ func start(t *testing.T, conf string) *instance {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{t: t, dir: dir, sigs: make(chan os.Signal, 1), done: make(chan int, 1), stderr: &syncBuffer{}, errPath: filepath.Join(dir, "logs/error.log")}
+	in := &instance{t: t, dir: dir, sigs: make(chan os.Signal, 1), done: make(chan int, 1), stderr: &syncBuffer{}, errPath: filepath.Join(dir, "logs/error.log"), reloads: make(chan error, 16)}
 	ready := make(chan *server.Server, 1)
 	go func() {
 		in.done <- run([]string{"-p", dir + "/", "-c", path}, stdio{
 			out: &syncBuffer{}, err: in.stderr, resolve: testResolve, signals: in.sigs,
-			ready: func(s *server.Server) { ready <- s },
+			ready:    func(s *server.Server) { ready <- s },
+			reloaded: func(err error) { in.reloads <- err },
 		})
 	}()
 	select {
@@ -98,6 +101,12 @@ func start(t *testing.T, conf string) *instance {
 
 // signal delivers sig as the process would receive it.
 func (in *instance) signal(sig syscall.Signal) { in.sigs <- sig }
+
+// reload sends HUP and waits for the reload to finish, returning its error.
+func (in *instance) reload() error {
+	in.sigs <- syscall.SIGHUP
+	return <-in.reloads
+}
 
 func (in *instance) stop() {
 	if in.srv == nil {

@@ -37,6 +37,8 @@ type stdio struct {
 	signals chan os.Signal
 	// ready, if set, is called with the server once it serves.
 	ready func(*server.Server)
+	// reloaded, if set, is called after each reload with its outcome.
+	reloaded func(error)
 }
 
 // systemResolve is the resolver used at load for upstream host names.
@@ -286,8 +288,12 @@ func serve(o *options, p paths, io stdio) int {
 		switch sig {
 		case syscall.SIGHUP:
 			log.Log(errorlog.Notice, nil, "reconfiguring")
-			if err := reload(o, p, io, srv, log); err != nil {
+			err := reload(o, p, io, srv, log)
+			if err != nil {
 				log.Log(errorlog.Emerg, nil, err.Error())
+			}
+			if io.reloaded != nil {
+				io.reloaded(err)
 			}
 		case syscall.SIGUSR1:
 			log.Log(errorlog.Notice, nil, "reopening logs")
