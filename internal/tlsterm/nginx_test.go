@@ -312,8 +312,8 @@ func TestAgainstNginxSNI(t *testing.T) {
 	}
 	dir := t.TempDir()
 	root := testpki.NewCA(t)
-	names := []string{"default.test", "secure.test", "plain.test", "reject.test", "optional.test"}
-	modes := []VerifyMode{VerifyOff, VerifyOn, VerifyOff, VerifyOff, VerifyOptionalNoCA}
+	names := []string{"default.test", "secure.test", "plain.test", "reject.test", "optional.test", "nocert.test"}
+	modes := []VerifyMode{VerifyOff, VerifyOn, VerifyOff, VerifyOff, VerifyOptionalNoCA, VerifyOn}
 	var servers []Server
 	port := freePort(t)
 	var conf strings.Builder
@@ -329,9 +329,12 @@ func TestAgainstNginxSNI(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, n+".key"), leaf.KeyPEM(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s := Server{Certificates: []tls.Certificate{leaf.TLSCertificate()}, VerifyClient: modes[k], VerifyDepth: 1}
+		s := Server{VerifyClient: modes[k], VerifyDepth: 1}
 		fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d ssl;\n  server_name %s;\n", port, n)
-		fmt.Fprintf(&conf, "  ssl_certificate %s/%s.crt; ssl_certificate_key %s/%s.key;\n", dir, n, dir, n)
+		if n != "nocert.test" {
+			s.Certificates = []tls.Certificate{leaf.TLSCertificate()}
+			fmt.Fprintf(&conf, "  ssl_certificate %s/%s.crt; ssl_certificate_key %s/%s.key;\n", dir, n, dir, n)
+		}
 		conf.WriteString("  ssl_protocols TLSv1.2 TLSv1.3;\n")
 		if modes[k] != VerifyOff {
 			fmt.Fprintf(&conf, "  ssl_client_certificate %s/ca.crt; ssl_verify_client %s;\n", dir, modes[k])
@@ -361,8 +364,8 @@ func TestAgainstNginxSNI(t *testing.T) {
 	}
 	client := root.Leaf(testpki.WithCN("client")).TLSCertificate()
 	stranger := testpki.NewCA(t).Leaf(testpki.WithCN("stranger")).LeafOnlyTLSCertificate()
-	hosts := []string{"default.test", "secure.test", "plain.test", "optional.test", "unknown.test"}
-	snis := []string{"", "default.test", "secure.test", "plain.test", "reject.test", "optional.test", "unknown.test"}
+	hosts := []string{"default.test", "secure.test", "plain.test", "optional.test", "nocert.test", "unknown.test"}
+	snis := []string{"", "default.test", "secure.test", "plain.test", "reject.test", "optional.test", "nocert.test", "unknown.test"}
 	for _, sni := range snis {
 		for _, host := range hosts {
 			for _, cert := range []*tls.Certificate{&client, &stranger, nil} {
