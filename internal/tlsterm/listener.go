@@ -117,6 +117,8 @@ type Options struct {
 var (
 	// ErrNoServers: a listener needs at least one server.
 	ErrNoServers = errors.New("tlsterm: no servers")
+	// ErrDefaultServer: Options.Default is not the index of a server.
+	ErrDefaultServer = errors.New("tlsterm: default server out of range")
 	// ErrNoCertificate: the default server has neither a certificate nor
 	// ssl_reject_handshake on (nginx: no "ssl_certificate" is defined for
 	// the "listen ... ssl" directive).
@@ -154,7 +156,7 @@ func New(opts Options) (*Listener, error) {
 		return nil, ErrNoServers
 	}
 	if opts.Default < 0 || opts.Default >= len(opts.Servers) {
-		return nil, fmt.Errorf("tlsterm: default server %d out of range: %w", opts.Default, ErrNoServers)
+		return nil, fmt.Errorf("%w: %d of %d servers", ErrDefaultServer, opts.Default, len(opts.Servers))
 	}
 	def := &opts.Servers[opts.Default]
 	if len(def.Certificates) == 0 && !def.RejectHandshake {
@@ -221,16 +223,15 @@ func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Dura
 		}
 	}
 	cfg := &tls.Config{
-		Certificates:             certs,
-		MinVersion:               def.MinVersion,
-		MaxVersion:               def.MaxVersion,
-		CipherSuites:             def.CipherSuites,
-		CurvePreferences:         def.CurvePreferences,
-		PreferServerCipherSuites: def.PreferServerCiphers,
-		NextProtos:               s.NextProtos,
-		Time:                     l.now,
-		Rand:                     rnd,
-		SessionTicketsDisabled:   s.SessionTicketsOff,
+		Certificates:           certs,
+		MinVersion:             def.MinVersion,
+		MaxVersion:             def.MaxVersion,
+		CipherSuites:           def.CipherSuites,
+		CurvePreferences:       def.CurvePreferences,
+		NextProtos:             s.NextProtos,
+		Time:                   l.now,
+		Rand:                   rnd,
+		SessionTicketsDisabled: s.SessionTicketsOff,
 	}
 	if s.VerifyClient != VerifyOff {
 		// Never fail the handshake over a client certificate (§7 step 1);

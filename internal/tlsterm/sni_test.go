@@ -101,7 +101,7 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New(Options{Servers: []Server{{}}}); !errors.Is(err, ErrNoCertificate) {
 		t.Errorf("default without certificate: %v", err)
 	}
-	if _, err := New(Options{Servers: []Server{{}}, Default: 3}); !errors.Is(err, ErrNoServers) {
+	if _, err := New(Options{Servers: []Server{{}}, Default: 3}); !errors.Is(err, ErrDefaultServer) {
 		t.Errorf("default out of range: %v", err)
 	}
 }
