@@ -57,8 +57,18 @@ func (c *compiler) endHTTP() error {
 		if def == nil {
 			def = sk.servers[0]
 		}
-		if len(def.conf.SSLCerts.V) == 0 && !def.conf.SSLReject.V {
+		if len(def.conf.SSLCerts.V) > 0 {
+			continue
+		}
+		if !def.conf.SSLReject.V {
 			return nginxconf.Errorf(nginxconf.Pos{}, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in %s:%d", def.pos.File, def.pos.Line)
+		}
+		// A default server that only rejects handshakes: every other
+		// server on the socket needs a certificate or to reject too.
+		for _, s := range sk.servers {
+			if len(s.conf.SSLCerts.V) == 0 && !s.conf.SSLReject.V {
+				return nginxconf.Errorf(nginxconf.Pos{}, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in %s:%d", s.pos.File, s.pos.Line)
+			}
 		}
 	}
 	for _, sk := range socketsByPort(c.m.sockets) {
