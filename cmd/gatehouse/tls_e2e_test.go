@@ -1,0 +1,108 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/testpki"
+)
+
+// TestClientCertificateModesAgainstNginx runs every ssl_verify_client
+// mode against four clients (no certificate, a valid one, one from an
+// unknown CA, an expired one) on gatehouse and on nginx with the same
+// configuration, and compares status, page and $ssl_client_verify.
+func TestClientCertificateModesAgainstNginx(t *testing.T) {
+	ca := testpki.NewCA(t)
+	stranger := testpki.NewCA(t)
+	srv := ca.Leaf(testpki.WithDNS("localhost"))
+	srvCert, srvKey := srv.Files()
+	clients := []struct {
+		name string
+		cert *tls.Certificate
+	}{
+		{"none", nil},
+		{"valid", ptr(ca.Leaf(testpki.WithCN("alice"), testpki.WithUsage(testpki.UsageClient)).TLSCertificate())},
+		{"unknown CA", ptr(stranger.Leaf(testpki.WithCN("mallory"), testpki.WithUsage(testpki.UsageClient)).TLSCertificate())},
+		{"expired", ptr(ca.Leaf(testpki.WithCN("bob"), testpki.Expired(), testpki.WithUsage(testpki.UsageClient)).TLSCertificate())},
+	}
+	modes := []string{"off", "on", "optional", "optional_no_ca"}
+	config := func(base int) string {
+		var b strings.Builder
+		b.WriteString("http {\n    access_log off;\n")
+		for i, m := range modes {
+			fmt.Fprintf(&b, `    server {
+        listen 127.0.0.1:%d ssl;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_client_certificate %s;
+        ssl_verify_client %s;
+        ssl_verify_depth 1;
+        location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
+    }
+`, base+i, srvCert, srvKey, ca.CertFile(), m)
+		}
+		b.WriteString("}\n")
+		return b.String()
+	}
+	ghBase, ngBase := freePortRange(t, len(modes)), freePortRange(t, len(modes))
+	start(t, "pid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log;\n"+config(ghBase))
+	startNginx(t, config(ngBase))
+
+	tail := regexp.MustCompile(`<hr><center>[^<]*</center>`)
+	fetch := func(port int, cert *tls.Certificate) string {
+		tc := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+		if cert != nil {
+			// Present the certificate whatever CA names the server asks
+			// for (Go's client would otherwise send none).
+			tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+		}
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+		defer client.CloseIdleConnections()
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/", port))
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, tail.ReplaceAllString(string(body), "<hr><center>SERVER</center>"))
+	}
+	for i, m := range modes {
+		for _, c := range clients {
+			got, want := fetch(ghBase+i, c.cert), fetch(ngBase+i, c.cert)
+			if got != want {
+				t.Errorf("ssl_verify_client %s, client cert %s:\ngatehouse: %q\nnginx:     %q", m, c.name, got, want)
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// freePortRange returns the first of n consecutive free loopback ports.
+func freePortRange(t *testing.T, n int) int {
+	t.Helper()
+	for tries := 0; tries < 50; tries++ {
+		base := freePort(t)
+		ok := true
+		for i := 1; i < n && ok; i++ {
+			if ln, err := listenPreferred(base + i); err != nil || ln.Addr().String() != fmt.Sprintf("127.0.0.1:%d", base+i) {
+				ok = false
+				if ln != nil {
+					ln.Close()
+				}
+			} else {
+				ln.Close()
+			}
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
