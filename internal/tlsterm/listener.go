@@ -189,11 +189,7 @@ func New(opts Options) (*Listener, error) {
 		if len(s.Certificates) == 0 {
 			continue
 		}
-		cfg, err := l.serverConfig(s, def, rnd, st.timeout)
-		if err != nil {
-			return nil, fmt.Errorf("tlsterm: server %d: %w", i, err)
-		}
-		st.cfg = cfg
+		st.cfg = l.serverConfig(s, def, rnd, st.timeout)
 		cas := make([]*x509.Certificate, 0, len(s.ClientCAs)+len(s.TrustedCAs))
 		cas = append(cas, s.ClientCAs...)
 		cas = append(cas, s.TrustedCAs...)
@@ -210,7 +206,7 @@ func New(opts Options) (*Listener, error) {
 }
 
 // serverConfig builds the tls.Config of one server that has certificates.
-func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Duration) (*tls.Config, error) {
+func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Duration) *tls.Config {
 	certs := make([]tls.Certificate, 0, len(s.Certificates))
 	for _, c := range s.Certificates {
 		if isECDSA(c) {
@@ -248,11 +244,9 @@ func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Dura
 		}
 	}
 	if !s.SessionTicketsOff {
-		var key [32]byte
-		if _, err := io.ReadFull(rnd, key[:]); err != nil {
-			return nil, fmt.Errorf("session ticket key: %w", err)
-		}
-		cfg.SetSessionTicketKeys([][32]byte{key})
+		// Tickets are sealed with this config's own ticket keys, which
+		// crypto/tls creates and rotates; a ticket from another server
+		// block (or an older configuration) does not decrypt here.
 		cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
 			ss.Extra = append(ss.Extra, sessionExtra(l.now(), cs.ServerName))
 			return cfg.EncryptTicket(cs, ss)
@@ -268,7 +262,7 @@ func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Dura
 			return ss, nil
 		}
 	}
-	return cfg, nil
+	return cfg
 }
 
 func isECDSA(c tls.Certificate) bool {
