@@ -51,6 +51,7 @@ type nginxServer struct {
 	mode  VerifyMode
 	depth int
 	crl   bool
+	full  bool // the CA file also holds the intermediate
 	port  int
 }
 
@@ -93,7 +94,11 @@ func startNginx(t *testing.T, dir string, servers []nginxServer) {
 	for _, s := range servers {
 		fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d ssl;\n  server_name mtls.test;\n", s.port)
 		fmt.Fprintf(&conf, "  ssl_certificate %s/server.crt; ssl_certificate_key %s/server.key;\n", dir, dir)
-		fmt.Fprintf(&conf, "  ssl_client_certificate %s/ca.crt; ssl_verify_client %s; ssl_verify_depth %d;\n", dir, s.mode, s.depth)
+		ca := "ca.crt"
+		if s.full {
+			ca = "ca_full.crt"
+		}
+		fmt.Fprintf(&conf, "  ssl_client_certificate %s/%s; ssl_verify_client %s; ssl_verify_depth %d;\n", dir, ca, s.mode, s.depth)
 		if s.crl {
 			fmt.Fprintf(&conf, "  ssl_crl %s/crl.pem;\n", dir)
 		}
@@ -193,6 +198,7 @@ func TestAgainstNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	writePEM(t, filepath.Join(dir, "ca.crt"), "CERTIFICATE", root.Cert.Raw)
+	writePEM(t, filepath.Join(dir, "ca_full.crt"), "CERTIFICATE", root.Cert.Raw, inter.Cert.Raw)
 	crls := [][]byte{root.CRL(revoked.Cert), inter.CRL()}
 	if err := os.WriteFile(filepath.Join(dir, "crl.pem"), bytes.Join(crls, nil), 0o644); err != nil {
 		t.Fatal(err)
@@ -209,7 +215,9 @@ func TestAgainstNginx(t *testing.T) {
 		}
 	}
 	servers = append(servers, nginxServer{mode: VerifyOptional, depth: 2, crl: true, port: freePort(t)},
-		nginxServer{mode: VerifyOptionalNoCA, depth: 1, crl: true, port: freePort(t)})
+		nginxServer{mode: VerifyOptionalNoCA, depth: 1, crl: true, port: freePort(t)},
+		nginxServer{mode: VerifyOptional, depth: 0, full: true, port: freePort(t)},
+		nginxServer{mode: VerifyOptional, depth: 1, full: true, port: freePort(t)})
 	startNginx(t, dir, servers)
 
 	own := func(ca *testpki.CA, opts ...testpki.Option) tls.Certificate { return ca.Leaf(opts...).TLSCertificate() }
@@ -231,6 +239,7 @@ func TestAgainstNginx(t *testing.T) {
 		{"none", nil},
 		{"valid", ptr(own(root, testpki.WithCN("valid"), testpki.WithSerial(1)))},
 		{"valid via intermediate", ptr(own(inter, testpki.WithCN("via int")))},
+		{"intermediate not sent", ptr(inter.Leaf(testpki.WithCN("int not sent")).LeafOnlyTLSCertificate())},
 		{"two intermediates", ptr(own(inter2, testpki.WithCN("via int2")))},
 		{"unknown CA, leaf only", ptr(stranger.Leaf(testpki.WithCN("stranger")).LeafOnlyTLSCertificate())},
 		{"unknown CA with intermediate", ptr(own(strangerInt, testpki.WithCN("stranger2")))},
@@ -253,7 +262,12 @@ func TestAgainstNginx(t *testing.T) {
 			Servers: []Server{{
 				Certificates: []tls.Certificate{server.TLSCertificate()},
 				VerifyClient: s.mode, VerifyDepth: s.depth,
-				ClientCAs: []*x509.Certificate{root.Cert},
+				ClientCAs: func() []*x509.Certificate {
+					if s.full {
+						return []*x509.Certificate{root.Cert, inter.Cert}
+					}
+					return []*x509.Certificate{root.Cert}
+				}(),
 				CRLs: func() []*x509.RevocationList {
 					if s.crl {
 						return crlList
@@ -267,7 +281,7 @@ func TestAgainstNginx(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range clients {
-			name := fmt.Sprintf("%s/depth%d/crl=%v/%s", s.mode, s.depth, s.crl, c.name)
+			name := fmt.Sprintf("%s/depth%d/crl=%v/full=%v/%s", s.mode, s.depth, s.crl, s.full, c.name)
 			t.Run(name, func(t *testing.T) {
 				wantVerdict, wantVars := nginxGet(t, s.port, root.Pool(), c.cert)
 				cfg := clientConfig(root.Pool(), "mtls.test")
