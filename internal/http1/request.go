@@ -69,6 +69,10 @@ type Request struct {
 	// HeaderLength is the size of the request header on the wire, request
 	// line and final empty line included (part of $request_length).
 	HeaderLength int
+	// Detail is what nginx appends to the log text of a rejection (the
+	// offending header line, the duplicate and its previous value, the
+	// unknown encoding), e.g. `: "X\x00..."`; empty when nginx has none.
+	Detail []byte
 	// Dropped counts header lines dropped as invalid (logged by nginx at
 	// info as "client sent invalid header line").
 	Dropped int
@@ -77,13 +81,15 @@ type Request struct {
 
 	padding bool // MSIE or Chrome: error pages get nginx's padding
 	hostBuf []byte
+	te      []byte // Transfer-Encoding value, for the log detail
 }
 
 func (r *Request) reset() {
 	h := r.Header[:0]
 	hb := r.hostBuf[:0]
+	d := r.Detail[:0]
 	body := r.Body
-	*r = Request{Header: h, hostBuf: hb, Body: body, ContentLength: -1}
+	*r = Request{Header: h, hostBuf: hb, Detail: d, Body: body, ContentLength: -1}
 }
 
 // HasBody reports whether a request body follows the header.
@@ -152,6 +158,7 @@ func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
 		nl := bytes.IndexByte(b[pos:], '\n')
 		if nl < 0 {
 			if len(b)-pos > o.MaxLine {
+				r.Detail = appendTruncated(r.Detail, b[pos:])
 				return 0, ErrTooLongHeader
 			}
 			if len(b)-start > o.MaxHeader {
@@ -160,9 +167,11 @@ func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
 			return 0, ErrNeedMore
 		}
 		if nl+1 > o.MaxLine {
+			r.Detail = appendTruncated(r.Detail, b[pos:pos+nl])
 			return 0, ErrTooLongHeader
 		}
 		if nl == 0 || b[pos+nl-1] != '\r' {
+			r.Detail = appendBadByte(r.Detail, b[pos:pos+nl], '\n')
 			return 0, ErrInvalidHeader // bare LF
 		}
 		line := b[pos : pos+nl-1]
@@ -372,20 +381,29 @@ func validateHost(h []byte, scratch *[]byte) ([]byte, bool) {
 
 func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
 	if line[0] == ' ' || line[0] == '\t' {
+		r.Detail = appendBadByte(r.Detail, nil, line[0])
 		return ErrObsFold
 	}
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
+		if i := firstCtl(line); i >= 0 {
+			r.Detail = appendBadByte(r.Detail, line[:i], line[i])
+		} else if colon < 0 {
+			r.Detail = appendBadByte(r.Detail, line, '\r')
+		} else {
+			r.Detail = appendBadByte(r.Detail, nil, ':')
+		}
 		return ErrInvalidHeader
 	}
 	name := line[:colon]
 	invalid, underscore := false, false
-	for _, c := range name {
+	for i, c := range name {
 		cl := charClass[c]
 		if cl&cNginx != 0 {
 			continue
 		}
 		if c == ' ' || c == '\t' || cl&cCtl != 0 {
+			r.Detail = appendBadByte(r.Detail, line[:i], c)
 			return ErrInvalidHeader
 		}
 		if c == '_' {
@@ -395,7 +413,9 @@ func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
 		}
 	}
 	value := trimOWS(line[colon+1:])
-	if !validFieldValue(value) {
+	if i := firstCtl(line[colon+1:]); i >= 0 {
+		i += colon + 1
+		r.Detail = appendBadByte(r.Detail, line[:i], line[i])
 		return ErrInvalidHeader
 	}
 	if invalid || (underscore && !o.AllowUnderscores) {
@@ -412,6 +432,7 @@ func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
 	case 4:
 		if equalFold(name, "host") {
 			if *seen&uHost != 0 {
+				r.Detail = appendDuplicate(r.Detail, name, value, r.HostHeader)
 				return ErrDuplicateHost
 			}
 			*seen |= uHost
@@ -480,6 +501,7 @@ func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
 		if equalFold(name, "transfer-encoding") {
 			bit = uTransferEncoding
 			if *seen&bit == 0 {
+				r.te = value
 				if equalFold(value, "chunked") {
 					r.Chunked = true
 				} else {
@@ -496,6 +518,12 @@ func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
 	}
 	if bit != 0 {
 		if *seen&bit != 0 {
+			for _, h := range r.Header[:len(r.Header)-1] {
+				if len(h.Name) == len(name) && equalFold(h.Name, string(name)) {
+					r.Detail = appendDuplicate(r.Detail, name, value, h.Value)
+					break
+				}
+			}
 			return ErrDuplicateHeader
 		}
 		*seen |= bit
@@ -516,6 +544,7 @@ func (r *Request) finish(seen uint) error {
 			return ErrTEWithHTTP10
 		}
 		if seen&(1<<29) != 0 {
+			r.Detail = appendQuoted(r.Detail, r.te)
 			return ErrUnknownTE
 		}
 		if seen&uContentLength != 0 {

@@ -62,7 +62,7 @@ func ParseResponse(r *Response, b []byte, maxHeader int) (int, error) {
 			return 0, ErrNeedMore
 		}
 		if nl == 0 || b[pos+nl-1] != '\r' {
-			return 0, ErrUpstreamInvalidHeader
+			return 0, detail(ErrUpstreamInvalidHeader, appendBadByte(nil, b[pos:pos+nl], '\n'))
 		}
 		line := b[pos : pos+nl-1]
 		pos += nl + 1
@@ -73,22 +73,30 @@ func ParseResponse(r *Response, b []byte, maxHeader int) (int, error) {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return 0, ErrUpstreamInvalidHeader
+			return 0, detail(ErrUpstreamInvalidHeader, appendBadByte(nil, nil, line[0]))
 		}
 		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return 0, ErrUpstreamInvalidHeader
+		if colon < 0 {
+			colon = len(line)
 		}
 		name := line[:colon]
-		for _, c := range name {
+		for i, c := range name {
 			if charClass[c]&cTchar == 0 {
-				return 0, ErrUpstreamInvalidHeader
+				return 0, detail(ErrUpstreamInvalidHeader, appendBadByte(nil, line[:i], c))
 			}
 		}
-		value := trimOWS(line[colon+1:])
-		if !validFieldValue(value) {
-			return 0, ErrUpstreamInvalidHeader
+		if colon == 0 || colon == len(line) {
+			bad := byte('\r')
+			if colon == 0 {
+				bad = ':'
+			}
+			return 0, detail(ErrUpstreamInvalidHeader, appendBadByte(nil, line[:colon], bad))
 		}
+		if i := firstCtl(line[colon+1:]); i >= 0 {
+			i += colon + 1
+			return 0, detail(ErrUpstreamInvalidHeader, appendBadByte(nil, line[:i], line[i]))
+		}
+		value := trimOWS(line[colon+1:])
 		r.Header = append(r.Header, Header{Name: name, Value: value})
 		switch len(name) {
 		case 10:
@@ -98,23 +106,23 @@ func ParseResponse(r *Response, b []byte, maxHeader int) (int, error) {
 		case 14:
 			if equalFold(name, "content-length") {
 				if seenCL {
-					return 0, ErrUpstreamDuplicateCL
+					return 0, detail(ErrUpstreamDuplicateCL, appendDuplicate(nil, name, value, r.Header.Get("Content-Length")))
 				}
 				seenCL = true
 				n, ok := parseContentLength(value)
 				if !ok {
-					return 0, ErrUpstreamInvalidCL
+					return 0, detail(ErrUpstreamInvalidCL, append([]byte(": "), appendField(nil, name, value)...))
 				}
 				r.ContentLength = n
 			}
 		case 17:
 			if equalFold(name, "transfer-encoding") {
 				if seenTE {
-					return 0, ErrUpstreamDuplicateCL
+					return 0, detail(ErrUpstreamDuplicateCL, appendDuplicate(nil, name, value, r.Header.Get("Transfer-Encoding")))
 				}
 				seenTE = true
 				if !equalFold(value, "chunked") || r.Minor == 0 {
-					return 0, ErrUpstreamUnknownTE
+					return 0, detail(ErrUpstreamUnknownTE, appendQuoted(nil, value))
 				}
 				r.Chunked = true
 			}
@@ -125,6 +133,8 @@ func ParseResponse(r *Response, b []byte, maxHeader int) (int, error) {
 	}
 	return pos, nil
 }
+
+func detail(e *Error, d []byte) error { return &DetailError{Err: e, Detail: string(d)} }
 
 // parseStatusLine parses "HTTP/1.x NNN[ reason]".
 func parseStatusLine(r *Response, l []byte) error {

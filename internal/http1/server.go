@@ -90,8 +90,9 @@ type Server struct {
 	Now func() time.Time
 	// OnReject, if set, is called when the codec rejects a request itself
 	// (malformed header, header timeout with bytes received, too large):
-	// r is the partly parsed request (Line may be nil). It runs before the
-	// error response is sent; use it for the error and access logs.
+	// r is the partly parsed request (Line may be nil) and err.Msg followed
+	// by r.Detail is nginx's complete log text. It runs before the error
+	// response is sent; use it for the error and access logs.
 	OnReject func(c net.Conn, r *Request, err *Error)
 
 	bufPool  sync.Pool // *[]byte, read buffers
