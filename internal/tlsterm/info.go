@@ -299,19 +299,15 @@ func appendRemain(dst []byte, end, now int64) []byte {
 }
 
 func (i *Info) appendProtocol(dst []byte) []byte {
-	if i.l.protoNm != nil {
-		if n := i.l.protoNm(i.cs.Version); n != "" {
-			return append(dst, n...)
-		}
+	if n := i.l.protoNm(i.cs.Version); n != "" {
+		return append(dst, n...)
 	}
 	return appendHex16(dst, i.cs.Version)
 }
 
 func (i *Info) appendCipher(dst []byte, id uint16) []byte {
-	if i.l.cipherNm != nil {
-		if n := i.l.cipherNm(id); n != "" {
-			return append(dst, n...)
-		}
+	if n := i.l.cipherNm(id); n != "" {
+		return append(dst, n...)
 	}
 	return appendHex16(dst, id)
 }

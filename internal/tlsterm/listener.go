@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"gatehouse/internal/certs"
 	"gatehouse/internal/route"
 )
 
@@ -100,9 +101,10 @@ type Options struct {
 	// matches by name.
 	LookupSNI func(name []byte) (int, bool)
 
-	// CipherName returns OpenSSL's name for a cipher suite ("" if unknown);
-	// ProtocolName returns OpenSSL's name for a protocol version. Both come
-	// from internal/certs; nil prints the number in hex.
+	// CipherName returns OpenSSL's name for a cipher suite ("" if unknown)
+	// and ProtocolName OpenSSL's name for a protocol version; nil means
+	// certs.CipherName and certs.VersionName. Names they do not know are
+	// printed as nginx prints them, "0x" and four hex digits.
 	CipherName   func(id uint16) string
 	ProtocolName func(version uint16) string
 
@@ -172,6 +174,12 @@ func New(opts Options) (*Listener, error) {
 	}
 	if l.now == nil {
 		l.now = time.Now
+	}
+	if l.cipherNm == nil {
+		l.cipherNm = certs.CipherName
+	}
+	if l.protoNm == nil {
+		l.protoNm = certs.VersionName
 	}
 	rnd := opts.Rand
 	if rnd == nil {

@@ -358,7 +358,7 @@ func TestAgainstNginxSNI(t *testing.T) {
 			conf.WriteString("  ssl_reject_handshake on;\n")
 			s.RejectHandshake = true
 		}
-		fmt.Fprintf(&conf, "  location / { return 200 \"%s\\n$ssl_server_name\\n$ssl_client_verify\\n$ssl_protocol\\n$ssl_curve\\n$ssl_curves\\n$ssl_session_reused\\n\"; }\n }\n", n)
+		fmt.Fprintf(&conf, "  location / { return 200 \"%s\\n$ssl_server_name\\n$ssl_client_verify\\n$ssl_protocol\\n$ssl_cipher\\n$ssl_curve\\n$ssl_curves\\n$ssl_session_reused\\n\"; }\n }\n", n)
 		servers = append(servers, s)
 	}
 	conf.WriteString("}\n")
@@ -371,8 +371,7 @@ func TestAgainstNginxSNI(t *testing.T) {
 	for k, n := range names {
 		lookup[n] = k
 	}
-	cipherName, protoName := testNames()
-	l, err := New(Options{Servers: servers, LookupSNI: nameTable(lookup), CipherName: cipherName, ProtocolName: protoName})
+	l, err := New(Options{Servers: servers, LookupSNI: nameTable(lookup)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,12 +381,15 @@ func TestAgainstNginxSNI(t *testing.T) {
 	snis := []string{"", "default.test", "secure.test", "plain.test", "reject.test", "optional.test", "nocert.test", "unknown.test"}
 	for _, sni := range snis {
 		for _, host := range hosts {
-			for _, cert := range []*tls.Certificate{&client, &stranger, nil} {
+			for k, cert := range []*tls.Certificate{&client, &stranger, nil} {
 				certName := map[*tls.Certificate]string{&client: "client", &stranger: "stranger", nil: "none"}[cert]
-				t.Run(fmt.Sprintf("sni=%s/host=%s/cert=%s", sni, host, certName), func(t *testing.T) {
+				// Alternate TLS 1.3 and 1.2 so both name tables are compared.
+				version := []uint16{tls.VersionTLS13, tls.VersionTLS12}[(k+len(host))%2]
+				t.Run(fmt.Sprintf("sni=%s/host=%s/cert=%s/%x", sni, host, certName, version), func(t *testing.T) {
 					// OpenSSL 3.0 has no ML-KEM groups: offer classic ones only.
 					cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true, GetClientCertificate: sendAlways(cert),
-						CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}}
+						CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521},
+						MaxVersion:       version}
 					status, body, nerr := rawGet(port, cfg, host)
 					r := handshake(t, l, cfg)
 					if (nerr != nil) != (r.clientErr != nil) {
@@ -416,7 +418,7 @@ func TestAgainstNginxSNI(t *testing.T) {
 						if got := varString(t, r.info, variables.SSLServerName); got != lines[1] {
 							t.Errorf("$ssl_server_name = %q, nginx %q", got, lines[1])
 						}
-						for k, id := range []variables.ID{variables.SSLClientVerify, variables.SSLProtocol, variables.SSLCurve, variables.SSLCurves, variables.SSLSessionReused} {
+						for k, id := range []variables.ID{variables.SSLClientVerify, variables.SSLProtocol, variables.SSLCipher, variables.SSLCurve, variables.SSLCurves, variables.SSLSessionReused} {
 							if got := varString(t, r.info, id); got != lines[2+k] {
 								t.Errorf("variable %d = %q, nginx %q", id, got, lines[2+k])
 							}
