@@ -82,6 +82,10 @@ type VerifyResult struct {
 // OK reports whether verification succeeded.
 func (r *VerifyResult) OK() bool { return r.Code == VerifyOK }
 
+// noWellDefinedExpiration is RFC 5280's 99991231235959Z, which OpenSSL
+// treats as never expiring.
+var noWellDefinedExpiration = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
 // maxChain bounds chain building whatever the configured depth.
 const maxChain = 32
 
@@ -173,12 +177,13 @@ func (t *Trust) Verify(peer []*x509.Certificate, o VerifyOptions) VerifyResult {
 	xi := chain[n]
 	xs := xi
 	if !issuedBy(xi, xi) {
-		if n <= 0 {
+		// The top is not self-issued: nothing can check its signature.
+		if n > 0 {
+			n--
+			xs = chain[n]
+		} else {
 			fail(VerifyUnableToVerifyLeaf, 0)
-			return r
 		}
-		n--
-		xs = chain[n]
 	}
 	for n >= 0 {
 		if xs != xi {
@@ -192,7 +197,7 @@ func (t *Trust) Verify(peer []*x509.Certificate, o VerifyOptions) VerifyResult {
 		if o.Now.Before(xs.NotBefore) {
 			fail(VerifyNotYetValid, n)
 		}
-		if o.Now.After(xs.NotAfter) {
+		if o.Now.After(xs.NotAfter) && !xs.NotAfter.Equal(noWellDefinedExpiration) {
 			fail(VerifyExpired, n)
 		}
 		n--
