@@ -69,8 +69,14 @@ func (i *Info) SNIServer() (int, bool) {
 	return i.sniIdx, i.sniMatched
 }
 
-// State returns the connection state captured after the handshake.
-func (i *Info) State() *tls.ConnectionState { return &i.cs }
+// State returns the connection state captured after the handshake (nil
+// for a nil Info).
+func (i *Info) State() *tls.ConnectionState {
+	if i == nil {
+		return nil
+	}
+	return &i.cs
+}
 
 // HasClientCert reports whether the client presented a certificate.
 func (i *Info) HasClientCert() bool { return i != nil && len(i.cs.PeerCertificates) > 0 }
