@@ -43,6 +43,7 @@ func TestSNISelection(t *testing.T) {
 		{"wildcard", "x.wild.test", "b.test", 1, true, false},
 		{"no SNI", "", "a.test", 0, false, false},
 		{"unknown SNI", "unknown.test", "a.test", 0, false, false},
+		{"invalid SNI is treated as none", "b..test", "a.test", 0, false, false},
 		{"server without certificate uses default's", "nocert.test", "a.test", 2, true, false},
 		{"reject handshake", "reject.test", "", 0, false, true},
 	}
@@ -180,5 +181,32 @@ func TestConfigUsedWithoutServerWrapper(t *testing.T) {
 	// The ClientHello details are only recorded through Listener.Server.
 	if got := varString(t, info, variables.SSLCiphers); got != "" {
 		t.Errorf("$ssl_ciphers = %q, want empty without the wrapper", got)
+	}
+}
+
+func TestProtocolsComeFromDefaultServer(t *testing.T) {
+	root := testpki.NewCA(t)
+	certA := root.Leaf(testpki.WithDNS("a.test")).TLSCertificate()
+	certB := root.Leaf(testpki.WithDNS("b.test")).TLSCertificate()
+	// The default server allows TLS 1.3 only; b.test would allow 1.2, but
+	// as in nginx 1.28 the socket's protocols are the default server's.
+	l, err := New(Options{
+		Servers: []Server{
+			{Certificates: []tls.Certificate{certA}, MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13},
+			{Certificates: []tls.Certificate{certB}, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13},
+		},
+		LookupSNI: nameTable(map[string]int{"a.test": 0, "b.test": 1}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := clientConfig(root.Pool(), "b.test")
+	cfg.MaxVersion = tls.VersionTLS12
+	if r := handshake(t, l, cfg); r.clientErr == nil {
+		t.Fatal("TLS 1.2 handshake to b.test succeeded; the default server allows TLS 1.3 only")
+	}
+	cfg = clientConfig(root.Pool(), "b.test")
+	if r := handshake(t, l, cfg); r.clientErr != nil || r.client.Version != tls.VersionTLS13 {
+		t.Fatalf("TLS 1.3 to b.test: %v, version %x", r.clientErr, r.client.Version)
 	}
 }
