@@ -4,8 +4,10 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"os"
 	"sync"
+	"syscall"
 )
 
 // Store reads TLS material files once per configuration load: the same file
@@ -66,12 +68,22 @@ func (s *Store) Certificates(path string) ([]*x509.Certificate, error) {
 	return s.certsLocked(path)
 }
 
+// readFile reads path; a directory reads as empty, as fopen() on a directory
+// succeeds on Linux and OpenSSL then finds no PEM data in it.
+func (s *Store) readFile(path string) ([]byte, error) {
+	data, err := s.read(path)
+	if errors.Is(err, syscall.EISDIR) {
+		return nil, nil
+	}
+	return data, err
+}
+
 func (s *Store) certsLocked(path string) ([]*x509.Certificate, error) {
 	if e, ok := s.certs[path]; ok {
 		return e.certs, e.err
 	}
 	var e certsEntry
-	data, err := s.read(path)
+	data, err := s.readFile(path)
 	if err != nil {
 		e.err = readErr(LoadCertificate, path, err)
 	} else {
@@ -93,7 +105,7 @@ func (s *Store) keyLocked(path string) (crypto.Signer, error) {
 		return e.key, e.err
 	}
 	var e keyEntry
-	data, err := s.read(path)
+	data, err := s.readFile(path)
 	if err != nil {
 		e.err = readErr(LoadKey, path, err)
 	} else {
@@ -135,7 +147,7 @@ func (s *Store) CAs(path string) ([]*x509.Certificate, error) {
 		return e.certs, e.err
 	}
 	var e certsEntry
-	data, err := s.read(path)
+	data, err := s.readFile(path)
 	if err != nil {
 		e.err = readErr(LoadCA, path, err)
 	} else {
@@ -153,7 +165,7 @@ func (s *Store) CRLs(path string) ([]*x509.RevocationList, error) {
 		return e.crls, e.err
 	}
 	var e crlEntry
-	data, err := s.read(path)
+	data, err := s.readFile(path)
 	if err != nil {
 		e.err = readErr(LoadCRL, path, err)
 	} else {
