@@ -59,6 +59,8 @@ type conf struct {
 	Buffering           opt[bool]
 	RequestBuffering    opt[bool]
 	BufferSize          opt[int64]
+	Buffers             opt[[2]int64]
+	BusyBuffersSize     opt[int64]
 	HideHeaders         opt[[]string]
 	PassHeaders         opt[[]string]
 	Redirects           opt[[]Redirect]

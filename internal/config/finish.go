@@ -40,7 +40,7 @@ func (c *compiler) endHTTP() error {
 		}
 	}
 	for _, s := range c.m.servers {
-		if err := c.checkProxySSL(s.locs); err != nil {
+		if err := c.checkProxy(s); err != nil {
 			return err
 		}
 	}
@@ -77,6 +77,43 @@ func (c *compiler) endHTTP() error {
 		}
 	}
 	return nil
+}
+
+// listeningSockets counts the sockets nginx opens: per address family
+// and port, one for a wildcard address plus one per address bound
+// explicitly, or one per address when there is no wildcard.
+func listeningSockets(socks []*sockRaw) int {
+	type key struct {
+		v6   bool
+		port uint16
+	}
+	groups := map[key][]*sockRaw{}
+	n := 0
+	for _, sk := range socks {
+		if sk.out.Unix != "" {
+			n++
+			continue
+		}
+		a := sk.out.AddrPort
+		k := key{a.Addr().Is6() && !a.Addr().Is4In6(), a.Port()}
+		groups[k] = append(groups[k], sk)
+	}
+	for _, g := range groups {
+		wild, bound := false, 0
+		for _, sk := range g {
+			if sk.out.AddrPort.Addr().IsUnspecified() {
+				wild = true
+			} else if sk.optSet {
+				bound++
+			}
+		}
+		if wild {
+			n += 1 + bound
+		} else {
+			n += len(g)
+		}
+	}
+	return n
 }
 
 // socketsByPort orders sockets as ngx_http_optimize_servers walks them:
@@ -178,13 +215,51 @@ func (c *compiler) checkServerSSL(s *srvRaw) error {
 	return nil
 }
 
-// checkProxySSL is ngx_http_proxy_set_ssl's checks for every location
-// that proxies over https (or through variables), plus gatehouse's warning
-// for unverified upstreams under "defaults nginx".
-func (c *compiler) checkProxySSL(ls []*locRaw) error {
+// proxyBuffers returns the merged proxy_buffers, proxy_buffer_size and
+// the effective proxy_busy_buffers_size of a level.
+func proxyBuffers(cf *conf) (n, size, bufSize, busy int64) {
+	const page = 4096
+	b := cf.Buffers.or([2]int64{8, page})
+	n, size, bufSize = b[0], b[1], cf.BufferSize.or(page)
+	busy = cf.BusyBuffersSize.or(2 * max(bufSize, size))
+	return n, size, bufSize, busy
+}
+
+// checkProxyBuffers is the buffer part of ngx_http_proxy_merge_loc_conf;
+// nginx reports it at the line where the http block ended.
+func (c *compiler) checkProxyBuffers(cf *conf) error {
+	n, size, bufSize, busy := proxyBuffers(cf)
+	at := c.m.httpEnd
+	switch {
+	case n < 2:
+		return nginxconf.Errorf(at, "there must be at least 2 \"proxy_buffers\"")
+	case busy < max(bufSize, size):
+		return nginxconf.Errorf(at, "\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"")
+	case busy > (n-1)*size:
+		return nginxconf.Errorf(at, "\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer")
+	}
+	return nil
+}
+
+// checkProxy runs, per server and then per location in order, the checks
+// of ngx_http_proxy_merge_loc_conf: buffers everywhere, and
+// ngx_http_proxy_set_ssl's for every location that proxies over https (or
+// through variables), plus gatehouse's warning for unverified upstreams
+// under "defaults nginx".
+func (c *compiler) checkProxy(s *srvRaw) error {
+	if err := c.checkProxyBuffers(&s.conf); err != nil {
+		return err
+	}
+	return c.checkProxyLocations(s.locs)
+}
+
+func (c *compiler) checkProxyLocations(ls []*locRaw) error {
 	for _, l := range ls {
+		cf := &l.conf
+		if err := c.checkProxyBuffers(cf); err != nil {
+			return err
+		}
 		if p := l.pass; p != nil && p.HTTPS {
-			cf := &l.conf
 			if cf.PSSLCert.V != "" && !cf.PSSLKey.Set {
 				return nginxconf.Errorf(nginxconf.Pos{}, "no \"proxy_ssl_certificate_key\" is defined for certificate \"%s\"", cf.PSSLCert.V)
 			}
@@ -196,7 +271,7 @@ func (c *compiler) checkProxySSL(ls []*locRaw) error {
 				c.warn(p.Pos, "the upstream certificate of \"proxy_pass %s\" is not verified: \"proxy_ssl_verify\" is off by default under \"defaults nginx\"", p.Raw)
 			}
 		}
-		if err := c.checkProxySSL(l.children); err != nil {
+		if err := c.checkProxyLocations(l.children); err != nil {
 			return err
 		}
 	}
@@ -246,8 +321,14 @@ func checkDuplicateLocations(ls []*locRaw) error {
 
 // finish checks what nginx checks after the whole file and builds Config.
 func (c *compiler) finish() (*Config, error) {
-	if !c.m.events && c.mode == DefaultsNginx {
-		return nil, nginxconf.Errorf(nginxconf.Pos{}, "no \"events\" section in configuration")
+	if c.mode == DefaultsNginx {
+		if !c.m.events {
+			return nil, nginxconf.Errorf(nginxconf.Pos{}, "no \"events\" section in configuration")
+		}
+		// One connection per listening socket plus one for the channel.
+		if n, l := c.m.wconns.or(512), listeningSockets(c.m.sockets); n < l+1 {
+			return nil, nginxconf.Errorf(nginxconf.Pos{}, "%d worker_connections are not enough for %d listening sockets", n, l)
+		}
 	}
 	cfg := &Config{
 		Defaults:           c.mode,
@@ -378,6 +459,7 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		ver = HTTP11
 	}
 	ver = HTTPVersion(cf.HTTPVersion.or(uint64(ver)))
+	_, _, _, busy := proxyBuffers(cf)
 	nu := NextUpstream(cf.NextUpstream.or(uint64(NextError | NextTimeout)))
 	if nu&NextOff != 0 {
 		nu = NextOff
@@ -395,6 +477,9 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		Buffering:           cf.Buffering.or(true),
 		RequestBuffering:    cf.RequestBuffering.or(true),
 		BufferSize:          cf.BufferSize.or(4096),
+		Buffers:             int(cf.Buffers.or([2]int64{8, 4096})[0]),
+		BufferBytes:         cf.Buffers.or([2]int64{8, 4096})[1],
+		BusyBuffersSize:     busy,
 		HideHeaders:         cf.HideHeaders.V,
 		PassHeaders:         cf.PassHeaders.V,
 		InterceptErrors:     cf.InterceptErrors.V,

@@ -197,6 +197,24 @@ func hLargeBuffers(c *compiler, f *frame, d *nginxconf.Directive) error {
 	return nil
 }
 
+// hProxyBuffers is ngx_conf_set_bufs_slot for proxy_buffers.
+func hProxyBuffers(c *compiler, f *frame, d *nginxconf.Directive) error {
+	o := &f.conf.Buffers
+	if o.Set {
+		return errDup(d)
+	}
+	n, ok := parseNumber(d.Args[0])
+	if !ok || n == 0 {
+		return dirErr(d, "invalid value")
+	}
+	sz, ok := parseSize(d.Args[1], false)
+	if !ok || sz == 0 {
+		return dirErr(d, "invalid value")
+	}
+	*o = opt[[2]int64]{V: [2]int64{int64(n), sz}, Pos: d.Pos, Set: true}
+	return nil
+}
+
 func hKeepaliveTimeout(c *compiler, f *frame, d *nginxconf.Directive) error {
 	o := &f.conf.KeepaliveTimeout
 	if o.Set {
@@ -252,11 +270,18 @@ func tempPath(name string) handler {
 		if o.Set {
 			return errDup(d)
 		}
+		// ngx_conf_set_path_slot: levels of 1 or more digits, at most ten
+		// digits of hashed directory names in all.
+		total := 0
 		for _, lv := range d.Args[1:] {
 			n, ok := parseNumber(lv)
 			if !ok || n == 0 {
 				return dirErr(d, "invalid value")
 			}
+			total += n
+		}
+		if total > 10 {
+			return dirErr(d, "invalid value")
 		}
 		*o = opt[string]{V: c.fullPath(d.Args[0], false), Pos: d.Pos, Set: true}
 		return nil

@@ -81,6 +81,8 @@ func directiveTable() map[string][]spec {
 		"proxy_buffering":             {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("Buffering")}},
 		"proxy_request_buffering":     {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("RequestBuffering")}},
 		"proxy_buffer_size":           {{ctx: ctxHSL, min: 1, max: 1, kind: kindSize, fn: sizeSlot("BufferSize", false)}},
+		"proxy_buffers":               {{ctx: ctxHSL, min: 2, max: 2, kind: kindCustom, fn: hProxyBuffers}},
+		"proxy_busy_buffers_size":     {{ctx: ctxHSL, min: 1, max: 1, kind: kindSize, fn: sizeSlot("BusyBuffersSize", false)}},
 		"proxy_hide_header":           {{ctx: ctxHSL, min: 1, max: 1, kind: kindList, fn: listSlot("HideHeaders")}},
 		"proxy_pass_header":           {{ctx: ctxHSL, min: 1, max: 1, kind: kindList, fn: listSlot("PassHeaders")}},
 		"proxy_redirect":              {{ctx: ctxHSL, min: 1, max: 2, kind: kindCustom, fn: hRedirect}},

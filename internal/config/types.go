@@ -499,6 +499,13 @@ type Proxy struct {
 	Buffering           bool
 	RequestBuffering    bool
 	BufferSize          int64
+	// Buffers and BufferBytes are proxy_buffers (number and size of the
+	// buffers for one response); BusyBuffersSize is
+	// proxy_busy_buffers_size, defaulted to twice the larger of
+	// BufferSize and BufferBytes as nginx does.
+	Buffers         int
+	BufferBytes     int64
+	BusyBuffersSize int64
 	// HideHeaders and PassHeaders are lowercased names.
 	HideHeaders       []string
 	PassHeaders       []string
