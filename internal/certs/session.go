@@ -12,22 +12,22 @@ import (
 // checked, so they are never shared across names either.
 type sessionCache struct {
 	mu  sync.Mutex
-	m   map[string]*tls.ClientSessionState
+	m   map[peerKey]*tls.ClientSessionState
 	max int
 }
 
 func newSessionCache(max int) *sessionCache {
-	return &sessionCache{m: map[string]*tls.ClientSessionState{}, max: max}
+	return &sessionCache{m: map[peerKey]*tls.ClientSessionState{}, max: max}
 }
 
-func (c *sessionCache) get(key string) (*tls.ClientSessionState, bool) {
+func (c *sessionCache) get(key peerKey) (*tls.ClientSessionState, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.m[key]
 	return s, ok
 }
 
-func (c *sessionCache) put(key string, s *tls.ClientSessionState) {
+func (c *sessionCache) put(key peerKey, s *tls.ClientSessionState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s == nil {
@@ -54,7 +54,7 @@ func (c *sessionCache) len() int {
 // group; this adapter ignores that key and uses the peer's own.
 type peerSessions struct {
 	c   *sessionCache
-	key string
+	key peerKey
 }
 
 // Get implements tls.ClientSessionCache.

@@ -64,8 +64,11 @@ type Upstream struct {
 	now      func() time.Time
 
 	mu    sync.RWMutex
-	peers map[string]*tls.Config
+	peers map[peerKey]*tls.Config
 }
+
+// peerKey identifies the per-peer configuration (and session slot).
+type peerKey struct{ peer, name string }
 
 // NewUpstream builds the TLS context, loading files through store (a new
 // Store per configuration load). Errors are *LoadError or *CipherError.
@@ -73,7 +76,7 @@ func NewUpstream(o UpstreamOptions, store *Store) (*Upstream, error) {
 	if store == nil {
 		store = NewStore(nil)
 	}
-	u := &Upstream{opts: o, name: StripPort(o.Name), now: o.Now, peers: map[string]*tls.Config{}}
+	u := &Upstream{opts: o, name: StripPort(o.Name), now: o.Now, peers: map[peerKey]*tls.Config{}}
 	if u.now == nil {
 		u.now = time.Now
 	}
@@ -143,7 +146,7 @@ func (u *Upstream) Name() string { return u.name }
 // which never reuses sessions) verified against name. The same
 // configuration is returned for the same (peer, name) for the life of u.
 func (u *Upstream) Config(peer, name string) *tls.Config {
-	key := peer + "\x00" + name
+	key := peerKey{peer, name}
 	u.mu.RLock()
 	cfg, ok := u.peers[key]
 	u.mu.RUnlock()

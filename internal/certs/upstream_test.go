@@ -468,3 +468,65 @@ func TestUpstreamLoadErrors(t *testing.T) {
 		t.Errorf("Warnings() = %q", got)
 	}
 }
+
+// TestUpstreamVerifiesResumedSessions shows that verification runs on an
+// abbreviated handshake too: a session resumed after the certificate
+// expired (by the injected clock) is refused.
+func TestUpstreamVerifiesResumedSessions(t *testing.T) {
+	root := testpki.NewCA(t)
+	leaf := root.Leaf(testpki.WithDNS("b1.test"))
+	b := startBackend(t, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}})
+	now := time.Now()
+	u := newUpstream(t, UpstreamOptions{Verify: true, TrustedCertificate: root.CertFile(), VerifyDepth: 1, Name: "b1.test", SessionReuse: true,
+		Now: func() time.Time { return now }})
+	if _, err := dial(t, u, b); err != nil {
+		t.Fatal(err)
+	}
+	<-b.results
+	if st, err := dial(t, u, b); err != nil || !st.DidResume {
+		t.Fatalf("second handshake: resumed %v, %v", st.DidResume, err)
+	}
+	<-b.results
+	now = leaf.Cert.NotAfter.Add(time.Minute)
+	_, err := dial(t, u, b)
+	var ue *UpstreamError
+	if !errors.As(err, &ue) || ue.Code != VerifyExpired {
+		t.Fatalf("resumed handshake after expiry: %v", err)
+	}
+}
+
+// TestUpstreamSystemRoots covers secure defaults without
+// proxy_ssl_trusted_certificate: the system trust store, which knows none
+// of the test CAs.
+func TestUpstreamSystemRoots(t *testing.T) {
+	ca := testpki.NewCA(t)
+	tests := []struct {
+		cert tls.Certificate
+		code VerifyCode
+	}{
+		{testpki.SelfSigned(t, testpki.WithDNS("b1.test")).TLSCertificate(), VerifyDepthZeroSelfSigned},
+		{ca.Leaf(testpki.WithDNS("b1.test")).TLSCertificate(), VerifyUnableToVerifyLeaf},
+		{ca.Intermediate().Leaf(testpki.WithDNS("b1.test")).TLSCertificate(), VerifyUnableToGetIssuerLocal},
+	}
+	for i, tt := range tests {
+		b := startBackend(t, &tls.Config{Certificates: []tls.Certificate{tt.cert}})
+		u := newUpstream(t, UpstreamOptions{Verify: true, VerifyDepth: 4, Name: "b1.test", ServerName: true, Rules: SecureNames})
+		_, err := dial(t, u, b)
+		var ue *UpstreamError
+		if !errors.As(err, &ue) || ue.Code != tt.code {
+			t.Errorf("case %d: %v, want code %d", i, err, tt.code)
+		}
+	}
+}
+
+func BenchmarkUpstreamConfig(b *testing.B) {
+	u, err := NewUpstream(UpstreamOptions{Name: "b1.test", SessionReuse: true}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Config("10.0.0.1:443", "b1.test")
+	b.ReportAllocs()
+	for b.Loop() {
+		u.Config("10.0.0.1:443", "b1.test")
+	}
+}
