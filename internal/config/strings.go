@@ -2,6 +2,7 @@ package config
 
 import "strings"
 
+// String is the location modifier ("" for a plain prefix).
 func (k LocationKind) String() string {
 	switch k {
 	case LocPrefix:
@@ -20,6 +21,7 @@ func (k LocationKind) String() string {
 	return "?"
 }
 
+// String names the method as the upstream directive would.
 func (m BalanceMethod) String() string {
 	switch m {
 	case RoundRobin:
@@ -42,6 +44,7 @@ func (m BalanceMethod) String() string {
 	return "?"
 }
 
+// String is the ssl_verify_client word.
 func (v VerifyClient) String() string {
 	for _, e := range verifyClientEnum {
 		if e.val == uint64(v) {
@@ -51,6 +54,7 @@ func (v VerifyClient) String() string {
 	return "?"
 }
 
+// String is the proxy_http_version value.
 func (v HTTPVersion) String() string {
 	if v == HTTP11 {
 		return "1.1"

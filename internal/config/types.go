@@ -44,6 +44,7 @@ const (
 	DefaultsNginx
 )
 
+// String is the directive's word for the mode.
 func (m DefaultsMode) String() string {
 	if m == DefaultsNginx {
 		return "nginx"
@@ -107,6 +108,7 @@ const (
 
 var levelNames = [...]string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
 
+// String is the level as error_log and log lines spell it.
 func (l LogLevel) String() string {
 	if l >= 0 && int(l) < len(levelNames) {
 		return levelNames[l]
