@@ -303,6 +303,7 @@ func (l *cipherOrder) apply(s string) string {
 		found := true
 		first := true
 		explicit := false
+		invalid := false
 		start := i
 		for {
 			j := i
@@ -313,7 +314,10 @@ func (l *cipherOrder) apply(s string) string {
 				// Not a word, separator or prefix: OpenSSL's "invalid command".
 				retErr = reasonInvalidCommand
 				found = false
-				i++
+				invalid = true
+				if i < len(s) {
+					i++
+				}
 				break
 			}
 			word := s[i:j]
@@ -343,7 +347,9 @@ func (l *cipherOrder) apply(s string) string {
 			}
 			break
 		}
-		if rule == ruleSpecial {
+		if invalid {
+			// Already reported.
+		} else if rule == ruleSpecial {
 			switch word := s[start:i]; {
 			case word == "STRENGTH":
 				l.strengthSort()

@@ -41,6 +41,7 @@ func TestParseCiphers(t *testing.T) {
 		{"HIGH:@SECLEVEL=2", high, ""},
 		{"HIGH:@FOO", "", `SSL_CTX_set_cipher_list("HIGH:@FOO") failed (SSL: error:0A000118:SSL routines::invalid command)`},
 		{"HIGH:*", "", `SSL_CTX_set_cipher_list("HIGH:*") failed (SSL: error:0A000118:SSL routines::invalid command)`},
+		{"@", "", `SSL_CTX_set_cipher_list("@") failed (SSL: error:0A000118:SSL routines::invalid command)`},
 		{"3DES", "ECDHE-RSA-DES-CBC3-SHA:DES-CBC3-SHA", ""},
 		{"TLS_AES_128_GCM_SHA256", "", `SSL_CTX_set_cipher_list("TLS_AES_128_GCM_SHA256") failed (SSL: error:0A0000B9:SSL routines::no cipher match)`},
 		{"", "", `SSL_CTX_set_cipher_list("") failed (SSL: error:0A0000B9:SSL routines::no cipher match)`},
@@ -99,7 +100,7 @@ func TestCipherName(t *testing.T) {
 }
 
 func FuzzParseCiphers(f *testing.F) {
-	for _, s := range []string{"HIGH:!aNULL:!MD5", "DEFAULT", "ECDHE+AESGCM", "!ECDHE", "RC4", "@STRENGTH", "-ALL:+AES:!3DES", "A+B+C:@SECLEVEL=9", ":::", "+", "DEFAULTX"} {
+	for _, s := range []string{"HIGH:!aNULL:!MD5", "DEFAULT", "ECDHE+AESGCM", "!ECDHE", "RC4", "@STRENGTH", "-ALL:+AES:!3DES", "A+B+C:@SECLEVEL=9", ":::", "+", "DEFAULTX", "@", "!", "HIGH:@"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
