@@ -507,7 +507,7 @@ func TestErrorPages(t *testing.T) {
 			page("501 Not Implemented", "501 Not Implemented", "", "nginx/1.28.3"), "close"},
 		{"505", true, "GET / HTTP/2.0\r\n\r\n", "505 HTTP Version Not Supported",
 			page("505 HTTP Version Not Supported", "505 HTTP Version Not Supported", "", "nginx/1.28.3"), "close"},
-		{"405 connect", true, "CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n", "405 Not Allowed",
+		{"405 connect", true, "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n", "405 Not Allowed",
 			page("405 Not Allowed", "405 Not Allowed", "", "nginx/1.28.3"), "close"},
 	}
 	for _, tt := range tests {

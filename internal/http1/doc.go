@@ -8,9 +8,10 @@
 // message (conflicting framing, obs-fold, bare CR or LF, control bytes,
 // malformed chunk sizes) is rejected before a handler ever sees it, and
 // everything forwarded is re-serialised with canonical framing. It follows
-// nginx 1.28's status codes, error pages and keep-alive rules; the cases
+// nginx 1.28's status codes, error pages and keep-alive rules. The cases
 // where net/http would accept what we refuse are recorded, with reasons,
-// in smuggling_test.go.
+// in smuggling_test.go; nginx_test.go runs the same corpus against a real
+// nginx when one is installed and records every difference.
 //
 // The per-request path does not allocate: header fields are byte slices
 // into a connection-owned buffer kept in a reusable list, buffers come from
@@ -31,14 +32,19 @@
 //     field value are 400 (nginx refuses only NUL and bare CR); obs-fold
 //     is 400.
 //   - The request line must be METHOD SP target SP HTTP/d.d with single
-//     spaces; HTTP/0.9 simple requests are 400 (nginx serves them), and
-//     an absolute-form target must use http or https without userinfo.
-//     "OPTIONS *" is accepted (nginx answers 400) so a handler can answer
-//     it; HTTP/1.2 to 1.9 are treated as HTTP/1.1.
-//   - Chunk sizes have at most 16 hex digits; chunk extensions and trailer
-//     fields are syntax-checked, a chunk line is limited to 4096 bytes and
-//     the trailer section to the header limit (nginx skips extensions
-//     unchecked).
+//     spaces (nginx allows several, and two-digit minor versions);
+//     HTTP/0.9 simple requests are 400 (nginx serves them), and an
+//     absolute-form target must use http or https. Like nginx there is no
+//     asterisk-form ("OPTIONS *" and the HTTP/2 preface are 400) and no
+//     authority-form (CONNECT host:port is 400, other CONNECTs 405);
+//     HTTP/1.2 to 1.9 are treated as HTTP/1.1.
+//   - A Host with a backslash is 400 (nginx rejects it only where it is a path
+//     separator).
+//   - Chunk sizes have at most 16 hex digits and no surrounding
+//     whitespace; chunk extensions and trailer fields are syntax-checked,
+//     a chunk line is limited to 4096 bytes and the trailer section to the
+//     header limit; bare LF is refused there too (nginx skips extensions
+//     and trailers unchecked and accepts bare LF).
 //   - large_client_header_buffers is modelled as a per-line limit (size)
 //     and a total limit (number × size); client_header_buffer_size is not
 //     used. nginx's exact buffer packing accepts slightly different sizes.

@@ -74,6 +74,25 @@ func FuzzRequest(f *testing.F) {
 			if !sameRequest(&r, &r2) {
 				t.Fatalf("re-serialised request differs:\n%q\n%q", data[:n], again)
 			}
+			// where net/http also accepts the header, both agree on the
+			// body framing (the smuggling-relevant part)
+			if ref, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(data[:n]))); err == nil {
+				refChunked := len(ref.TransferEncoding) > 0
+				refCL := ref.ContentLength
+				if refChunked {
+					refCL = -1
+				}
+				ourCL := r.ContentLength
+				if ourCL == 0 {
+					ourCL = -1
+				}
+				if refCL == 0 {
+					refCL = -1
+				}
+				if refChunked != r.Chunked || refCL != ourCL {
+					t.Fatalf("framing differs from net/http on %q: chunked %v/%v length %d/%d", data[:n], r.Chunked, refChunked, r.ContentLength, ref.ContentLength)
+				}
+			}
 		}
 	})
 }

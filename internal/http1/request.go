@@ -38,8 +38,8 @@ type Request struct {
 	// Method is the request method, upper-case letters, '_' and '-'.
 	Method []byte
 	// Target is the request-target as nginx's $request_uri: the origin-form
-	// path and query, "*" for OPTIONS, the authority for CONNECT, and for
-	// absolute-form the path and query after the authority ("/" if empty).
+	// path and query, or for absolute-form the path and query after the
+	// authority ("/" if empty).
 	Target []byte
 	// Scheme is the scheme of an absolute-form target, nil otherwise.
 	Scheme []byte
@@ -215,6 +215,24 @@ func parseRequestLine(r *Request, line []byte, o *ParseOptions) error {
 		return ErrInvalidRequest
 	}
 	target, proto := rest[:sp2], rest[sp2+1:]
+	r.Method = method
+	// The target is checked before the version, as nginx does: the HTTP/2
+	// preface "PRI * HTTP/2.0" is 400, not 505. nginx has no asterisk-form
+	// ("OPTIONS *" is 400) and no authority-form (CONNECT host:port is
+	// 400; CONNECT with another form is 405 once the header is read).
+	if len(target) == 0 {
+		return ErrInvalidRequest
+	}
+	for _, c := range target {
+		if charClass[c]&cURI == 0 {
+			return ErrInvalidRequest
+		}
+	}
+	if target[0] == '/' {
+		r.Target = target
+	} else if err := r.absoluteForm(target); err != nil {
+		return err
+	}
 	if len(proto) != 8 || string(proto[:5]) != "HTTP/" || proto[6] != '.' ||
 		proto[5] < '0' || proto[5] > '9' || proto[7] < '0' || proto[7] > '9' {
 		return ErrInvalidRequest
@@ -225,31 +243,9 @@ func parseRequestLine(r *Request, line []byte, o *ParseOptions) error {
 	case proto[5] > '1':
 		return ErrInvalidVersion
 	}
-	r.Method, r.Proto = method, proto
+	r.Proto = proto
 	if proto[7] > '0' {
 		r.Minor = 1
-	}
-	if len(target) == 0 {
-		return ErrInvalidRequest
-	}
-	for _, c := range target {
-		if charClass[c]&cURI == 0 {
-			return ErrInvalidRequest
-		}
-	}
-	switch {
-	case target[0] == '/':
-		r.Target = target
-	case string(method) == "CONNECT":
-		// authority-form; nginx answers 405 once the header is read.
-		r.Target = target
-	case len(target) == 1 && target[0] == '*':
-		if string(method) != "OPTIONS" {
-			return ErrInvalidRequest
-		}
-		r.Target = target
-	default:
-		return r.absoluteForm(target)
 	}
 	return nil
 }

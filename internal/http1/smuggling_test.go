@@ -106,9 +106,11 @@ var smuggleCorpus = []smuggleCase{
 	{name: "userinfo in absolute form", raw: "GET http://a@b/ HTTP/1.1\r\nHost: b\r\n\r\n", status: 400, netHTTP: true},
 	// Versions and methods.
 	{name: "HTTP/0.9", raw: "GET /\r\n\r\n", status: 400},
-	{name: "HTTP/2 preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", status: 505, netHTTP: true},
+	{name: "HTTP/2 preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", status: 400, netHTTP: true},
 	{name: "HTTP/3.0", raw: "GET / HTTP/3.0\r\nHost: a\r\n\r\n", status: 505, netHTTP: true},
-	{name: "CONNECT", raw: "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", status: 405, netHTTP: true},
+	{name: "CONNECT", raw: "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", status: 400, netHTTP: true},
+	{name: "CONNECT origin-form", raw: "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n", status: 405, netHTTP: true},
+	{name: "OPTIONS asterisk", raw: "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", status: 400, netHTTP: true},
 	{name: "TRACE", raw: "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", status: 405, netHTTP: true},
 }
 
@@ -138,9 +140,11 @@ var differences = map[string]string{
 	"Host with space":              "same as Host with slash; nginx rejects bytes <= 0x20.",
 	"Host missing in 1.1":          "http.ReadRequest leaves this to http.Server (which also answers 400); nginx and we answer 400 here.",
 	"userinfo in absolute form":    "net/http parses userinfo; nginx's absolute-form parser has no userinfo and answers 400, as do we.",
-	"HTTP/2 preface":               "net/http parses PRI * HTTP/2.0 so that http.Server can answer it; nginx without HTTP/2 on the port and we answer 505.",
+	"HTTP/2 preface":               "net/http parses PRI * HTTP/2.0 so that http.Server can answer it; nginx has no asterisk-form and answers 400, as we do.",
 	"HTTP/3.0":                     "net/http parses any major version; nginx answers 505 for major versions above 1 and so do we.",
-	"CONNECT":                      "net/http parses CONNECT; nginx answers 405 (\"client sent CONNECT method\") and so do we.",
+	"CONNECT":                      "net/http parses the authority-form; nginx has none and answers 400, as we do.",
+	"CONNECT origin-form":          "net/http accepts CONNECT; nginx answers 405 (\"client sent CONNECT method\") and so do we.",
+	"OPTIONS asterisk":             "net/http accepts the asterisk-form; nginx has none and answers 400, as we do.",
 	"TRACE":                        "net/http accepts TRACE; nginx answers 405 (\"client sent TRACE method\") and so do we.",
 }
 

@@ -1,0 +1,214 @@
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const nginxBinary = "/usr/sbin/nginx"
+
+// diffCase is a request sent both to nginx and to our connection loop.
+type diffCase struct{ name, raw string }
+
+// nginxDiffCases are the smuggling corpus plus requests that must be
+// accepted, so that acceptance is compared too.
+func nginxDiffCases() []diffCase {
+	var cs []diffCase
+	for _, c := range smuggleCorpus {
+		cs = append(cs, diffCase{c.name, c.raw})
+	}
+	for _, c := range []diffCase{
+		{"valid GET", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"valid POST", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"},
+		{"valid chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nT: v\r\n\r\n"},
+		{"valid HTTP/1.0", "GET / HTTP/1.0\r\n\r\n"},
+		{"valid absolute form", "GET http://a.example:80/x HTTP/1.1\r\nHost: b\r\n\r\n"},
+		{"valid HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n"},
+		{"valid underscore header dropped", "GET / HTTP/1.1\r\nHost: a\r\nX_Y: z\r\n\r\n"},
+		{"valid Host with port and dot", "GET / HTTP/1.1\r\nHost: A.Example.:8080\r\n\r\n"},
+		{"valid leading CRLF", "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"CL with OWS", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  5 \r\n\r\nhello"},
+		{"lowercase method", "get / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"two spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"HTTP/1.10", "GET / HTTP/1.10\r\nHost: a\r\n\r\n"},
+		{"too long URI", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"too long header", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n"},
+		{"too large header", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: "+strings.Repeat("b", 8000)+"\r\n", 5) + "\r\n"},
+		{"duplicate If-None-Match", "GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: a\r\nIf-None-Match: b\r\n\r\n"},
+		{"empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n"},
+		{"body too large", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"},
+		{"chunked body too large", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\nxxxx"},
+	} {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// nginxDifferences are the cases where our first status differs from
+// nginx's, and why (see also the package documentation).
+var nginxDifferences = map[string]string{
+	"bare LF in header":            "nginx accepts bare LF line endings (here it then waits for a chunked body); we answer 400.",
+	"bare LF everywhere":           "nginx accepts bare LF line endings; we answer 400.",
+	"chunk size bare LF":           "nginx accepts bare LF in chunked framing; we answer 400.",
+	"chunk data bare LF":           "nginx accepts bare LF in chunked framing; we answer 400.",
+	"last chunk bare LF":           "nginx accepts bare LF in chunked framing; we answer 400.",
+	"trailer bare LF":              "nginx accepts bare LF in chunked framing; we answer 400.",
+	"TE vertical tab":              "nginx accepts control bytes other than NUL and CR in values (then answers 501 for the unknown encoding); we answer 400.",
+	"TE form feed":                 "same as TE vertical tab.",
+	"chunk size trailing space":    "nginx skips whitespace after the chunk size; the grammar has none there, so we answer 400.",
+	"chunk ext empty name":         "nginx does not check chunk-extension syntax; we do.",
+	"chunk ext empty value":        "nginx does not check chunk-extension syntax; we do.",
+	"chunk ext unterminated quote": "nginx does not check chunk-extension syntax; we do.",
+	"chunk ext NUL":                "nginx does not check chunk extensions, even for NUL; we do.",
+	"chunk ext too long":           "nginx does not bound chunk extensions; we bound a chunk line to 4096 bytes.",
+	"trailer obs-fold":             "nginx skips trailers unchecked; we check their syntax.",
+	"trailer without colon":        "nginx skips trailers unchecked; we check their syntax.",
+	"trailer NUL":                  "nginx skips trailers unchecked; we check their syntax.",
+	"HTTP/0.9":                     "nginx answers an HTTP/0.9 request with a bare body; we answer 400.",
+	"LF in target":                 "nginx reads \"GET /a\\n\" as an HTTP/0.9 request and answers with a bare body; we answer 400.",
+	"Host with backslash":          "nginx on Unix accepts '\\' in Host; the spec (§3.3) rejects it, as nginx does where '\\' is a path separator.",
+	"HTTP/1.10":                    "nginx accepts two-digit minor versions; we accept only HTTP/d.d.",
+	"two spaces":                   "nginx accepts several spaces between request-line parts; we require one.",
+}
+
+// nginxStatus sends raw to nginx on port and returns the status of the
+// first response: 0 when the connection closed without one, -1 when the
+// answer has no status line.
+func nginxStatus(t *testing.T, port int, raw string) int {
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	go func() { _, _ = io.WriteString(c, raw) }()
+	return firstStatus(bufio.NewReader(c))
+}
+
+func firstStatus(br *bufio.Reader) int {
+	line, err := br.ReadString('\n')
+	if line == "" && err != nil {
+		return 0
+	}
+	var code int
+	if _, err := fmt.Sscanf(line, "HTTP/1.1 %d", &code); err != nil {
+		return -1
+	}
+	return code
+}
+
+// ourStatus runs raw through the connection loop with a handler that
+// behaves like nginx's proxy_pass to an unreachable upstream with request
+// buffering: read the body, then answer 502.
+func ourStatus(raw string) int {
+	s := &Server{Config: DefaultConfig(), Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		_, err := io.ReadAll(r.Body)
+		var e *Error
+		if errors.As(err, &e) {
+			w.WriteErrorPage(e.Status)
+			return
+		}
+		w.WriteErrorPage(502)
+	})}
+	c := &memConn{in: bytes.NewReader([]byte(raw))}
+	s.ServeConn(c)
+	return firstStatus(bufio.NewReader(&c.out))
+}
+
+// TestNginxDifferential sends every case to a real nginx (when installed;
+// 1.22.1 on the CI image, whose request parsing matches the 1.28 baseline
+// for these cases) and to our loop, and checks that the first status
+// agrees except where nginxDifferences records why not.
+func TestNginxDifferential(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nginx")
+	}
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skip("nginx is not installed")
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	closed := freePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "daemon off; master_process off; worker_processes 1;\n")
+	fmt.Fprintf(&conf, "error_log %s/error.log info; pid %s/nginx.pid;\nevents {}\nhttp {\n access_log off;\n", dir, dir)
+	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&conf, " %s_temp_path %s/tmp_%s;\n", p, dir, p)
+	}
+	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d;\n  location / { proxy_pass http://127.0.0.1:%d; }\n }\n}\n", port, closed)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startNginx(t, dir, port)
+	var report strings.Builder
+	for _, c := range nginxDiffCases() {
+		theirs := nginxStatus(t, port, c.raw)
+		ours := ourStatus(c.raw)
+		reason, documented := nginxDifferences[c.name]
+		switch {
+		case theirs != ours && !documented:
+			t.Errorf("%s: nginx %d, we %d (undocumented difference)", c.name, theirs, ours)
+		case theirs == ours && documented:
+			t.Errorf("%s: both %d but a difference is documented: %s", c.name, ours, reason)
+		}
+		fmt.Fprintf(&report, "%-40s nginx %4d  ours %4d\n", c.name, theirs, ours)
+	}
+	t.Logf("first status per case:\n%s", report.String())
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skip("no loopback:", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startNginx starts nginx on dir/nginx.conf and waits for port.
+func startNginx(t *testing.T, dir string, port int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, nginxBinary, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Skipf("cannot start nginx: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+	})
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("nginx exited: %v\n%s", err, stderr.Bytes())
+		case <-deadline:
+			t.Fatalf("nginx did not listen on %d", port)
+		case <-tick.C:
+		}
+	}
+}
