@@ -79,7 +79,9 @@ type Config struct {
 	// HTTP is the http block, nil when the configuration has none.
 	HTTP *HTTP
 
-	// Warnings are the [warn] messages of the load, in document order.
+	// Warnings are the [warn] messages of the load in the order nginx
+	// would print them: directive-time ones in document order, then those
+	// of the checks made when the http block closes.
 	Warnings []*nginxconf.Error
 }
 

@@ -17,7 +17,7 @@ func parseNumber(s string) (int, bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		if n > (math.MaxInt32-int(c-'0'))/10 {
+		if n > (math.MaxInt-int(c-'0'))/10 {
 			return 0, false
 		}
 		n = n*10 + int(c-'0')
