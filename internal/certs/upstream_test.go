@@ -530,3 +530,52 @@ func BenchmarkUpstreamConfig(b *testing.B) {
 		u.Config("10.0.0.1:443", "b1.test")
 	}
 }
+
+// TestUpstreamClientCertAlwaysSent: like OpenSSL, the configured client
+// certificate is presented even when the upstream's acceptable-CA list
+// does not name its issuer (crypto/tls alone would send nothing).
+func TestUpstreamClientCertAlwaysSent(t *testing.T) {
+	root := testpki.NewCA(t)
+	client := testpki.NewCA(t).Leaf(testpki.WithCN("proxy"))
+	b := startBackend(t, &tls.Config{
+		Certificates: []tls.Certificate{root.Leaf(testpki.WithDNS("b1.test")).TLSCertificate()},
+		ClientAuth:   tls.RequestClientCert,
+		ClientCAs:    testpki.NewCA(t).Pool(), // some other CA
+	})
+	cf, kf := client.Files()
+	u := newUpstream(t, UpstreamOptions{Verify: true, TrustedCertificate: root.CertFile(), VerifyDepth: 1, Name: "b1.test", Certificate: cf, CertificateKey: kf})
+	if _, err := dial(t, u, b); err != nil {
+		t.Fatal(err)
+	}
+	r := <-b.results
+	if len(r.state.PeerCertificates) != 1 || r.state.PeerCertificates[0].Subject.CommonName != "proxy" {
+		t.Fatalf("backend received %d certificates", len(r.state.PeerCertificates))
+	}
+}
+
+// TestUpstreamHandshakeName checks per-request names (proxy_ssl_name with
+// variables): each name is verified on its own and gets its own SNI.
+func TestUpstreamHandshakeName(t *testing.T) {
+	root := testpki.NewCA(t)
+	b := startBackend(t, &tls.Config{Certificates: []tls.Certificate{root.Leaf(testpki.WithDNS("a.test")).TLSCertificate()}})
+	u := newUpstream(t, UpstreamOptions{Verify: true, TrustedCertificate: root.CertFile(), VerifyDepth: 1, Name: "static.test", ServerName: true})
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{{"a.test", true}, {"b.test", false}, {"a.test", true}} {
+		c, err := net.Dial("tcp", b.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc, err := u.HandshakeName(context.Background(), c, b.addr, tt.name)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		if tc != nil {
+			tc.Close()
+		}
+		if r := <-b.results; r.err == nil && r.state.ServerName != tt.name {
+			t.Errorf("%s: SNI %q", tt.name, r.state.ServerName)
+		}
+	}
+}
