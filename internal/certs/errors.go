@@ -157,6 +157,9 @@ type UpstreamError struct {
 	// Op is the OpenSSL call nginx would name for handshake failures,
 	// "SSL_do_handshake()" or "SSL_read()".
 	Op string
+	// Text, when set, is nginx's message for a failure that is not an
+	// alert (for example "peer closed connection in SSL handshake").
+	Text string
 	// Err is the underlying error, if any.
 	Err error
 }
@@ -172,6 +175,9 @@ func (e *UpstreamError) Message() string {
 		return `upstream SSL certificate does not match "` + e.Name + `"`
 	case FailTimeout:
 		return "upstream timed out (110: Connection timed out)"
+	}
+	if e.Text != "" {
+		return e.Text
 	}
 	op := e.Op
 	if op == "" {

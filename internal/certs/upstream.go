@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"reflect"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -228,6 +230,27 @@ func (u *Upstream) classify(err error, tc *tls.Conn, ctx context.Context, op str
 		(ctx != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)):
 		e.Kind = FailTimeout
 		e.Fix = "the upstream did not complete the TLS handshake in time; check that it speaks TLS on this port, or raise proxy_connect_timeout"
+		return e
+	}
+	var rh tls.RecordHeaderError
+	switch {
+	case errors.As(err, &rh):
+		e.Text = op + " failed (SSL: error:0A00010B:SSL routines::wrong version number)"
+		e.Fix = "the upstream does not speak TLS on this port: use http:// in proxy_pass or the upstream's TLS port"
+		return e
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		e.Text = "peer closed connection in SSL handshake"
+		if op != "SSL_do_handshake()" {
+			e.Text = "upstream prematurely closed connection"
+		}
+		e.Fix = "the upstream closed the connection during the TLS handshake: check its TLS configuration and logs"
+		return e
+	case errors.Is(err, syscall.ECONNRESET):
+		e.Text = "peer closed connection in SSL handshake (104: Connection reset by peer)"
+		if op != "SSL_do_handshake()" {
+			e.Text = "recv() failed (104: Connection reset by peer)"
+		}
+		e.Fix = "the upstream reset the connection during the TLS handshake: check its TLS configuration and logs"
 		return e
 	}
 	if a, ok := remoteAlert(err); ok {

@@ -579,3 +579,43 @@ func TestUpstreamHandshakeName(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamNonTLSPeer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tests := []struct {
+		serve func(net.Conn)
+		want  string
+	}{
+		{func(c net.Conn) { c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n")); c.Close() }, "SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number)"},
+		{func(c net.Conn) { c.(*net.TCPConn).CloseWrite() }, "peer closed connection in SSL handshake"},
+	}
+	for _, tt := range tests {
+		done := make(chan net.Conn, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err == nil {
+				buf := make([]byte, 1)
+				c.Read(buf)
+				tt.serve(c)
+			}
+			done <- c
+		}()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := newUpstream(t, UpstreamOptions{Name: "b1.test"})
+		_, err = u.Handshake(context.Background(), c, ln.Addr().String())
+		if s := <-done; s != nil {
+			s.Close()
+		}
+		var ue *UpstreamError
+		if !errors.As(err, &ue) || ue.Message() != tt.want || !errors.Is(err, ErrHandshake) || ue.Fix == "" {
+			t.Errorf("got %v, want %q", err, tt.want)
+		}
+	}
+}
