@@ -8,5 +8,18 @@
 //
 // Everything here is computed at configuration time; the per-connection path
 // is a handshake on a *tls.Config that is built once per TLS context and
-// never cloned per request.
+// peer and never cloned per request.
+//
+// Where crypto/tls cannot do what nginx with OpenSSL does:
+//
+//   - crypto/tls ignores the order of Config.CipherSuites and does not let
+//     TLS 1.3 suites be chosen; a cipher string selects the set only.
+//   - When verification fails, crypto/tls sends a bad_certificate alert
+//     before closing; nginx completes the handshake and closes silently.
+//     Either way the connection is not used.
+//   - A TLS 1.3 upstream rejects our client certificate after our side of
+//     the handshake is done, so the alert surfaces on the first read;
+//     Upstream.ReadError classifies it.
+//   - Encrypted private keys and the engine:, store: and data: forms are not
+//     supported.
 package certs
