@@ -26,7 +26,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	conf := func(gen int) string {
 		return fmt.Sprintf(`
 pid DIR/logs/gatehouse.pid;
-error_log DIR/logs/error.log notice;
+error_log DIR/logs/error.log info;
 http {
     access_log off;
     server {
@@ -72,8 +72,9 @@ http {
 		}(c)
 	}
 
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	genOf := func() string {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/gen", port))
+		resp, err := fresh.Get(fmt.Sprintf("http://127.0.0.1:%d/gen", port))
 		if err != nil {
 			t.Fatalf("%v; error log:\n%s", err, in.errorLog())
 		}
@@ -97,7 +98,7 @@ http {
 			t.Fatalf("reload %d: %v", gen, err)
 		}
 		if g := genOf(); g != fmt.Sprintf("gen%d", gen) {
-			t.Fatalf("after reload %d %q serves", gen, g)
+			t.Fatalf("after reload %d %q serves; error log:\n%s", gen, g, in.errorLog())
 		}
 	}
 	stop.Store(true)

@@ -22,9 +22,23 @@ type backend struct {
 	clients []string
 	resumed int
 	hosts   []string
+	// closeConns makes every response close its connection.
+	closeConns bool
 }
 
 func newBackend(t *testing.T, cert tls.Certificate, clientCA *testpki.CA, closeConns bool) *backend {
+	b := newBackendUnstarted(t, cert)
+	b.closeConns = closeConns
+	if clientCA != nil {
+		b.srv.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+		b.srv.TLS.ClientCAs = clientCA.Pool()
+	}
+	b.srv.StartTLS()
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func newBackendUnstarted(t *testing.T, cert tls.Certificate) *backend {
 	b := &backend{}
 	b.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
@@ -36,18 +50,12 @@ func newBackend(t *testing.T, cert tls.Certificate, clientCA *testpki.CA, closeC
 		}
 		b.hosts = append(b.hosts, r.Host)
 		b.mu.Unlock()
-		if closeConns {
+		if b.closeConns {
 			w.Header().Set("Connection", "close")
 		}
 		fmt.Fprintf(w, "hello from %s %s", r.URL.Path, b.srv.Listener.Addr())
 	}))
 	b.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	if clientCA != nil {
-		b.srv.TLS.ClientAuth = tls.RequireAndVerifyClientCert
-		b.srv.TLS.ClientCAs = clientCA.Pool()
-	}
-	b.srv.StartTLS()
-	t.Cleanup(b.srv.Close)
 	return b
 }
 

@@ -13,19 +13,18 @@ import (
 // and the directive that fixes it.
 func Explain(err error, action string, timeout bool) string {
 	var he *http1.Error
+	var d interface{ Detail() string }
 	switch {
 	case timeout:
 		return "upstream timed out (110: Connection timed out)"
+	case errors.As(err, &d):
+		// TLS failures already read as nginx's message followed by what
+		// the peer presented and the fix.
+		return d.(error).Error()
 	case errors.As(err, &he):
 		return he.Msg
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return "upstream prematurely closed connection"
-	}
-	var d interface{ Detail() string }
-	if errors.As(err, &d) {
-		// TLS failures already read as nginx's message followed by what
-		// the peer presented and the fix.
-		return err.Error()
 	}
 	switch action {
 	case actConnect:

@@ -91,6 +91,7 @@ func (l *Location) Serve(x *Exchange) {
 
 		uc := l.up.Conn(conn)
 		if err := l.sendRequest(uc, x, bodyLen, streamed); err != nil {
+			err = l.tlsReadError(err, conn)
 			uc.Release()
 			if l.fail(x, peer, err, actSend, true, cached, nonIdem, streamed) {
 				continue
@@ -99,6 +100,7 @@ func (l *Location) Serve(x *Exchange) {
 		}
 		resp, err := uc.ReadResponse()
 		if err != nil {
+			err = l.tlsReadError(err, conn)
 			uc.Release()
 			if l.fail(x, peer, err, actHeader, true, cached, nonIdem, streamed) {
 				continue
@@ -125,6 +127,18 @@ func (l *Location) Serve(x *Exchange) {
 		x.upResponse = appendSeconds(x.upResponse, l.env.Now().Sub(start))
 		return
 	}
+}
+
+// tlsReadError lets the TLS context explain a failure after the
+// handshake: with TLS 1.3 an upstream that rejects our client certificate
+// says so only when the response is read.
+func (l *Location) tlsReadError(err error, conn net.Conn) error {
+	if r, ok := l.tls.(interface {
+		ReadError(err error, conn net.Conn) error
+	}); ok {
+		return r.ReadError(err, conn)
+	}
+	return err
 }
 
 // connect returns a connection to peer: an idle pooled one, or a new TCP

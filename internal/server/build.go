@@ -50,7 +50,11 @@ type Runtime struct {
 	sockets   map[*route.Address]*socket
 	groups    map[string]*upstream.Group
 	files     *accesslog.Files
-	wg        sync.WaitGroup // connections served by this generation
+	// mu guards the count of connections this generation serves.
+	mu      sync.Mutex
+	active  int
+	retired bool
+	drained chan struct{} // closed when no connection is left after retiring
 }
 
 // socket is one listening address:port of a generation.
@@ -111,6 +115,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{
+		drained: make(chan struct{}),
 		Config:  cfg,
 		sockets: map[*route.Address]*socket{},
 		groups:  map[string]*upstream.Group{},

@@ -138,8 +138,8 @@ func socketKeys(rt *Runtime) map[string]bool {
 // retire lets an old generation finish: idle connections close now,
 // active ones after their response; then its pools and logs close.
 func (s *Server) retire(rt *Runtime) {
-	rt.shutdown()
-	rt.wg.Wait()
+	rt.shutdown(reloadGrace)
+	rt.drain()
 	rt.Close()
 	s.mu.Lock()
 	for i, o := range s.old {
@@ -170,11 +170,13 @@ func (s *Server) Shutdown(graceful bool) {
 		gens = append(gens, cur)
 	}
 	for _, rt := range gens {
-		rt.shutdown()
+		rt.shutdown(0)
 	}
-	if graceful {
-		for _, rt := range gens {
-			rt.wg.Wait()
+	for _, rt := range gens {
+		if graceful {
+			rt.drain()
+		} else {
+			rt.retiring()
 		}
 	}
 	for _, rt := range gens {
@@ -199,9 +201,22 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			continue
 		}
 		rt := s.rt.Load()
-		rt.wg.Add(1)
+		for !rt.acquire() {
+			// rt is being retired: a reload or a stop swapped it out
+			// after the load above.
+			if next := s.rt.Load(); next != rt {
+				rt = next
+				continue
+			}
+			rt = nil
+			break
+		}
+		if rt == nil {
+			c.Close()
+			continue
+		}
 		go func() {
-			defer rt.wg.Done()
+			defer rt.release()
 			rt.serveConn(c)
 		}()
 	}
@@ -278,12 +293,63 @@ func (p *peekedConn) Read(b []byte) (int, error) {
 	return p.Conn.Read(b)
 }
 
-// shutdown asks the generation's connections to finish.
-func (rt *Runtime) shutdown() {
+// acquire counts a connection served by rt; it fails once rt is retiring.
+func (rt *Runtime) acquire() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.retired {
+		return false
+	}
+	rt.active++
+	return true
+}
+
+// release ends a connection counted by acquire.
+func (rt *Runtime) release() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.active--
+	if rt.retired && rt.active == 0 {
+		rt.closeDrained()
+	}
+}
+
+// closeDrained closes the drained channel once; rt.mu is held.
+func (rt *Runtime) closeDrained() {
+	select {
+	case <-rt.drained:
+	default:
+		close(rt.drained)
+	}
+}
+
+// retiring stops rt from taking connections and returns a channel closed
+// when the ones it has are done.
+func (rt *Runtime) retiring() <-chan struct{} {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.retired = true
+	if rt.active == 0 {
+		rt.closeDrained()
+	}
+	return rt.drained
+}
+
+// drain waits until every connection of rt is done.
+func (rt *Runtime) drain() { <-rt.retiring() }
+
+// reloadGrace is how long a retired generation still accepts a request on
+// a connection that was waiting for one: a request already on the wire at
+// the moment of a reload is served, not cut off.
+const reloadGrace = time.Second
+
+// shutdown asks the generation's connections to finish; waiting ones may
+// still receive a request during grace.
+func (rt *Runtime) shutdown(grace time.Duration) {
 	for _, sk := range rt.sockets {
-		sk.http.Shutdown()
+		sk.http.ShutdownAfter(grace)
 		if sk.plain != nil {
-			sk.plain.Shutdown()
+			sk.plain.ShutdownAfter(grace)
 		}
 	}
 }
