@@ -101,6 +101,7 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*serverConn]struct{}
 	stopping atomic.Bool
+	stopAt   atomic.Int64 // when waiting connections close, in Unix nanoseconds
 	nextID   atomic.Uint64
 
 	idleNotify chan struct{} // tests: signalled when a connection turns idle
@@ -138,12 +139,23 @@ func (s *Server) getWbuf() *[]byte {
 // Shutdown starts a graceful stop: connections waiting for a request
 // (idle keep-alive ones and new ones that sent nothing yet) are closed now,
 // active ones after their current response. It does not wait.
-func (s *Server) Shutdown() {
+func (s *Server) Shutdown() { s.ShutdownAfter(0) }
+
+// ShutdownAfter is Shutdown with a grace period: a connection waiting for
+// a request may still receive one for that long (it is answered with
+// "Connection: close"), so that a request already on the wire when a
+// reload retires this Server is served rather than cut off.
+func (s *Server) ShutdownAfter(grace time.Duration) {
+	deadline := time.Unix(1, 0)
+	if grace > 0 {
+		deadline = s.now().Add(grace)
+	}
+	s.stopAt.Store(deadline.UnixNano())
 	s.stopping.Store(true)
 	s.mu.Lock()
 	for c := range s.conns {
 		if c.idle {
-			_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+			_ = c.nc.SetReadDeadline(deadline)
 		}
 	}
 	s.mu.Unlock()
@@ -234,7 +246,16 @@ func (c *serverConn) setIdle(idle bool) bool {
 		default:
 		}
 	}
-	return !c.srv.stopping.Load()
+	if !c.srv.stopping.Load() {
+		return true
+	}
+	// Stopping: wait for a request only until the grace period ends.
+	at := time.Unix(0, c.srv.stopAt.Load())
+	if !c.srv.now().Before(at) {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(at)
+	return true
 }
 
 // waitRequest waits for the first bytes of the next request and makes
