@@ -471,7 +471,6 @@ func (c *compiler) setMethod(u *upRaw, m BalanceMethod, d *nginxconf.Directive) 
 		c.warn(d.Pos, "load balancing method redefined")
 		if u.keepSet {
 			u.keepSet, u.u.Keepalive = false, 0
-			u.keepDropped = true
 		}
 	}
 	u.methodSet = true
@@ -511,14 +510,14 @@ func hRandom(c *compiler, f *frame, d *nginxconf.Directive) error {
 
 func hKeepalive(c *compiler, f *frame, d *nginxconf.Directive) error {
 	u := f.up
-	if u.keepSet {
+	if u.keepSeen {
 		return errDup(d)
 	}
 	n, ok := parseNumber(d.Args[0])
 	if !ok || n == 0 {
 		return nginxconf.Errorf(d.Pos, "invalid value \"%s\" in \"%s\" directive", d.Args[0], d.Name)
 	}
-	u.keepSet, u.u.Keepalive = true, n
+	u.keepSet, u.keepSeen, u.u.Keepalive = true, true, n
 	return nil
 }
 

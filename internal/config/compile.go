@@ -52,8 +52,8 @@ const (
 const (
 	ctxHSL = ctxHTTP | ctxServer | ctxLocation
 	ctxHS  = ctxHTTP | ctxServer
-	// ctxLoc covers a location and the blocks nested in it that inherit
-	// its handler (if, limit_except).
+	// ctxHSLI adds the blocks nested in a location that inherit its
+	// handler (if, limit_except); gatehouse has neither, so they never occur.
 	ctxHSLI = ctxHSL | ctxIf | ctxLimitExcept
 )
 
@@ -94,39 +94,37 @@ type upRaw struct {
 	noPort    bool
 	port      int
 	methodSet bool
-	keepSet   bool
+	keepSet   bool // keepalive in effect
+	keepSeen  bool // keepalive written (a second one is a duplicate)
 	kaReqSet  bool
 	kaTimeSet bool
 	kaToSet   bool
 	passPos   nginxconf.Pos // first proxy_pass naming it
 	host      string        // the name compared with proxy_pass hosts
 	unix      string        // socket path of an implicit unix: group
-	// keepDropped records that a method after keepalive replaced it.
-	keepDropped bool
 }
 
 type mainRaw struct {
-	daemon     opt[bool]
-	pid        opt[string]
-	errorLogs  []ErrorLog
-	workers    opt[int]
-	rlimit     opt[int]
-	user       opt[[2]string]
-	events     bool
-	eventsPos  nginxconf.Pos
-	wconns     opt[int]
-	use        opt[string]
-	multi      opt[bool]
-	defaults   opt[DefaultsMode]
-	httpSeen   bool
-	httpPos    nginxconf.Pos
-	httpEnd    nginxconf.Pos
-	httpConf   conf
-	servers    []*srvRaw
-	upstreams  []*upRaw
-	logFormats map[string]*LogFormat
-	logOrder   []*LogFormat
-	sockets    []*sockRaw
+	daemon    opt[bool]
+	pid       opt[string]
+	errorLogs []ErrorLog
+	workers   opt[int]
+	rlimit    opt[int]
+	user      opt[[2]string]
+	events    bool
+	eventsPos nginxconf.Pos
+	wconns    opt[int]
+	use       opt[string]
+	multi     opt[bool]
+	defaults  opt[DefaultsMode]
+	httpSeen  bool
+	httpPos   nginxconf.Pos
+	httpEnd   nginxconf.Pos
+	httpConf  conf
+	servers   []*srvRaw
+	upstreams []*upRaw
+	logOrder  []*LogFormat
+	sockets   []*sockRaw
 }
 
 type compiler struct {
@@ -148,9 +146,41 @@ func Compile(tree *nginxconf.Tree, opts Options) (*Config, error) {
 	}
 	c.prescan(tree.Directives)
 	if err := c.block(tree.Directives, &frame{kind: ctxMain}); err != nil {
-		return nil, err
+		return nil, c.failed(err)
 	}
-	return c.finish()
+	cfg, err := c.finish()
+	if err != nil {
+		return nil, c.failed(err)
+	}
+	return cfg, nil
+}
+
+// loadError is a failed load that had issued warnings first.
+type loadError struct {
+	err      error
+	warnings []*nginxconf.Error
+}
+
+func (e *loadError) Error() string { return e.err.Error() }
+func (e *loadError) Unwrap() error { return e.err }
+
+// failed attaches the warnings issued so far to err.
+func (c *compiler) failed(err error) error {
+	if len(c.warnings) == 0 {
+		return err
+	}
+	return &loadError{err: err, warnings: c.warnings}
+}
+
+// Warnings returns the warnings a failed Compile or CheckDirectives issued
+// before its error; nginx prints them before the [emerg] line. The error
+// itself still unwraps to the *nginxconf.Error.
+func Warnings(err error) []*nginxconf.Error {
+	var le *loadError
+	if errors.As(err, &le) {
+		return le.warnings
+	}
+	return nil
 }
 
 // CheckDirectives runs only the checks nginx makes while reading each
@@ -164,7 +194,10 @@ func CheckDirectives(dirs []*nginxconf.Directive, opts Options) error {
 	c := newCompiler(opts)
 	c.check = true
 	c.prescan(dirs)
-	return c.block(dirs, &frame{kind: ctxMain})
+	if err := c.block(dirs, &frame{kind: ctxMain}); err != nil {
+		return c.failed(err)
+	}
+	return nil
 }
 
 func newCompiler(opts Options) *compiler {
@@ -179,7 +212,7 @@ func newCompiler(opts Options) *compiler {
 	} else if !strings.HasSuffix(opts.ConfPrefix, "/") {
 		opts.ConfPrefix += "/"
 	}
-	return &compiler{opts: opts, ctx: opts.Context, m: mainRaw{logFormats: map[string]*LogFormat{}}}
+	return &compiler{opts: opts, ctx: opts.Context}
 }
 
 // prescan reads a valid "defaults" directive ahead of time, because the

@@ -35,7 +35,7 @@ func checkGolden(t *testing.T, path string, got []byte) {
 // "[warn] ...", then "[emerg] ..." or "ok".
 func messages(cfg *Config, err error) []byte {
 	var b bytes.Buffer
-	var warns []*nginxconf.Error
+	warns := Warnings(err)
 	if cfg != nil {
 		warns = cfg.Warnings
 	}

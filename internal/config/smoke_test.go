@@ -232,3 +232,22 @@ func BenchmarkCompileCompleteExample(b *testing.B) {
 		}
 	}
 }
+
+func TestWarningsBeforeError(t *testing.T) {
+	_, err := compileSrc(t, "http {\n    proxy_ssl_verify off;\n    proxy_read_timeout x;\n}\n")
+	var e *nginxconf.Error
+	if !errors.As(err, &e) || e.Pos.Line != 3 {
+		t.Fatalf("error %v does not unwrap to a positioned *nginxconf.Error", err)
+	}
+	ws := Warnings(err)
+	if len(ws) != 1 || ws[0].Pos.Line != 2 {
+		t.Fatalf("Warnings = %v, want the proxy_ssl_verify warning", ws)
+	}
+	if Warnings(nil) != nil || Warnings(errors.New("x")) != nil {
+		t.Error("Warnings of a foreign error")
+	}
+	_, err = compileSrc(t, "http {\n    proxy_read_timeout x;\n}\n")
+	if _, ok := err.(*nginxconf.Error); !ok {
+		t.Errorf("an error without warnings is %T, want the *nginxconf.Error itself", err)
+	}
+}
