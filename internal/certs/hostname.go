@@ -66,47 +66,78 @@ func matchPattern(pattern, name string) bool {
 	if star := validStar(pattern); star >= 0 && !strings.HasPrefix(name, ".") {
 		return wildcardMatch(pattern[:star], pattern[star+1:], name)
 	}
-	return strings.EqualFold(pattern, name)
+	return asciiEqualFold(pattern, name)
 }
 
-// validStar returns the index of a wildcard OpenSSL would honour in p, or
-// -1: a single '*' in the left-most label, at least two labels after it,
-// no empty labels, and not inside an IDNA ("xn--") label.
+// validStar returns the index of a wildcard OpenSSL's valid_star would
+// honour in p, or -1: a single '*' at the start or end of the left-most
+// label (not "f*o"), not in an IDNA ("xn--") label, letters, digits and
+// inner hyphens only, no empty label, and at least two dots.
 func validStar(p string) int {
+	const (
+		labelStart = 1 << iota
+		labelIDNA
+		labelHyphen
+	)
 	star := -1
 	dots := 0
-	labelStart := true
-	idna := false
+	state := labelStart
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		switch {
 		case c == '*':
-			if star >= 0 || idna || dots > 0 {
+			atStart := state&labelStart != 0
+			atEnd := i == len(p)-1 || p[i+1] == '.'
+			if star >= 0 || state&labelIDNA != 0 || dots > 0 || (!atStart && !atEnd) {
 				return -1
 			}
 			star = i
-			labelStart = false
+			state &^= labelStart
+		case isAlnum(c):
+			if state&labelStart != 0 && len(p)-i >= 4 && asciiEqualFold(p[i:i+4], "xn--") {
+				state |= labelIDNA
+			}
+			state &^= labelHyphen | labelStart
 		case c == '.':
-			if labelStart {
-				return -1 // empty label
-			}
-			dots++
-			labelStart = true
-			idna = false
-		default:
-			if labelStart && len(p)-i >= 4 && strings.EqualFold(p[i:i+4], "xn--") {
-				idna = true
-			}
-			if !isAlnum(c) && c != '-' && c != '_' {
+			if state&(labelHyphen|labelStart) != 0 {
 				return -1
 			}
-			labelStart = false
+			state = labelStart
+			dots++
+		case c == '-':
+			if state&labelStart != 0 {
+				return -1
+			}
+			state |= labelHyphen
+		default:
+			return -1
 		}
 	}
-	if star < 0 || dots < 2 || labelStart {
+	if state&(labelStart|labelHyphen) != 0 || dots < 2 {
 		return -1
 	}
 	return star
+}
+
+// asciiEqualFold is OpenSSL's equal_nocase: ASCII letters fold, nothing
+// else does.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // wildcardMatch is OpenSSL's wildcard_match with flags 0.
@@ -114,12 +145,12 @@ func wildcardMatch(prefix, suffix, subject string) bool {
 	if len(subject) < len(prefix)+len(suffix) {
 		return false
 	}
-	if !strings.EqualFold(prefix, subject[:len(prefix)]) {
+	if !asciiEqualFold(prefix, subject[:len(prefix)]) {
 		return false
 	}
 	wStart := len(prefix)
 	wEnd := len(subject) - len(suffix)
-	if !strings.EqualFold(subject[wEnd:], suffix) {
+	if !asciiEqualFold(subject[wEnd:], suffix) {
 		return false
 	}
 	allowIDNA := false
@@ -130,7 +161,7 @@ func wildcardMatch(prefix, suffix, subject string) bool {
 		}
 		allowIDNA = true
 	}
-	if !allowIDNA && len(subject) >= 4 && strings.EqualFold(subject[:4], "xn--") {
+	if !allowIDNA && len(subject) >= 4 && asciiEqualFold(subject[:4], "xn--") {
 		return false
 	}
 	if wEnd == wStart+1 && subject[wStart] == '*' {
@@ -171,7 +202,7 @@ func matchSecure(cert *x509.Certificate, name string) bool {
 }
 
 func matchWholeLabel(pattern, name string) bool {
-	if strings.EqualFold(pattern, name) {
+	if asciiEqualFold(pattern, name) {
 		return true
 	}
 	rest, ok := strings.CutPrefix(pattern, "*.")
@@ -182,7 +213,7 @@ func matchWholeLabel(pattern, name string) bool {
 	if i <= 0 {
 		return false
 	}
-	return strings.EqualFold(name[i+1:], rest)
+	return asciiEqualFold(name[i+1:], rest)
 }
 
 // IsIPLiteral reports whether nginx treats name as an address and sends no
