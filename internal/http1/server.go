@@ -146,15 +146,16 @@ func (s *Server) Shutdown() { s.ShutdownAfter(0) }
 // "Connection: close"), so that a request already on the wire when a
 // reload retires this Server is served rather than cut off.
 func (s *Server) ShutdownAfter(grace time.Duration) {
+	// Deadlines run on the real clock, not on s.Now.
 	deadline := time.Unix(1, 0)
 	if grace > 0 {
-		deadline = s.now().Add(grace)
+		deadline = time.Now().Add(grace)
 	}
 	s.stopAt.Store(deadline.UnixNano())
 	s.stopping.Store(true)
 	s.mu.Lock()
 	for c := range s.conns {
-		if c.idle {
+		if c.idle && deadline.Before(c.idleUntil) {
 			_ = c.nc.SetReadDeadline(deadline)
 		}
 	}
@@ -176,7 +177,8 @@ type serverConn struct {
 	id           uint64
 	start        time.Time
 	requests     int
-	idle         bool // guarded by srv.mu
+	idle         bool      // guarded by srv.mu
+	idleUntil    time.Time // read deadline while idle; guarded by srv.mu
 	br           bufReader
 	bufp         *[]byte
 	wbufp        *[]byte
@@ -236,9 +238,14 @@ func (c *serverConn) releaseBuffers() {
 	}
 }
 
-func (c *serverConn) setIdle(idle bool) bool {
+// setIdle marks the connection as waiting for a request (until is its
+// read deadline) or as busy. It reports false when a graceful stop says
+// the connection must close instead of waiting; during a grace period it
+// shortens the deadline to the end of the grace.
+func (c *serverConn) setIdle(idle bool, until time.Time) bool {
 	c.srv.mu.Lock()
 	c.idle = idle
+	c.idleUntil = until
 	c.srv.mu.Unlock()
 	if idle && c.srv.idleNotify != nil {
 		select {
@@ -246,15 +253,17 @@ func (c *serverConn) setIdle(idle bool) bool {
 		default:
 		}
 	}
-	if !c.srv.stopping.Load() {
+	if !idle || !c.srv.stopping.Load() {
 		return true
 	}
 	// Stopping: wait for a request only until the grace period ends.
 	at := time.Unix(0, c.srv.stopAt.Load())
-	if !c.srv.now().Before(at) {
+	if !time.Now().Before(at) {
 		return false
 	}
-	_ = c.nc.SetReadDeadline(at)
+	if at.Before(until) {
+		_ = c.nc.SetReadDeadline(at)
+	}
 	return true
 }
 
@@ -275,12 +284,13 @@ func (c *serverConn) waitRequest() bool {
 	}
 	// The deadline is set before the connection is marked idle so that
 	// Shutdown's wake-up deadline is never overwritten.
-	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
-	if !c.setIdle(true) {
+	until := time.Now().Add(timeout)
+	_ = c.nc.SetReadDeadline(until)
+	if !c.setIdle(true, until) {
 		return false
 	}
 	n, _ := c.nc.Read(c.small[:])
-	c.setIdle(false)
+	c.setIdle(false, time.Time{})
 	if n == 0 {
 		// timeout, close, or woken by Shutdown: nginx closes silently
 		return false
