@@ -65,15 +65,16 @@ func RawDN(der []byte) string {
 
 func writeATV(b *strings.Builder, atv pkix.AttributeTypeAndValue) {
 	oid := atv.Type.String()
-	name, ok := shortNames[oid]
-	if !ok {
+	name, known := shortNames[oid]
+	if !known {
 		name = oid
 	}
 	b.WriteString(name)
 	b.WriteByte('=')
 	s, ok := atv.Value.(string)
-	if !ok {
-		// Non-string values print as #hex of their DER, as RFC 2253 says.
+	if !ok || !known {
+		// Unknown fields and non-string values print as #hex of their DER
+		// (XN_FLAG_DUMP_UNKNOWN_FIELDS, ASN1_STRFLGS_DUMP_DER).
 		der, err := asn1.Marshal(atv.Value)
 		if err != nil {
 			fmt.Fprintf(b, "%v", atv.Value)

@@ -145,3 +145,17 @@ func ExampleVerifyCode_Paren() {
 	fmt.Println(VerifyUnableToGetIssuerLocal.Paren())
 	// Output: (20:unable to get local issuer certificate)
 }
+
+func BenchmarkTrustVerify(b *testing.B) {
+	root := testpki.NewCA(b)
+	leaf := root.Intermediate().Leaf(testpki.WithDNS("b1.test"))
+	trust := NewTrust([]*x509.Certificate{root.Cert}, nil, false)
+	chain := leaf.Chain()
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := trust.Verify(chain, VerifyOptions{Depth: 1, Now: now}); !r.OK() {
+			b.Fatal(r.Code)
+		}
+	}
+}
