@@ -49,7 +49,17 @@ func (d *differ) check(label, src string) {
 	if err != nil {
 		return
 	}
-	_, cerr := Compile(tree, testOptions())
+	cfg, cerr := Compile(tree, testOptions())
+	ourWarns := Warnings(cerr)
+	if cfg != nil {
+		ourWarns = cfg.Warnings
+	}
+	var ow []string
+	for _, w := range ourWarns {
+		if nginxWarnings.MatchString(w.Msg) {
+			ow = append(ow, w.Error())
+		}
+	}
 	if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
 		d.t.Fatal(err)
 	}
@@ -57,11 +67,18 @@ func (d *differ) check(label, src string) {
 	out, _ := exec.CommandContext(ctx, nginxBinary, "-t", "-q", "-p", d.dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
 	cancel()
 	theirs := ""
+	var tw []string
 	for _, line := range strings.Split(string(out), "\n") {
-		if m := nginxLine.FindStringSubmatch(line); m != nil && m[1] == "emerg" {
-			theirs = m[2]
-			break
+		m := nginxLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
 		}
+		if m[1] == "warn" {
+			tw = append(tw, m[2])
+			continue
+		}
+		theirs = m[2]
+		break
 	}
 	ours := ""
 	if cerr != nil {
@@ -83,6 +100,8 @@ func (d *differ) check(label, src string) {
 	}
 	if ours != theirs {
 		d.t.Errorf("%s:\n  ours:  %s\n  nginx: %s", label, ours, theirs)
+	} else if strings.Join(ow, "\n") != strings.Join(tw, "\n") {
+		d.t.Errorf("%s: warnings differ\n  ours:  %q\n  nginx: %q", label, ow, tw)
 	}
 }
 
