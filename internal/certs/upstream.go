@@ -67,7 +67,18 @@ type Upstream struct {
 
 	mu    sync.RWMutex
 	peers map[peerKey]*tls.Config
+
+	// verified remembers chains that verified, keyed by the parsed leaf.
+	// crypto/tls hands a resumed session's certificates back as the same
+	// *x509.Certificate values, so an abbreviated handshake need not redo
+	// the signature checks (OpenSSL keeps the verify result in the
+	// session); the window is when the result stays true.
+	vmu      sync.Mutex
+	verified map[*x509.Certificate]window
 }
+
+// window is the time range in which a verified chain stays valid.
+type window struct{ from, until time.Time }
 
 // peerKey identifies the per-peer configuration (and session slot).
 type peerKey struct{ peer, name string }
@@ -298,6 +309,15 @@ func remoteAlert(err error) (uint8, bool) {
 // SSL_get_verify_result and then X509_check_host.
 func (u *Upstream) verify(peer []*x509.Certificate, name string) error {
 	now := u.now()
+	if len(peer) == 0 {
+		return &UpstreamError{Kind: FailVerify, Code: verifyUnspecified, Fix: "the upstream sent no certificate"}
+	}
+	if u.cachedOK(peer[0], now) {
+		if !MatchName(peer[0], name, u.opts.Rules) {
+			return &UpstreamError{Kind: FailName, Name: name, Peer: DescribePeer(peer), Fix: u.nameFix(peer[0], name)}
+		}
+		return nil
+	}
 	var res VerifyResult
 	if !u.system {
 		res = u.trust.Verify(peer, VerifyOptions{Depth: u.opts.VerifyDepth, Purpose: PurposeServer, Now: now})
@@ -307,10 +327,49 @@ func (u *Upstream) verify(peer []*x509.Certificate, name string) error {
 	if !res.OK() {
 		return &UpstreamError{Kind: FailVerify, Code: res.Code, Depth: res.Depth, Peer: DescribePeer(peer), Fix: verifyFix(&res, peer)}
 	}
+	u.rememberOK(peer[0], res.Chain)
 	if !MatchName(peer[0], name, u.opts.Rules) {
 		return &UpstreamError{Kind: FailName, Name: name, Peer: DescribePeer(peer), Fix: u.nameFix(peer[0], name)}
 	}
 	return nil
+}
+
+func (u *Upstream) cachedOK(leaf *x509.Certificate, now time.Time) bool {
+	u.vmu.Lock()
+	defer u.vmu.Unlock()
+	w, ok := u.verified[leaf]
+	return ok && !now.Before(w.from) && !now.After(w.until)
+}
+
+func (u *Upstream) rememberOK(leaf *x509.Certificate, chain []*x509.Certificate) {
+	if len(chain) == 0 {
+		return
+	}
+	w := window{from: chain[0].NotBefore, until: chain[0].NotAfter}
+	for _, c := range chain[1:] {
+		if c.NotBefore.After(w.from) {
+			w.from = c.NotBefore
+		}
+		if c.NotAfter.Before(w.until) {
+			w.until = c.NotAfter
+		}
+	}
+	if u.trust != nil && u.trust.crlCheck {
+		for _, crl := range u.trust.crls {
+			if crl.ThisUpdate.After(w.from) {
+				w.from = crl.ThisUpdate
+			}
+			if !crl.NextUpdate.IsZero() && crl.NextUpdate.Before(w.until) {
+				w.until = crl.NextUpdate
+			}
+		}
+	}
+	u.vmu.Lock()
+	defer u.vmu.Unlock()
+	if u.verified == nil || len(u.verified) >= 2*u.opts.MaxPeers {
+		u.verified = map[*x509.Certificate]window{}
+	}
+	u.verified[leaf] = w
 }
 
 // verifySystem verifies against the system trust store (secure defaults

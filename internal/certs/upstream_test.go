@@ -487,6 +487,9 @@ func TestUpstreamVerifiesResumedSessions(t *testing.T) {
 		t.Fatalf("second handshake: resumed %v, %v", st.DidResume, err)
 	}
 	<-b.results
+	if n := len(u.verified); n != 1 {
+		t.Errorf("%d verified chains remembered, want 1 (the resumed session's)", n)
+	}
 	now = leaf.Cert.NotAfter.Add(time.Minute)
 	_, err := dial(t, u, b)
 	var ue *UpstreamError
