@@ -154,6 +154,7 @@ type CipherError struct {
 	Reason  string // OpenSSL error queue text
 }
 
+// Error returns nginx's message for the rejected cipher string.
 func (e *CipherError) Error() string {
 	return `SSL_CTX_set_cipher_list("` + e.Ciphers + `") failed (SSL: ` + e.Reason + `)`
 }

@@ -41,6 +41,7 @@ type LoadError struct {
 	Err  error
 }
 
+// Error returns nginx's message (without "[emerg] ").
 func (e *LoadError) Error() string { return e.Msg }
 
 // Unwrap returns the cause.
@@ -212,6 +213,7 @@ func (e *UpstreamError) Detail() string {
 	return b.String()
 }
 
+// Error returns Message and Detail joined by "; ".
 func (e *UpstreamError) Error() string {
 	d := e.Detail()
 	if d == "" {

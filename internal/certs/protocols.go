@@ -40,6 +40,7 @@ var protocolWords = []struct {
 // reports it as `invalid value "WORD"`.
 type UnknownProtocolError struct{ Word string }
 
+// Error returns nginx's `invalid value "WORD"` text.
 func (e *UnknownProtocolError) Error() string { return `invalid value "` + e.Word + `"` }
 
 // ParseProtocols parses protocol words (case-sensitive, as nginx's bitmask
