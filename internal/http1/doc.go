@@ -52,7 +52,10 @@
 //     to Config.MaxDrain bytes, then the connection is closed with
 //     lingering close (nginx discards any amount).
 //   - Upstream: a response that is not HTTP/1.x is an error (nginx reads
-//     it as an HTTP/0.9 body), interim 1xx responses other than 101 are
-//     skipped, Transfer-Encoding in an HTTP/1.0 response and field names
-//     that are not tokens are invalid headers.
+//     it as an HTTP/0.9 body); interim 1xx responses other than 101 are
+//     skipped; bare LF, a line without a colon, a field name that is not a
+//     token and Transfer-Encoding in an HTTP/1.0 response are invalid
+//     headers (nginx accepts the first two). Duplicate or invalid
+//     Content-Length and unknown Transfer-Encoding are refused, which the
+//     installed nginx 1.22 does not do.
 package http1

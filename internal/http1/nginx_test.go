@@ -212,3 +212,118 @@ func startNginx(t *testing.T, dir string, port int) {
 		}
 	}
 }
+
+// upstreamDiffCases are upstream response headers whose acceptance is
+// compared with nginx's proxy module.
+var upstreamDiffCases = []diffCase{
+	{"ok", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+	{"no reason", "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok"},
+	{"http/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+	{"underscore name", "HTTP/1.1 200 OK\r\nX_A: b\r\nContent-Length: 2\r\n\r\nok"},
+	{"obs-text value", "HTTP/1.1 200 OK\r\nX: caf\xc3\xa9\r\nContent-Length: 2\r\n\r\nok"},
+	{"NUL in value", "HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 2\r\n\r\nok"},
+	{"bare CR in value", "HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 2\r\n\r\nok"},
+	{"space in name", "HTTP/1.1 200 OK\r\nX Y: a\r\nContent-Length: 2\r\n\r\nok"},
+	{"duplicate CL", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"},
+	{"invalid CL", "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nok"},
+	{"TE and CL", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n"},
+	{"unknown TE", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok"},
+	{"too big header", "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 5000) + "\r\nContent-Length: 2\r\n\r\nok"},
+	{"not http", "SSH-2.0-OpenSSH_9.6\r\n\r\n"},
+	{"premature close", "HTTP/1.1 200 OK\r\nContent-Le"},
+	{"bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"},
+	{"obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 2\r\n\r\nok"},
+	{"no colon", "HTTP/1.1 200 OK\r\nJunk\r\nContent-Length: 2\r\n\r\nok"},
+	{"100 then 200", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+}
+
+// upstreamDifferences records where nginx passes a response we refuse
+// (or the reverse), and why.
+var upstreamDifferences = map[string]string{
+	"not http":     "nginx reads a response without a status line as an HTTP/0.9 body (200); we treat it as invalid (502).",
+	"bare LF":      "nginx accepts bare LF from upstreams; we do not.",
+	"no colon":     "nginx takes a line without a colon as a field with an empty value; we refuse it.",
+	"100 then 200": "nginx 1.22 relays an interim 100 as if it were final; we skip 1xx other than 101.",
+	"duplicate CL": "nginx 1.22 passes it on; ambiguous upstream framing desynchronises a reused connection, so we refuse it (502, as newer nginx does).",
+	"invalid CL":   "same as duplicate CL.",
+	"TE and CL":    "same as duplicate CL.",
+	"unknown TE":   "same as duplicate CL.",
+}
+
+// ourUpstreamStatus is the status our proxy path would send for reply:
+// the upstream's on success, 502 when the header is refused.
+func ourUpstreamStatus(reply string) int {
+	var r Response
+	if _, err := ParseResponse(&r, []byte(reply), 4096); err != nil {
+		return 502 // refused, or ErrNeedMore: the upstream closed prematurely
+	}
+	for r.Status >= 100 && r.Status < 200 && r.Status != 101 {
+		n, _ := ParseResponse(&r, []byte(reply), 4096)
+		reply = reply[n:]
+		if _, err := ParseResponse(&r, []byte(reply), 4096); err != nil {
+			return 502
+		}
+	}
+	return r.Status
+}
+
+func TestNginxUpstreamDifferential(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nginx")
+	}
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skip("nginx is not installed")
+	}
+	backend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer backend.Close()
+	replies := make(chan string)
+	go func() {
+		for {
+			c, err := backend.Accept()
+			if err != nil {
+				return
+			}
+			reply := <-replies
+			br := bufio.NewReader(c)
+			for {
+				l, err := br.ReadString('\n')
+				if err != nil || l == "\r\n" {
+					break
+				}
+			}
+			io.WriteString(c, reply)
+			c.Close()
+		}
+	}()
+	dir := t.TempDir()
+	port := freePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "daemon off; master_process off; worker_processes 1;\n")
+	fmt.Fprintf(&conf, "error_log %s/error.log info; pid %s/nginx.pid;\nevents {}\nhttp {\n access_log off;\n", dir, dir)
+	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&conf, " %s_temp_path %s/tmp_%s;\n", p, dir, p)
+	}
+	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d;\n  location / { proxy_pass http://%s; proxy_next_upstream off; }\n }\n}\n", port, backend.Addr())
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startNginx(t, dir, port)
+	var report strings.Builder
+	for _, c := range upstreamDiffCases {
+		go func() { replies <- c.raw }()
+		theirs := nginxStatus(t, port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+		ours := ourUpstreamStatus(c.raw)
+		reason, documented := upstreamDifferences[c.name]
+		switch {
+		case theirs != ours && !documented:
+			t.Errorf("%s: nginx %d, we %d (undocumented difference)", c.name, theirs, ours)
+		case theirs == ours && documented:
+			t.Errorf("%s: both %d but a difference is documented: %s", c.name, ours, reason)
+		}
+		fmt.Fprintf(&report, "%-20s nginx %4d  ours %4d\n", c.name, theirs, ours)
+	}
+	t.Logf("status sent to the client per upstream reply:\n%s", report.String())
+}
