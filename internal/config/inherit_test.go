@@ -251,3 +251,65 @@ func TestAutoRedirect(t *testing.T) {
 		}
 	}
 }
+
+func TestInheritanceServerArrays(t *testing.T) {
+	cfg := mustCompile(t, `http {
+    ssl_certificate http.pem;
+    ssl_certificate_key http.key;
+    ssl_protocols TLSv1.3;
+    proxy_redirect http://a/ /b/;
+    server {
+        listen 8443 ssl;
+        location /inherit/ {
+            proxy_pass http://127.0.0.1;
+        }
+        location /off/ {
+            proxy_pass http://127.0.0.1;
+            proxy_redirect off;
+        }
+    }
+    server {
+        listen 8444 ssl;
+        ssl_certificate rsa.pem;
+        ssl_certificate ecdsa.pem;
+        ssl_certificate_key rsa.key;
+        ssl_certificate_key ecdsa.key;
+        location /default/ {
+            proxy_pass http://127.0.0.1/x/;
+        }
+    }
+}`)
+	s1, s2 := cfg.HTTP.Servers[0], cfg.HTTP.Servers[1]
+	if len(s1.SSL.Certificates) != 1 || s1.SSL.Certificates[0].Certificate != "/etc/gh/http.pem" || s1.SSL.Certificates[0].Key != "/etc/gh/http.key" {
+		t.Errorf("inherited certificates = %+v", s1.SSL.Certificates)
+	}
+	if len(s2.SSL.Certificates) != 2 || s2.SSL.Certificates[1].Certificate != "/etc/gh/ecdsa.pem" || s2.SSL.Certificates[1].Key != "/etc/gh/ecdsa.key" {
+		t.Errorf("own certificates = %+v", s2.SSL.Certificates)
+	}
+	if s2.SSL.Protocols != ProtoTLSv1_3 {
+		t.Errorf("ssl_protocols = %v", s2.SSL.Protocols)
+	}
+	if r := s1.Locations[0].Proxy.Redirects; len(r) != 1 || r[0].Pattern != "http://a/" || r[0].Replacement != "/b/" {
+		t.Errorf("inherited redirects = %+v", r)
+	}
+	if l := s1.Locations[1].Proxy; !l.RedirectOff || l.Redirects != nil {
+		t.Errorf("redirect off = %+v %+v", l.RedirectOff, l.Redirects)
+	}
+	if r := s2.Locations[0].Proxy.Redirects; len(r) != 1 || r[0].Pattern != "http://a/" {
+		t.Errorf("http-level redirects reach the other server too: %+v", r)
+	}
+}
+
+func TestImplicitRedirectDefault(t *testing.T) {
+	cfg := mustCompile(t, `http { server { listen 8080;
+        location /a/ { proxy_pass http://127.0.0.1/x/; }
+        location /v/ { proxy_pass http://$host; }
+    } }`)
+	ls := cfg.HTTP.Servers[0].Locations
+	if r := ls[0].Proxy.Redirects; len(r) != 1 || !r[0].Default {
+		t.Errorf("implicit proxy_redirect default missing: %+v", r)
+	}
+	if r := ls[1].Proxy.Redirects; r != nil {
+		t.Errorf("proxy_pass with variables has no implicit default: %+v", r)
+	}
+}
