@@ -29,11 +29,35 @@ type Server struct {
 
 	rt     atomic.Pointer[Runtime]
 	accept sync.WaitGroup
+	done   chan struct{} // closed by Shutdown; stops the pool sweeper
 }
 
 // New returns a Server that logs to log.
 func New(log *errorlog.Logger) *Server {
-	return &Server{log: log, listeners: map[string]net.Listener{}}
+	return &Server{log: log, listeners: map[string]net.Listener{}, done: make(chan struct{})}
+}
+
+// sweepEvery is how often idle upstream connections past their
+// keepalive_timeout are closed (they are also checked before reuse).
+const sweepEvery = 5 * time.Second
+
+// sweep closes expired idle upstream connections of the current
+// generation until Shutdown.
+func (s *Server) sweep() {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			if rt := s.rt.Load(); rt != nil {
+				for _, g := range rt.groups {
+					g.Pool().Sweep()
+				}
+			}
+		}
+	}
 }
 
 // Listen binds every socket rt needs that is not open yet. It is the
@@ -80,6 +104,7 @@ func (s *Server) Start(rt *Runtime) error {
 		return err
 	}
 	s.rt.Store(rt)
+	go s.sweep()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ln := range s.listeners {
@@ -158,6 +183,9 @@ func (s *Server) Current() *Runtime { return s.rt.Load() }
 // flight to finish (nginx's QUIT); otherwise it returns at once (TERM).
 func (s *Server) Shutdown(graceful bool) {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	for key, ln := range s.listeners {
 		ln.Close()
