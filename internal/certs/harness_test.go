@@ -3,11 +3,50 @@ package certs
 import (
 	"context"
 	"crypto/tls"
+	"flag"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// dates matches the dates and times in messages, which change with every
+// run because certificates are made at test time.
+var dates = regexp.MustCompile(`\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?`)
+
+// checkGolden compares got (dates normalised) with testdata/name, or
+// rewrites the file with -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	got = dates.ReplaceAllStringFunc(got, func(s string) string {
+		if len(s) > 10 {
+			return "YYYY-MM-DD hh:mm:ss"
+		}
+		return "YYYY-MM-DD"
+	})
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
 
 // backend is an in-process TLS upstream on loopback. Each accepted
 // connection is handshaken, answered with "ok" and closed; the server-side

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -179,6 +180,8 @@ func TestUpstreamVerifyFailures(t *testing.T) {
 			message: "",
 		},
 	}
+	var golden strings.Builder
+	defer func() { checkGolden(t, "verify_errors.golden", golden.String()) }()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := startBackend(t, &tls.Config{Certificates: []tls.Certificate{tt.cert}})
@@ -195,6 +198,7 @@ func TestUpstreamVerifyFailures(t *testing.T) {
 			if !errors.As(err, &ue) {
 				t.Fatalf("error %v is not an *UpstreamError", err)
 			}
+			fmt.Fprintf(&golden, "%s:\n\t%s\n\t%s\n", tt.name, ue.Message(), ue.Detail())
 			if !errors.Is(err, ErrVerify) || errors.Is(err, ErrHandshake) || errors.Is(err, ErrTimeout) {
 				t.Errorf("classification wrong for %v", err)
 			}
