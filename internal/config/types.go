@@ -150,8 +150,10 @@ type Socket struct {
 	AddrPort netip.AddrPort
 	Unix     string // socket path for unix: listens
 	SSL      bool
-	HTTP2    bool
-	// ProxyProtocol is recorded but not supported at run time.
+	// HTTP2 and ProxyProtocol are always false today: gatehouse rejects
+	// "listen ... http2" and "listen ... proxy_protocol". They are kept so
+	// that supporting either later does not change the type.
+	HTTP2         bool
 	ProxyProtocol bool
 	Options       ListenOptions
 	// Default is the default server: the one with default_server, or the
@@ -193,8 +195,8 @@ type Listen struct {
 	Unix          string
 	DefaultServer bool
 	SSL           bool
-	HTTP2         bool
-	ProxyProtocol bool
+	HTTP2         bool // always false, see Socket.HTTP2
+	ProxyProtocol bool // always false, see Socket.ProxyProtocol
 	Options       ListenOptions
 	// Implicit is true for the listen a server gets when it has none.
 	Implicit bool
@@ -253,7 +255,7 @@ type ServerCore struct {
 	MergeSlashes             bool
 	UnderscoresInHeaders     bool
 	IgnoreInvalidHeaders     bool
-	HTTP2                    bool
+	HTTP2                    bool // "http2 off" only; "http2 on" is rejected
 	ClientBodyTempPath       string
 	ProxyTempPath            string
 }
