@@ -744,3 +744,48 @@ func TestShutdownClosesConnectionsThatSentNothing(t *testing.T) {
 		t.Fatal("connection still tracked")
 	}
 }
+
+func TestHeaderArrivingByteByByte(t *testing.T) {
+	p := newPeer(t, DefaultConfig(), echo)
+	raw := "POST /slow HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nhi"
+	go func() {
+		for i := 0; i < len(raw); i++ {
+			if _, err := p.c.Write([]byte{raw[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	_, body := p.response("POST")
+	if body != "POST /slow hi" {
+		t.Fatalf("%q", body)
+	}
+}
+
+func TestTooLongLineDetectedBeforeHeaderEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix string
+		status       string
+	}{
+		{"request line", "GET /", "414"},
+		{"header line", "GET / HTTP/1.1\r\nHost: a\r\nX: ", "400"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPeer(t, DefaultConfig(), echo)
+			// the line never ends; the answer must not wait for it
+			go func() {
+				io.WriteString(p.c, tc.prefix)
+				chunk := strings.Repeat("a", 1000)
+				for i := 0; i < 100; i++ {
+					if _, err := io.WriteString(p.c, chunk); err != nil {
+						return
+					}
+				}
+			}()
+			_ = p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := p.br.ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, "HTTP/1.1 "+tc.status+" ") {
+				t.Fatalf("%q %v", line, err)
+			}
+		})
+	}
+}

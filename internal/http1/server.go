@@ -320,11 +320,11 @@ func (c *serverConn) serveOne() bool {
 	_ = c.nc.SetReadDeadline(time.Now().Add(s.Config.ClientHeaderTimeout))
 	c.br.timeout = 0
 	opts := &s.Config.Parse
-	scanFrom := 0
+	scanFrom, lastNL := 0, -1
 	for {
 		var n int
 		var err error
-		if c.headerMayBeComplete(scanFrom) {
+		if c.headerMayBeComplete(scanFrom, &lastNL) {
 			n, err = ParseRequest(&c.req, c.br.buf[:c.br.w], opts)
 		} else {
 			err = ErrNeedMore
@@ -359,18 +359,21 @@ func (c *serverConn) serveOne() bool {
 }
 
 // headerMayBeComplete is a cheap pre-check so that a header arriving in
-// many small reads is parsed once: it looks for an empty line in the new
-// bytes, or for a size that already breaks a limit.
-func (c *serverConn) headerMayBeComplete(from int) bool {
+// many small reads is parsed once, not once per read: it scans only the
+// new bytes for an empty line, and reports a line or a block that already
+// breaks a limit. *lastNL carries the last line end seen between calls.
+func (c *serverConn) headerMayBeComplete(from int, lastNL *int) bool {
 	b := c.br.buf[:c.br.w]
-	if from > 3 {
-		from -= 3
-	} else {
-		from = 0
+	start := from - 2
+	if start < 0 {
+		start = 0
 	}
-	for i := from; i < len(b); i++ {
+	for i := start; i < len(b); i++ {
 		if b[i] != '\n' {
 			continue
+		}
+		if i >= from {
+			*lastNL = i
 		}
 		if i+1 < len(b) && b[i+1] == '\n' {
 			return true
@@ -380,7 +383,7 @@ func (c *serverConn) headerMayBeComplete(from int) bool {
 		}
 	}
 	o := &c.srv.Config.Parse
-	return len(b) > o.MaxLine || len(b) > o.MaxHeader
+	return len(b)-(*lastNL+1) > o.MaxLine || len(b) > o.MaxHeader
 }
 
 func (c *serverConn) reportReject(e *Error) {
