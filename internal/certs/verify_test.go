@@ -56,6 +56,14 @@ func TestVerifyCodes(t *testing.T) {
 	badPurposeInter := root.Intermediate(testpki.WithUsage(testpki.UsageClient))
 	pathLenRoot := testpki.NewCA(t, testpki.WithMaxPathLen(0))
 	pathLenLeaf := pathLenRoot.Intermediate().Leaf()
+	// A leaf whose signature does not verify.
+	broken := inter.Leaf()
+	der := append([]byte(nil), broken.Cert.Raw...)
+	der[len(der)-3] ^= 0x55
+	badSig, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		peer    []*x509.Certificate
@@ -77,6 +85,7 @@ func TestVerifyCodes(t *testing.T) {
 		{"server cert as client", inter.Leaf(testpki.WithUsage(testpki.UsageServer)).Chain(), []*x509.Certificate{root.Cert}, 1, PurposeClient, VerifyInvalidPurpose, 0},
 		{"no EKU is any purpose", inter.Leaf(testpki.WithUsage(testpki.UsageNone)).Chain(), []*x509.Certificate{root.Cert}, 1, PurposeServer, VerifyOK, 0},
 		{"path length", pathLenLeaf.Chain(), []*x509.Certificate{pathLenRoot.Cert}, 4, PurposeServer, VerifyPathLengthExceeded, 2},
+		{"bad signature", []*x509.Certificate{badSig, inter.Cert}, []*x509.Certificate{root.Cert}, 1, PurposeServer, VerifySignatureFailure, 0},
 		{"no certificate", nil, []*x509.Certificate{root.Cert}, 1, PurposeServer, verifyUnspecified, 0},
 	}
 	for _, tt := range tests {
