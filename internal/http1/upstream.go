@@ -61,9 +61,10 @@ type UpstreamConn struct {
 	head       bool
 	failed     bool
 
-	resp Response
-	body ResponseBody
-	hdr  bool // a response header has been read
+	resp     Response
+	body     ResponseBody
+	hdr      bool // a response header has been read
+	released bool
 }
 
 // Conn wraps nc for HTTP/1 use, taking buffers from the options' pool.
@@ -80,6 +81,7 @@ func (o *UpstreamOptions) Conn(nc net.Conn) *UpstreamConn {
 	}
 	u.nc = nc
 	u.br.nc = nc
+	u.released = false
 	u.br.r, u.br.w, u.br.floor = 0, 0, 0
 	u.failed = false
 	u.hdr = false
@@ -89,6 +91,10 @@ func (o *UpstreamOptions) Conn(nc net.Conn) *UpstreamConn {
 // Release closes the connection (unless it was detached) and returns the
 // UpstreamConn to its pool; u must not be used afterwards.
 func (u *UpstreamConn) Release() {
+	if u.released {
+		return // a second Release must not put u in the pool twice
+	}
+	u.released = true
 	if u.nc != nil {
 		_ = u.nc.Close()
 	}

@@ -278,3 +278,19 @@ func TestUpstreamSwitchingProtocols(t *testing.T) {
 		t.Fatal("reusable after hijack")
 	}
 }
+
+func TestUpstreamDoubleReleaseIsHarmless(t *testing.T) {
+	o := &UpstreamOptions{BufferSize: 4096}
+	a, _ := net.Pipe()
+	u := o.Conn(a)
+	u.Release()
+	u.Release()
+	b, _ := net.Pipe()
+	c, _ := net.Pipe()
+	u1, u2 := o.Conn(b), o.Conn(c)
+	if u1 == u2 {
+		t.Fatal("one UpstreamConn handed out twice")
+	}
+	u1.Release()
+	u2.Release()
+}
