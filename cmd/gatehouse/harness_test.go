@@ -18,7 +18,7 @@ import (
 
 // instance is gatehouse running in-process for a test.
 type instance struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	sigs    chan os.Signal
 	done    chan int
@@ -60,7 +60,7 @@ func testResolve(ctx context.Context, host string) ([]netip.Addr, error) {
 }
 
 // freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,7 +72,7 @@ func freePort(t *testing.T) int {
 
 // start writes conf (with DIR replaced by a temporary directory) and runs
 // gatehouse on it until the test ends.
-func start(t *testing.T, conf string) *instance {
+func start(t testing.TB, conf string) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)

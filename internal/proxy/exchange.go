@@ -65,6 +65,13 @@ func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 	x.Start = x.Env.Now()
 }
 
+// Scratch returns a buffer owned by the exchange, reused from request to
+// request, for values that must live until the response is written.
+func (x *Exchange) Scratch() []byte { return x.scratch[:0] }
+
+// KeepScratch hands back a buffer obtained from Scratch (possibly grown).
+func (x *Exchange) KeepScratch(b []byte) { x.scratch = b }
+
 // Normalize fills URI from the request target; it reports false for a
 // target nginx rejects with 400.
 func (x *Exchange) Normalize(mergeSlashes bool) bool {

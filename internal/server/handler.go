@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net"
-	"strconv"
 
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
@@ -144,7 +143,8 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 	code := l.ret.Code
 	var text []byte
 	if l.retVal != nil {
-		text = l.retVal.Append(nil, x)
+		text = l.retVal.Append(x.Scratch(), x)
+		x.KeepScratch(text)
 	}
 	switch {
 	case code == 301 || code == 302 || code == 303 || code == 307 || code == 308:
@@ -162,13 +162,17 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 	default:
 		h := w.Header()
 		h.Status = code
-		h.ContentType = []byte("text/plain")
+		h.ContentType = textPlain
 		h.ContentLength = int64(len(text))
 		if err := w.WriteHeader(); err == nil {
 			_, _ = w.Write(text)
 		}
 	}
 }
+
+// textPlain is the type of a return directive's text (nginx's
+// default_type); it is never modified.
+var textPlain = []byte("text/plain")
 
 // onReject logs a request the codec refused by itself.
 func (sk *socket) onReject(c net.Conn, r *http1.Request, e *http1.Error) {
@@ -182,5 +186,3 @@ func (sk *socket) onReject(c net.Conn, r *http1.Request, e *http1.Error) {
 	}
 	sk.rt.env.Log.Log(level, ctx, e.Msg)
 }
-
-var _ = strconv.Itoa
