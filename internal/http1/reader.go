@@ -223,7 +223,7 @@ func (c *chunkedReader) read1(b *bufReader, p []byte) (int, error) {
 	}
 }
 
-// parseChunkSize parses "HEX [BWS ; ext ...]" strictly: 1 to 16 hex digits
+// parseChunkSize parses "HEX [; ext ...]" strictly: 1 to 16 hex digits
 // without overflow, then chunk extensions with token names and token or
 // quoted-string values.
 func parseChunkSize(l []byte) (int64, bool) {
@@ -267,16 +267,18 @@ func skipToken(l []byte, i int) int {
 	return i
 }
 
-// validChunkExt checks *( BWS ";" BWS name [ BWS "=" BWS value ] ).
+// validChunkExt checks *( ";" BWS name [ BWS "=" BWS value ] ).
 func validChunkExt(l []byte) bool {
 	i := 0
 	for {
 		if i == len(l) {
 			return true
 		}
-		i = skipBWS(l, i)
-		if i == len(l) || l[i] != ';' {
-			return false // trailing whitespace, or not an extension
+		// RFC 9112 allows whitespace before ';' (BWS, which senders must
+		// not generate); net/http and other recipients refuse it, so we
+		// do too.
+		if l[i] != ';' {
+			return false
 		}
 		i = skipBWS(l, i+1)
 		j := skipToken(l, i)

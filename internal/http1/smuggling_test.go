@@ -68,6 +68,7 @@ var smuggleCorpus = []smuggleCase{
 	{name: "chunk size leading space", raw: h11 + "Transfer-Encoding: chunked\r\n\r\n 1\r\nx\r\n0\r\n\r\n", status: 400, body: true},
 	{name: "chunk size trailing space", raw: h11 + "Transfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n0\r\n\r\n", status: 400, body: true, netHTTP: true},
 	{name: "chunk size empty", raw: h11 + "Transfer-Encoding: chunked\r\n\r\n\r\nx\r\n0\r\n\r\n", status: 400, body: true},
+	{name: "chunk ext whitespace before semicolon", raw: h11 + "Transfer-Encoding: chunked\r\n\r\n1 ;a=b\r\nx\r\n0\r\n\r\n", status: 400, body: true},
 	{name: "chunk ext empty name", raw: h11 + "Transfer-Encoding: chunked\r\n\r\n1;\r\nx\r\n0\r\n\r\n", status: 400, body: true, netHTTP: true},
 	{name: "chunk ext empty value", raw: h11 + "Transfer-Encoding: chunked\r\n\r\n1;a=\r\nx\r\n0\r\n\r\n", status: 400, body: true, netHTTP: true},
 	{name: "chunk ext unterminated quote", raw: h11 + "Transfer-Encoding: chunked\r\n\r\n1;a=\"b\r\nx\r\n0\r\n\r\n", status: 400, body: true, netHTTP: true},
