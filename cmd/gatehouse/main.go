@@ -244,6 +244,14 @@ func serve(o *options, p paths, io stdio) int {
 		}
 		return 1
 	}
+	// Signals are caught from the start, so one that arrives as soon as
+	// the pid file exists is handled, not fatal.
+	sigs := io.signals
+	if sigs == nil {
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+		defer signal.Stop(sigs)
+	}
 	ld, err := load(o, p, io.resolve)
 	if err != nil {
 		return emerg(nil, err)
@@ -278,12 +286,6 @@ func serve(o *options, p paths, io stdio) int {
 		io.ready(srv)
 	}
 
-	sigs := io.signals
-	if sigs == nil {
-		sigs = make(chan os.Signal, 4)
-		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-		defer signal.Stop(sigs)
-	}
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:

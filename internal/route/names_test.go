@@ -265,6 +265,12 @@ func TestNamesRegexNotForEmptyHost(t *testing.T) {
 }
 
 func TestNamesNoAllocs(t *testing.T) {
+	if raceEnabled {
+		// Under -race sync.Pool drops items at random, so regexp's pooled
+		// machines are sometimes reallocated; scripts/test.sh runs this
+		// test again without -race.
+		t.Skip("allocation counts are not meaningful under -race")
+	}
 	tab, _, _ := NewNames("0.0.0.0:80", []NamedServer{
 		{ID: 0, Names: names("www.example.com")},
 		{ID: 1, Names: names("*.example.com", ".example.org")},
