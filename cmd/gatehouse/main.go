@@ -166,6 +166,10 @@ func printWarnings(w io.Writer, cfg *config.Config) {
 // testConfig is -t and -T: everything a start does short of serving.
 func testConfig(o *options, p paths, io stdio) int {
 	fail := func(err error) int {
+		// Warnings nginx printed before it met the error come first.
+		for _, w := range config.Warnings(err) {
+			fmt.Fprintf(io.err, "gatehouse: [warn] %s\n", w.Error())
+		}
 		fmt.Fprintf(io.err, "gatehouse: [emerg] %s\n", err.Error())
 		fmt.Fprintf(io.err, "gatehouse: configuration file %s test failed\n", p.conf)
 		return 1
