@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
@@ -50,7 +51,7 @@ var nginxVars = []struct {
 type nginxServer struct {
 	mode  VerifyMode
 	depth int
-	crl   bool
+	crl   string // "" (none), "crl.pem" or "crl_lookalike.pem"
 	full  bool // the CA file also holds the intermediate
 	port  int
 }
@@ -99,8 +100,8 @@ func startNginx(t *testing.T, dir string, servers []nginxServer) {
 			ca = "ca_full.crt"
 		}
 		fmt.Fprintf(&conf, "  ssl_client_certificate %s/%s; ssl_verify_client %s; ssl_verify_depth %d;\n", dir, ca, s.mode, s.depth)
-		if s.crl {
-			fmt.Fprintf(&conf, "  ssl_crl %s/crl.pem;\n", dir)
+		if s.crl != "" {
+			fmt.Fprintf(&conf, "  ssl_crl %s/%s;\n", dir, s.crl)
 		}
 		fmt.Fprintf(&conf, "  error_page 495 = /e495; error_page 496 = /e496;\n")
 		fmt.Fprintf(&conf, "  location / { return 200 \"200\\n%s\"; }\n", body.String())
@@ -174,6 +175,34 @@ func leafWithSubject(t *testing.T, ca *testpki.CA, subject []byte, serial int64)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
+// selfSignedSigner makes a self-signed client certificate whose key usage
+// is digitalSignature only: self-issued, but not allowed to sign
+// certificates.
+func selfSignedSigner(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(77),
+		Subject:      pkix.Name{CommonName: "self, no keyCertSign"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(48 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
 // TestAgainstNginx presents the same client certificates to nginx and to
 // tlsterm, in every verification mode, and compares the verdicts and the
 // variables. It needs nginx built with OpenSSL 3 at /usr/sbin/nginx.
@@ -203,9 +232,19 @@ func TestAgainstNginx(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "crl.pem"), bytes.Join(crls, nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var crlList []*x509.RevocationList
-	for _, c := range crls {
-		crlList = append(crlList, parseCRL(t, c))
+	// The intermediate's CRL replaced by one from a look-alike CA: same
+	// name, another key, so its authority key identifier matches no
+	// certificate of the chain.
+	lookalike := testpki.NewCA(t, testpki.WithCN("Diff Intermediate"))
+	lookalikeCRLs := [][]byte{root.CRL(), lookalike.CRL()}
+	if err := os.WriteFile(filepath.Join(dir, "crl_lookalike.pem"), bytes.Join(lookalikeCRLs, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	crlLists := map[string][]*x509.RevocationList{}
+	for name, set := range map[string][][]byte{"crl.pem": crls, "crl_lookalike.pem": lookalikeCRLs} {
+		for _, c := range set {
+			crlLists[name] = append(crlLists[name], parseCRL(t, c))
+		}
 	}
 
 	var servers []nginxServer
@@ -214,8 +253,9 @@ func TestAgainstNginx(t *testing.T) {
 			servers = append(servers, nginxServer{mode: m, depth: depth, port: freePort(t)})
 		}
 	}
-	servers = append(servers, nginxServer{mode: VerifyOptional, depth: 2, crl: true, port: freePort(t)},
-		nginxServer{mode: VerifyOptionalNoCA, depth: 1, crl: true, port: freePort(t)},
+	servers = append(servers, nginxServer{mode: VerifyOptional, depth: 2, crl: "crl.pem", port: freePort(t)},
+		nginxServer{mode: VerifyOptionalNoCA, depth: 1, crl: "crl.pem", port: freePort(t)},
+		nginxServer{mode: VerifyOptional, depth: 1, crl: "crl_lookalike.pem", port: freePort(t)},
 		nginxServer{mode: VerifyOptional, depth: 0, full: true, port: freePort(t)},
 		nginxServer{mode: VerifyOptional, depth: 1, full: true, port: freePort(t)})
 	startNginx(t, dir, servers)
@@ -256,6 +296,7 @@ func TestAgainstNginx(t *testing.T) {
 		{"code-signing EKU", ptr(own(root, testpki.WithCN("codesign"), testpki.WithUsage(testpki.UsageCodeSigning)))},
 		{"unknown root sent along", withExtra(strangerInt.Leaf(testpki.WithCN("with stranger root")), stranger.Cert)},
 		{"serial 4096", &zeroSerial},
+		{"self-signed without keyCertSign", ptr(selfSignedSigner(t))},
 	}
 	for _, s := range servers {
 		l, err := New(Options{
@@ -268,12 +309,7 @@ func TestAgainstNginx(t *testing.T) {
 					}
 					return []*x509.Certificate{root.Cert}
 				}(),
-				CRLs: func() []*x509.RevocationList {
-					if s.crl {
-						return crlList
-					}
-					return nil
-				}(),
+				CRLs: crlLists[s.crl],
 			}},
 			LookupSNI: nameTable(map[string]int{"mtls.test": 0}),
 		})
@@ -281,7 +317,7 @@ func TestAgainstNginx(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range clients {
-			name := fmt.Sprintf("%s/depth%d/crl=%v/full=%v/%s", s.mode, s.depth, s.crl, s.full, c.name)
+			name := fmt.Sprintf("%s/depth%d/crl=%s/full=%v/%s", s.mode, s.depth, s.crl, s.full, c.name)
 			t.Run(name, func(t *testing.T) {
 				wantVerdict, wantVars := nginxGet(t, s.port, root.Pool(), c.cert)
 				cfg := clientConfig(root.Pool(), "mtls.test")
