@@ -13,10 +13,15 @@ import (
 // and the directive that fixes it.
 func Explain(err error, action string, timeout bool) string {
 	var he *http1.Error
+	var de *http1.DetailError
 	var d interface{ Detail() string }
 	switch {
 	case timeout:
 		return "upstream timed out (110: Connection timed out)"
+	case errors.As(err, &de):
+		// nginx's text with the offending line, e.g.
+		// `upstream sent invalid header: "X\x01..."`.
+		return de.Error()
 	case errors.As(err, &d):
 		// TLS failures already read as nginx's message followed by what
 		// the peer presented and the fix.

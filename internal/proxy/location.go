@@ -34,6 +34,15 @@ type setHeader struct {
 	special byte
 }
 
+// redirectRule is one compiled proxy_redirect rule with a literal
+// pattern: a Location starting with from has that prefix replaced by to
+// (evaluated per request) or toLit.
+type redirectRule struct {
+	from  string
+	to    *variables.Template
+	toLit string
+}
+
 const (
 	specialNone = iota
 	specialContentLength
@@ -75,9 +84,11 @@ type Location struct {
 	bodyLimit      int64
 	hashKey        *variables.Template
 	serverTokens   bool
-	// redirFrom and redirTo are proxy_redirect default's rule; redirFrom
-	// is empty when redirects are off.
-	redirFrom, redirTo string
+	// clientSendTimeout is send_timeout, for writes to the client in an
+	// upgraded connection.
+	clientSendTimeout time.Duration
+	// redirects are the proxy_redirect rules, in order; none when off.
+	redirects []redirectRule
 }
 
 // maxBufferedBody is how much of a request body is held in memory so that
@@ -98,25 +109,26 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 	}
 	px := &loc.Proxy
 	l := &Location{
-		env:            env,
-		group:          group,
-		tls:            tls,
-		scheme:         "http://",
-		name:           loc.Name,
-		uri:            pp.URI,
-		hasURI:         pp.HasURI,
-		proxyHost:      pp.ProxyHost,
-		proxyPort:      pp.ProxyPort,
-		http11:         px.HTTPVersion == config.HTTP11,
-		connectTimeout: px.ConnectTimeout,
-		passHeaders:    px.PassRequestHeaders,
-		passBody:       px.PassRequestBody,
-		nextUpstream:   upstream.NextUpstream(px.NextUpstream),
-		tries:          px.NextUpstreamTries,
-		triesTimeout:   px.NextUpstreamTimeout,
-		bodyLimit:      maxBufferedBody,
-		hashKey:        hashKey,
-		serverTokens:   loc.Core.ServerTokens,
+		env:               env,
+		group:             group,
+		tls:               tls,
+		scheme:            "http://",
+		name:              loc.Name,
+		uri:               pp.URI,
+		hasURI:            pp.HasURI,
+		proxyHost:         pp.ProxyHost,
+		proxyPort:         pp.ProxyPort,
+		http11:            px.HTTPVersion == config.HTTP11,
+		connectTimeout:    px.ConnectTimeout,
+		passHeaders:       px.PassRequestHeaders,
+		passBody:          px.PassRequestBody,
+		nextUpstream:      upstream.NextUpstream(px.NextUpstream),
+		tries:             px.NextUpstreamTries,
+		triesTimeout:      px.NextUpstreamTimeout,
+		bodyLimit:         maxBufferedBody,
+		hashKey:           hashKey,
+		serverTokens:      loc.Core.ServerTokens,
+		clientSendTimeout: loc.Core.SendTimeout,
 		up: &http1.UpstreamOptions{
 			BufferSize:  int(px.BufferSize),
 			ReadTimeout: px.ReadTimeout,
@@ -127,16 +139,28 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		l.scheme = "https://"
 	}
 	for _, rd := range px.Redirects {
-		if rd.Default {
-			// nginx.md §5.6: the proxy_pass URL as written (plus "/" when it
-			// has no URI part) is replaced by the location name (or "/").
+		switch {
+		case rd.Default:
+			// nginx.md §5.6: the proxy_pass URL as written (plus "/" when
+			// it has no URI part) is replaced by the location name (or "/").
 			from := strings.TrimSuffix(pp.Raw, pp.URI)
 			if pp.HasURI {
-				l.redirFrom, l.redirTo = from+pp.URI, loc.Name
+				l.redirects = append(l.redirects, redirectRule{from: from + pp.URI, toLit: loc.Name})
 			} else {
-				l.redirFrom, l.redirTo = from+"/", "/"
+				l.redirects = append(l.redirects, redirectRule{from: from + "/", toLit: "/"})
 			}
-			break
+		case rd.Regex || strings.Contains(rd.Pattern, "$"):
+			return nil, fmt.Errorf("proxy_redirect with a regular expression or variables in the pattern is not supported yet in %s:%d", rd.Pos.File, rd.Pos.Line)
+		default:
+			rule := redirectRule{from: rd.Pattern, toLit: rd.Replacement}
+			if strings.Contains(rd.Replacement, "$") {
+				t, err := reg.Compile(rd.Replacement)
+				if err != nil {
+					return nil, fmt.Errorf("proxy_redirect %s: %w", rd.Replacement, err)
+				}
+				rule.to = t
+			}
+			l.redirects = append(l.redirects, rule)
 		}
 	}
 	connectionEmpty := false
@@ -163,7 +187,7 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 	l.keepalive = l.http11 && connectionEmpty
 	l.hide = []string{"connection", "keep-alive", "transfer-encoding", "content-length",
 		"date", "server", "x-pad", "x-accel-expires", "x-accel-redirect",
-		"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset", "upgrade", "te", "trailer"}
+		"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset"}
 	for _, h := range px.HideHeaders {
 		l.hide = append(l.hide, strings.ToLower(h))
 	}

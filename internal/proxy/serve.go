@@ -41,7 +41,10 @@ func (l *Location) Serve(x *Exchange) {
 
 	// The request body: buffered in memory so it can be sent again to
 	// another peer, unless it is declared larger than maxBufferedBody.
-	bodyLen := int64(0)
+	// bodyLen is $proxy_internal_body_length: -1 (no Content-Length
+	// header) when the client sent no body framing, else the body's
+	// length, which for a chunked body is its de-chunked size.
+	bodyLen := int64(-1)
 	streamed := false
 	st.body = st.body[:0]
 	if r.HasBody() {
@@ -53,6 +56,8 @@ func (l *Location) Serve(x *Exchange) {
 		} else if l.passBody {
 			bodyLen = int64(len(st.body))
 		}
+	} else if r.ContentLength == 0 && l.passBody {
+		bodyLen = 0
 	}
 
 	st.key = st.key[:0]
@@ -103,6 +108,13 @@ func (l *Location) Serve(x *Exchange) {
 			err = l.tlsReadError(err, conn)
 			uc.Release()
 			if l.fail(x, peer, err, actHeader, true, cached, nonIdem, streamed) {
+				continue
+			}
+			return
+		}
+		if resp.Status == 101 && !x.R.Header.Has("Upgrade") {
+			uc.Release()
+			if l.fail(x, peer, errUnexpected101, actHeader, true, cached, nonIdem, streamed) {
 				continue
 			}
 			return
@@ -181,7 +193,8 @@ func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action stri
 		cond = upstream.CondTimeout
 	case errors.Is(err, http1.ErrUpstreamInvalidHeader), errors.Is(err, http1.ErrUpstreamTooBigHeader),
 		errors.Is(err, http1.ErrUpstreamDuplicateCL), errors.Is(err, http1.ErrUpstreamInvalidCL),
-		errors.Is(err, http1.ErrUpstreamUnknownTE), errors.Is(err, http1.ErrUpstreamTEAndCL):
+		errors.Is(err, http1.ErrUpstreamUnknownTE), errors.Is(err, http1.ErrUpstreamTEAndCL),
+		errors.Is(err, errUnexpected101):
 		cond = upstream.CondInvalidHeader
 	}
 	l.logUpstreamError(x, peer, err, action, cond == upstream.CondTimeout)
@@ -250,7 +263,7 @@ func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int6
 		h := &l.headers[i]
 		switch h.special {
 		case specialContentLength:
-			if bodyLen > 0 {
+			if bodyLen >= 0 {
 				st.hdr = strconv.AppendInt(st.hdr[:0], bodyLen, 10)
 				uc.AddHeader(h.name, st.hdr)
 			}
@@ -344,13 +357,25 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		switch {
 		case hasName(l.hide, f.Name):
 			continue
+		case len(f.Name) == 6 && asciiEqualFold("server", f.Name):
+			// proxy_pass_header Server: the upstream's replaces ours
+			h.Server = f.Value
+			continue
+		case len(f.Name) == 4 && asciiEqualFold("date", f.Name):
+			h.Date = f.Value
+			continue
 		case len(f.Name) == 12 && asciiEqualFold("content-type", f.Name):
 			h.ContentType = f.Value
 			continue
-		case len(f.Name) == 8 && asciiEqualFold("location", f.Name) && l.redirFrom != "":
-			if v, ok := l.rewriteLocation(x, f.Value); ok {
-				h.Location = v
-				continue
+		case len(f.Name) == 8 && asciiEqualFold("location", f.Name) && len(l.redirects) > 0:
+			if v, ok, abs := l.rewriteLocation(x, f.Value); ok {
+				if abs {
+					// rewritten to a path, made absolute: the header
+					// filter writes it after Content-Length
+					h.Location = v
+					continue
+				}
+				f.Value = v
 			}
 		}
 		h.Header = append(h.Header, f)
@@ -359,6 +384,10 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		st.att.Done()
 		uc.Release()
 		w.Abort()
+		return
+	}
+	if resp.Status == 101 {
+		l.tunnel(x, uc, peer)
 		return
 	}
 	if st.copyBuf == nil {
@@ -405,27 +434,57 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 	uc.Release()
 }
 
-// rewriteLocation applies proxy_redirect default and absolute_redirect.
-func (l *Location) rewriteLocation(x *Exchange, v []byte) ([]byte, bool) {
-	if len(v) < len(l.redirFrom) || string(v[:len(l.redirFrom)]) != l.redirFrom {
-		return nil, false
+// rewriteLocation applies the proxy_redirect rules to an upstream
+// Location value (nginx.md §5.6): the first rule whose pattern is a
+// prefix of v (case-sensitive) replaces that prefix. It reports whether a
+// rule matched; a rewritten value starting with "/" is made absolute as
+// absolute_redirect does (the request's host, else the local address, and
+// the local port unless it is the scheme's default).
+func (l *Location) rewriteLocation(x *Exchange, v []byte) (out []byte, matched, absolute bool) {
+	for i := range l.redirects {
+		rd := &l.redirects[i]
+		if len(v) < len(rd.from) || string(v[:len(rd.from)]) != rd.from {
+			continue
+		}
+		b := x.scratch[:0]
+		if rd.to != nil {
+			b = rd.to.Append(b, x)
+		} else {
+			b = append(b, rd.toLit...)
+		}
+		absolute = len(b) > 0 && b[0] == '/'
+		if absolute {
+			b = x.appendAbsolutePrefix(b)
+		}
+		b = append(b, v[len(rd.from):]...)
+		x.scratch = b
+		return b, true, absolute
 	}
-	b := x.scratch[:0]
-	if x.Conn.TLS != nil {
+	return nil, false, false
+}
+
+// appendAbsolutePrefix puts "scheme://host[:port]" in front of the path
+// in b, using the bytes after len(b) as room.
+func (x *Exchange) appendAbsolutePrefix(b []byte) []byte {
+	n := len(b)
+	tls := x.Conn.TLS != nil
+	if tls {
 		b = append(b, "https://"...)
 	} else {
 		b = append(b, "http://"...)
 	}
-	b = append(b, x.Host...)
+	if x.R.Host != nil {
+		b = append(b, x.R.Host...)
+	} else {
+		b = append(b, x.Conn.ServerAddr...)
+	}
 	port := string(x.Conn.ServerPort)
-	if (x.Conn.TLS != nil && port != "443") || (x.Conn.TLS == nil && port != "80") {
+	if (tls && port != "443") || (!tls && port != "80") {
 		b = append(b, ':')
 		b = append(b, port...)
 	}
-	b = append(b, l.redirTo...)
-	b = append(b, v[len(l.redirFrom):]...)
-	x.scratch = b
-	return b, true
+	b = append(b, b[:n]...)
+	return append(b[:0], b[n:]...)
 }
 
 func readAll(r io.Reader, dst *[]byte) error {
