@@ -16,6 +16,13 @@
 //     ngx_conf_full_name does.
 //   - Regular expressions are Go's RE2, not PCRE: look-around and
 //     back-references are rejected at load with the reason.
+//   - "error_page" accepts only full http:// or https:// URLs (or ones
+//     starting with $scheme), which nginx answers with a redirect; a local
+//     URI or @name needs internal redirects gatehouse does not have and is
+//     rejected at load.
+//   - "gzip off" is accepted and "gzip on" rejected (nothing is
+//     compressed); sendfile, tcp_nopush and types_hash_* are accepted and
+//     change nothing, as gatehouse sends no files.
 //   - Post-parse checks run at the closing brace of http, in nginx's module
 //     order (upstreams, ssl, proxy, location trees, listen ssl, names).
 package config

@@ -558,7 +558,14 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		ServerTokens:      cf.ServerTokens.or(true),
 		Root:              c.fullPath(cf.Root.or("html"), false),
 		ErrorLogs:         cf.ErrorLogs.V,
+		DefaultType:       cf.DefaultType.or("text/plain"),
+		Types:             defaultTypes,
+		ErrorPages:        cf.ErrorPages.V,
 	}
+	if cf.Types.Set {
+		core.Types = cf.Types.V.m
+	}
+	out.AddHeaders = cf.AddHeaders.V
 	switch {
 	case cf.AccessLogs.V.Off:
 		core.AccessLogs = []AccessLog{}

@@ -40,6 +40,8 @@ var notComparable = map[string]string{
 	"upstream-host-not-found.conf":   "needs DNS",
 	"proxy-pass-host-not-found.conf": "needs DNS",
 	"user-dup.conf":                  "nginx as root looks the user up first",
+	"error-page-local.conf":          "gatehouse has no internal redirects",
+	"error-page-named.conf":          "gatehouse has no internal redirects",
 }
 
 var nginxLine = regexp.MustCompile(`\[(emerg|warn)\] \d+#\d+: (.*)`)
@@ -111,7 +113,7 @@ func TestNginxDifferential(t *testing.T) {
 // nginxWarnings are the warnings nginx itself prints; gatehouse's own
 // security warnings are not compared, nor "protocol options redefined",
 // which nginx 1.22 predates.
-var nginxWarnings = regexp.MustCompile(`^(duplicate value|conflicting server name|load balancing method redefined|server name .* has suspicious symbols|the "user" directive)`)
+var nginxWarnings = regexp.MustCompile(`^(duplicate value|conflicting server name|load balancing method redefined|server name .* has suspicious symbols|the "user" directive|duplicate extension)`)
 
 // TestNginxDifferentialWarnings runs nginx -t on cases that load and
 // checks that nginx prints the same warnings as ours, in the same order.

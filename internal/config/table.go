@@ -26,13 +26,24 @@ func directiveTable() map[string][]spec {
 		"multi_accept":         {{ctx: ctxEvents, min: 1, max: 1, kind: kindFlag, fn: hMultiAccept}},
 
 		// http core
-		"http":        {{ctx: ctxMain, block: true, min: 0, max: 0, kind: kindBlock, fn: hHTTP}},
-		"server":      {{ctx: ctxHTTP, block: true, min: 0, max: 0, kind: kindBlock, fn: hServer}, {ctx: ctxUpstream, min: 1, max: -1, kind: kindCustom, fn: hUpstreamServer}},
-		"listen":      {{ctx: ctxServer, min: 1, max: -1, kind: kindCustom, fn: hListen}},
-		"server_name": {{ctx: ctxServer, min: 1, max: -1, kind: kindCustom, fn: hServerName}},
-		"location":    {{ctx: ctxServer | ctxLocation, block: true, min: 1, max: 2, kind: kindBlock, fn: hLocation}},
-		"return":      {{ctx: ctxServer | ctxLocation | ctxIf, min: 1, max: 2, kind: kindCustom, fn: hReturn}},
-		"root":        {{ctx: ctxHSL | ctxIf, min: 1, max: 1, kind: kindString, fn: strSlot("Root")}},
+		"http":         {{ctx: ctxMain, block: true, min: 0, max: 0, kind: kindBlock, fn: hHTTP}},
+		"server":       {{ctx: ctxHTTP, block: true, min: 0, max: 0, kind: kindBlock, fn: hServer}, {ctx: ctxUpstream, min: 1, max: -1, kind: kindCustom, fn: hUpstreamServer}},
+		"listen":       {{ctx: ctxServer, min: 1, max: -1, kind: kindCustom, fn: hListen}},
+		"server_name":  {{ctx: ctxServer, min: 1, max: -1, kind: kindCustom, fn: hServerName}},
+		"location":     {{ctx: ctxServer | ctxLocation, block: true, min: 1, max: 2, kind: kindBlock, fn: hLocation}},
+		"return":       {{ctx: ctxServer | ctxLocation | ctxIf, min: 1, max: 2, kind: kindCustom, fn: hReturn}},
+		"root":         {{ctx: ctxHSL | ctxIf, min: 1, max: 1, kind: kindString, fn: strSlot("Root")}},
+		"types":        {{ctx: ctxHSL, block: true, min: 0, max: 0, kind: kindBlock, fn: hTypes}},
+		"default_type": {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("DefaultType")}},
+		"error_page":   {{ctx: ctxHSLI, min: 2, max: -1, kind: kindList, fn: hErrorPage}},
+		"add_header":   {{ctx: ctxHSLI, min: 2, max: 3, kind: kindList, fn: hAddHeader}},
+		// Accepted for stock configurations; gatehouse sends no files and
+		// keeps types in a Go map, so they change nothing (see headers.go).
+		"types_hash_max_size":    {{ctx: ctxHSL, min: 1, max: 1, kind: kindNumber, fn: numSlot("TypesHashMax")}},
+		"types_hash_bucket_size": {{ctx: ctxHSL, min: 1, max: 1, kind: kindNumber, fn: numSlot("TypesHashBucket")}},
+		"sendfile":               {{ctx: ctxHSL | ctxIf, min: 1, max: 1, kind: kindFlag, fn: flagSlot("Sendfile")}},
+		"tcp_nopush":             {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("TCPNopush")}},
+		"gzip":                   {{ctx: ctxHSL | ctxIf, min: 1, max: 1, kind: kindFlag, fn: hGzip}},
 
 		"client_max_body_size":        {{ctx: ctxHSL, min: 1, max: 1, kind: kindOffset, fn: sizeSlot("ClientMaxBodySize", true)}},
 		"client_header_timeout":       {{ctx: ctxHS, min: 1, max: 1, kind: kindMsec, fn: timeSlot("ClientHeaderTimeout", false)}},

@@ -356,6 +356,9 @@ type Location struct {
 	Core      LocationCore
 	// Return is the location's return directive, nil if none.
 	Return *Return
+	// AddHeaders are the add_header directives in effect (this level's,
+	// or the nearest enclosing level's that has any), in config order.
+	AddHeaders []AddHeader
 	// AutoRedirect is nginx's auto_redirect: a non-regex location whose
 	// name ends in "/" and that proxies answers a request for the name
 	// without the slash with a 301 to the name (nginx.md §4).
@@ -375,6 +378,60 @@ type LocationCore struct {
 	Root              string
 	AccessLogs        []AccessLog // empty slice when "access_log off"
 	ErrorLogs         []ErrorLog  // nil: use the main error log
+	// DefaultType is default_type (default "text/plain"): the type of a
+	// generated response whose URI extension is not in Types.
+	DefaultType string
+	// Types maps lowercased URI extensions to MIME types: the types
+	// blocks of the nearest level that has any, else nginx's built-in
+	// html, gif and jpg. It is shared between locations and read-only.
+	Types map[string]string
+	// ErrorPages are the error_page entries in effect, one per status
+	// code, in config order.
+	ErrorPages []ErrorPage
+}
+
+// ErrorPage is one status code of an error_page directive. gatehouse
+// accepts only URIs that are full http:// or https:// URLs (possibly
+// with variables): nginx answers those with a redirect.
+type ErrorPage struct {
+	Status int
+	// Overwrite is the "=CODE" response code, 0 for a bare "=", -1 when
+	// none was given. With a URL the answer is a redirect: Overwrite if
+	// it is 301, 302, 303, 307 or 308, else 302.
+	Overwrite int
+	// URI is raw and may hold variables.
+	URI string
+	Pos nginxconf.Pos
+}
+
+// RedirectStatus is the status nginx answers an error_page URL with.
+func (e *ErrorPage) RedirectStatus() int {
+	switch e.Overwrite {
+	case 301, 302, 303, 307, 308:
+		return e.Overwrite
+	}
+	return 302
+}
+
+// AddHeader is one add_header directive; Value is raw (variables are
+// compiled by the variables package). An empty Value adds nothing.
+type AddHeader struct {
+	Name  string
+	Value string
+	// Always adds the field whatever the status; otherwise only to 200,
+	// 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses.
+	Always bool
+	Pos    nginxconf.Pos
+}
+
+// AddHeaderStatus reports whether add_header without "always" applies to
+// a response with status code (ngx_http_headers_filter's list).
+func AddHeaderStatus(code int) bool {
+	switch code {
+	case 200, 201, 204, 206, 301, 302, 303, 304, 307, 308:
+		return true
+	}
+	return false
 }
 
 // AccessLog is one access_log directive.
