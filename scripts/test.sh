@@ -24,8 +24,18 @@ if [ "$fuzztime" != "0" ]; then
     dir=$(dirname "$file")
     for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
       echo "fuzz $dir $target ($fuzztime)"
-      go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "./$dir" >/tmp/fuzz.$$.log 2>&1 || {
-        cat /tmp/fuzz.$$.log; exit 1; }
+      if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "./$dir" >/tmp/fuzz.$$.log 2>&1; then
+        # Go 1.26's fuzz coordinator can report a bare "context deadline
+        # exceeded" when -fuzztime ends while a worker is mid-input
+        # (go.dev/issue/75804, fixed in 1.27). A real finding always writes
+        # a reproducer; only that, or any other failure, fails the run.
+        if grep -q 'context deadline exceeded' /tmp/fuzz.$$.log && ! grep -q 'Failing input written' /tmp/fuzz.$$.log \
+           && ! grep -q -- '--- FAIL: .*panic\|_test.go:[0-9]*:' /tmp/fuzz.$$.log; then
+          echo "  (ended by the fuzz coordinator's deadline race, go.dev/issue/75804; no failing input)"
+        else
+          cat /tmp/fuzz.$$.log; exit 1
+        fi
+      fi
     done
   done
   rm -f /tmp/fuzz.$$.log
