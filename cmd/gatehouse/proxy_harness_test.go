@@ -29,7 +29,7 @@ type rawUpstream struct {
 // holdForever is a respond result: read the request, then say nothing.
 const holdForever = "\x00hold"
 
-func newRawUpstream(t testing.TB, tlsConf *tls.Config, respond func(req []byte) string) *rawUpstream {
+func newRawUpstream(t testing.TB, tlsConf *tls.Config, keep bool, respond func(req []byte) string) *rawUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -38,7 +38,7 @@ func newRawUpstream(t testing.TB, tlsConf *tls.Config, respond func(req []byte) 
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	u := &rawUpstream{ln: ln, reqs: make(chan []byte, 64), respond: respond, hold: make(chan struct{})}
+	u := &rawUpstream{ln: ln, reqs: make(chan []byte, 64), respond: respond, keep: keep, hold: make(chan struct{})}
 	t.Cleanup(func() { close(u.hold); ln.Close() })
 	go func() {
 		for {

@@ -148,8 +148,7 @@ func sendOne(t testing.TB, addr, raw string) (*http.Response, string) {
 // under both defaults and, when nginx is installed, that nginx sends the
 // same bytes for the same configuration.
 func TestProxyRequestWire(t *testing.T) {
-	up := newRawUpstream(t, nil, func([]byte) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" })
-	up.keep = true
+	up := newRawUpstream(t, nil, true, func([]byte) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" })
 	type target struct {
 		name string
 		addr string
@@ -187,7 +186,7 @@ func TestProxyRequestWire(t *testing.T) {
 // the same configuration and compares what the upstream receives.
 func TestProxyRequestWireNginx(t *testing.T) {
 	nginxBinary(t)
-	up := newRawUpstream(t, nil, func([]byte) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" })
+	up := newRawUpstream(t, nil, false, func([]byte) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" })
 	port := freePort(t)
 	conf := "http {\n    access_log off;\n" + wireHTTP + "}\n"
 	startNginx(t, strings.NewReplacer("UP", fmt.Sprint(up.port()), "FRONT", fmt.Sprint(port)).Replace(conf))
@@ -215,7 +214,7 @@ func TestProxyRequestWireTLS(t *testing.T) {
 			sni <- h.ServerName
 			return nil, nil
 		},
-	}, func([]byte) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" })
+	}, false, func([]byte) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" })
 	const req = "POST /upstream/x?a=1 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/8.5.0\r\nConnection: keep-alive\r\nX-Forwarded-For: 10.1.1.1\r\nContent-Length: 5\r\n\r\nhello"
 	const want = "POST /upstream/x?a=1 HTTP/1.0\r\nX-Forwarded-For: 10.1.1.1, 127.0.0.1\r\nHost: backend.example.com\r\nConnection: close\r\nContent-Length: 5\r\nUser-Agent: curl/8.5.0\r\n\r\nhello"
 	for _, tc := range []struct {
