@@ -238,14 +238,33 @@ func logTargets(cfg *config.Config) []errorlog.Target {
 	return ts
 }
 
+// earlyLog is the error log used before the configuration is read: the
+// -e file ("stderr" means stderr), with messages at warn and above also
+// echoed to stderr.
+func earlyLog(o *options, p paths, io stdio) (*errorlog.Logger, error) {
+	var targets []errorlog.Target
+	if e := o.errorLog; e != "" {
+		if e != "stderr" && !filepath.IsAbs(e) {
+			e = p.prefix + e
+		}
+		targets = append(targets, errorlog.Target{Path: e, Level: errorlog.Notice})
+	}
+	return errorlog.New(targets, errorlog.Options{PID: os.Getpid(), Stderr: io.err, Echo: true})
+}
+
 // serve runs gatehouse in the foreground until QUIT, TERM or INT.
 func serve(o *options, p paths, io stdio) int {
+	early, err := earlyLog(o, p, io)
+	if err != nil {
+		fmt.Fprintf(io.err, "gatehouse: [alert] could not open error log file: %s\n", err.Error())
+		early, _ = errorlog.New(nil, errorlog.Options{PID: os.Getpid(), Stderr: io.err, Echo: true})
+	}
+	defer early.Close()
 	emerg := func(log *errorlog.Logger, err error) int {
-		if log != nil {
-			log.Log(errorlog.Emerg, nil, err.Error())
-		} else {
-			fmt.Fprintf(io.err, "gatehouse: [emerg] %s\n", err.Error())
+		if log == nil {
+			log = early
 		}
+		log.Log(errorlog.Emerg, nil, err.Error())
 		return 1
 	}
 	// Signals are caught from the start, so one that arrives as soon as

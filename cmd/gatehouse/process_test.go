@@ -166,3 +166,18 @@ func TestProcessBadConfig(t *testing.T) {
 		t.Errorf("a pid file was written for a bad configuration")
 	}
 }
+
+func TestEarlyErrorLog(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "g.conf")
+	os.WriteFile(conf, []byte("bogus;\n"), 0o644)
+	code, _, stderr := runCLI(t, "-p", dir+"/", "-c", conf, "-e", "early.log")
+	want := "gatehouse: [emerg] unknown directive \"bogus\" in " + conf + ":1\n"
+	if code != 1 || stderr != want {
+		t.Fatalf("exit %d stderr %q, want %q", code, stderr, want)
+	}
+	logged, _ := os.ReadFile(filepath.Join(dir, "early.log"))
+	if !strings.Contains(string(logged), "[emerg]") || !strings.Contains(string(logged), `unknown directive "bogus"`) {
+		t.Errorf("-e file holds %q", logged)
+	}
+}
