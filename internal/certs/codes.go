@@ -2,13 +2,16 @@ package certs
 
 import "strconv"
 
-// VerifyCode is an OpenSSL X509_V_* verification result code. Its String
-// method gives OpenSSL 3.x's text, as nginx logs it after the number.
+// VerifyCode is an OpenSSL X509_V_* verification result code, for
+// upstream certificates and client certificates alike. Its String method
+// gives OpenSSL 3.x's text, as nginx logs it after the number and puts it
+// into $ssl_client_verify after "FAILED:".
 type VerifyCode int
 
 // The OpenSSL verify codes gatehouse can produce or report.
 const (
 	VerifyOK                      VerifyCode = 0
+	VerifyUnspecified             VerifyCode = 1
 	VerifyUnableToGetIssuer       VerifyCode = 2
 	VerifyUnableToGetCRL          VerifyCode = 3
 	VerifySignatureFailure        VerifyCode = 7
@@ -30,9 +33,10 @@ const (
 	VerifyRejected                VerifyCode = 28
 	VerifyKeyUsageNoCertSign      VerifyCode = 32
 	VerifyUnhandledCriticalExt    VerifyCode = 34
+	VerifyKeyUsageNoCRLSign       VerifyCode = 35
+	VerifyUnhandledCriticalCRLExt VerifyCode = 36
 	VerifyHostnameMismatch        VerifyCode = 62
 	VerifyIPAddressMismatch       VerifyCode = 64
-	verifyUnspecified             VerifyCode = 1
 	VerifyUnableToDecodeIssuerKey VerifyCode = 6
 )
 
@@ -70,11 +74,14 @@ var verifyTexts = map[VerifyCode]string{
 	28: "certificate rejected",
 	32: "key usage does not include certificate signing",
 	34: "unhandled critical extension",
+	35: "key usage does not include CRL signing",
+	36: "unhandled critical CRL extension",
 	62: "hostname mismatch",
 	64: "IP address mismatch",
 }
 
-// String returns OpenSSL's text for the code.
+// String returns OpenSSL's text for the code; an unknown code is "error
+// number N", as X509_verify_cert_error_string words it.
 func (c VerifyCode) String() string {
 	if s, ok := verifyTexts[c]; ok {
 		return s
@@ -84,6 +91,19 @@ func (c VerifyCode) String() string {
 
 // Paren formats the code as nginx logs it: "(20:unable to get local issuer
 // certificate)".
-func (c VerifyCode) Paren() string {
-	return "(" + strconv.Itoa(int(c)) + ":" + c.String() + ")"
+func (c VerifyCode) Paren() string { return string(c.AppendParen(nil)) }
+
+// AppendParen appends the Paren form to dst without allocating (for a
+// known code and a dst with room).
+func (c VerifyCode) AppendParen(dst []byte) []byte {
+	dst = append(dst, '(')
+	dst = strconv.AppendInt(dst, int64(c), 10)
+	dst = append(dst, ':')
+	if s, ok := verifyTexts[c]; ok {
+		dst = append(dst, s...)
+	} else {
+		dst = append(dst, "error number "...)
+		dst = strconv.AppendInt(dst, int64(c), 10)
+	}
+	return append(dst, ')')
 }

@@ -84,8 +84,8 @@ func DescribePeer(chain []*x509.Certificate) *PeerInfo {
 	}
 	c := chain[0]
 	p := &PeerInfo{
-		Subject:   FormatDN(c.Subject.ToRDNSequence()),
-		Issuer:    FormatDN(c.Issuer.ToRDNSequence()),
+		Subject:   c.Subject.String(), // Go's form, if OpenSSL's fails
+		Issuer:    c.Issuer.String(),
 		DNSNames:  c.DNSNames,
 		NotBefore: c.NotBefore.UTC().Format("2006-01-02"),
 		NotAfter:  c.NotAfter.UTC().Format("2006-01-02"),

@@ -1,8 +1,6 @@
 package certs
 
 import (
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"errors"
 	"io/fs"
 	"os"
@@ -165,16 +163,4 @@ func FuzzParsePEM(f *testing.F) {
 		_, _ = ParseKey("f", b)
 		_, _ = ParseCRLs("f", b)
 	})
-}
-
-func TestFormatDNUnknownAndNonASCII(t *testing.T) {
-	rdns := pkix.RDNSequence{
-		{{Type: asn1.ObjectIdentifier{2, 5, 4, 6}, Value: "DE"}},
-		{{Type: asn1.ObjectIdentifier{1, 2, 3, 4}, Value: "x"}},
-		{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: " Müller#"}, {Type: asn1.ObjectIdentifier{2, 5, 4, 11}, Value: "#a"}},
-	}
-	want := `CN=\ M\C3\BCller#+OU=\#a,1.2.3.4=#130178,C=DE`
-	if got := FormatDN(rdns); got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
 }

@@ -310,7 +310,7 @@ func remoteAlert(err error) (uint8, bool) {
 func (u *Upstream) verify(peer []*x509.Certificate, name string) error {
 	now := u.now()
 	if len(peer) == 0 {
-		return &UpstreamError{Kind: FailVerify, Code: verifyUnspecified, Fix: "the upstream sent no certificate"}
+		return &UpstreamError{Kind: FailVerify, Code: VerifyUnspecified, Fix: "the upstream sent no certificate"}
 	}
 	if u.cachedOK(peer[0], now) {
 		if !MatchName(peer[0], name, u.opts.Rules) {
@@ -320,7 +320,7 @@ func (u *Upstream) verify(peer []*x509.Certificate, name string) error {
 	}
 	var res VerifyResult
 	if !u.system {
-		res = u.trust.Verify(peer, VerifyOptions{Depth: u.opts.VerifyDepth, Purpose: PurposeServer, Now: now})
+		res = u.trust.Verify(peer, VerifyOptions{Depth: u.opts.VerifyDepth, Purpose: PurposeServer, Now: now, ExplainDepth: true})
 	} else {
 		res = u.verifySystem(peer, now)
 	}
@@ -378,7 +378,7 @@ func (u *Upstream) rememberOK(leaf *x509.Certificate, chain []*x509.Certificate)
 func (u *Upstream) verifySystem(peer []*x509.Certificate, now time.Time) VerifyResult {
 	r := VerifyResult{NeedDepth: -1}
 	if len(peer) == 0 {
-		r.Code = verifyUnspecified
+		r.Code = VerifyUnspecified
 		return r
 	}
 	inter := x509.NewCertPool()
@@ -417,13 +417,13 @@ func (u *Upstream) verifySystem(peer []*x509.Certificate, now time.Time) VerifyR
 			case x509.IncompatibleUsage:
 				r.Code = VerifyInvalidPurpose
 			default:
-				r.Code = verifyUnspecified
+				r.Code = VerifyUnspecified
 			}
 			if ci.Cert != nil {
 				r.Cert = ci.Cert
 			}
 		default:
-			r.Code = verifyUnspecified
+			r.Code = VerifyUnspecified
 		}
 		return r
 	}
@@ -440,11 +440,7 @@ func (u *Upstream) verifySystem(peer []*x509.Certificate, now time.Time) VerifyR
 	}
 	if u.trust != nil && u.trust.crlCheck {
 		for i, x := range best {
-			issuer := x
-			if i+1 < len(best) {
-				issuer = best[i+1]
-			}
-			if code := u.trust.checkCRL(x, issuer, now); code != VerifyOK {
+			if code := u.trust.checkCRL(best, i, now); code != VerifyOK {
 				r.Code, r.Depth, r.Cert = code, i, x
 			}
 		}

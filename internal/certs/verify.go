@@ -23,17 +23,36 @@ type Trust struct {
 	certs     []*x509.Certificate
 	bySubject map[string][]*x509.Certificate
 	crls      []*x509.RevocationList
+	crlsBy    map[string][]*x509.RevocationList // by raw issuer name
 	crlCheck  bool
 }
 
-// NewTrust compiles a trust store. With crlCheck, every certificate of a
-// chain (anchor included) must be covered by a CRL from crls, as nginx's
+// NewTrust compiles a trust store; nil entries and repeated certificates
+// are skipped. With crlCheck, every certificate of a chain (anchor
+// included) must be covered by a CRL from crls, as nginx's
 // ssl_crl/proxy_ssl_crl (X509_V_FLAG_CRL_CHECK|X509_V_FLAG_CRL_CHECK_ALL)
 // require.
 func NewTrust(cas []*x509.Certificate, crls []*x509.RevocationList, crlCheck bool) *Trust {
-	t := &Trust{certs: cas, bySubject: map[string][]*x509.Certificate{}, crls: crls, crlCheck: crlCheck}
+	t := &Trust{
+		certs:     make([]*x509.Certificate, 0, len(cas)),
+		bySubject: make(map[string][]*x509.Certificate, len(cas)),
+		crls:      make([]*x509.RevocationList, 0, len(crls)),
+		crlsBy:    make(map[string][]*x509.RevocationList, len(crls)),
+		crlCheck:  crlCheck,
+	}
 	for _, c := range cas {
+		if c == nil || inChain(t.bySubject[string(c.RawSubject)], c) {
+			continue
+		}
+		t.certs = append(t.certs, c)
 		t.bySubject[string(c.RawSubject)] = append(t.bySubject[string(c.RawSubject)], c)
+	}
+	for _, l := range crls {
+		if l == nil {
+			continue
+		}
+		t.crls = append(t.crls, l)
+		t.crlsBy[string(l.RawIssuer)] = append(t.crlsBy[string(l.RawIssuer)], l)
 	}
 	return t
 }
@@ -59,6 +78,15 @@ type VerifyOptions struct {
 	Purpose Purpose
 	// Now is the verification time.
 	Now time.Time
+	// ExplainDepth makes a chain longer than Depth end chain building with
+	// "certificate chain too long" (22) and sets VerifyResult.NeedDepth, so
+	// that the message can name the depth that would do. Without it the
+	// result is nginx's: its verify callback accepts every error, so
+	// OpenSSL goes on to report the untrusted top of the truncated chain
+	// (20, 19 or 2), which then is the result unless a later check fails.
+	// The upstream side sets it; client certificates are reported exactly
+	// as nginx reports them.
+	ExplainDepth bool
 }
 
 // VerifyResult is the outcome of Trust.Verify, in OpenSSL's terms.
@@ -74,8 +102,9 @@ type VerifyResult struct {
 	Chain []*x509.Certificate
 	// Trusted reports whether Chain ends at a trust anchor.
 	Trusted bool
-	// NeedDepth, for VerifyChainTooLong, is the smallest depth that would
-	// let the chain reach a trust anchor, or -1 if none would.
+	// NeedDepth, with ExplainDepth and a chain longer than Depth, is the
+	// smallest depth that would let the chain reach a trust anchor, or -1
+	// if none would.
 	NeedDepth int
 }
 
@@ -92,11 +121,13 @@ const maxChain = 32
 // Verify verifies a peer chain (leaf first, then what the peer sent) the way
 // OpenSSL 3's X509_verify_cert does for nginx: trusted-first chain building
 // limited by depth, then extension and purpose checks, CRLs, signatures and
-// validity, continuing after each error so that the last one is the result.
+// validity, continuing after each error (nginx's verify callback accepts
+// every one) so that the last one is the result, SSL_get_verify_result.
+// Name constraints, policies and OCSP are not checked.
 func (t *Trust) Verify(peer []*x509.Certificate, o VerifyOptions) VerifyResult {
 	r := VerifyResult{NeedDepth: -1}
 	if len(peer) == 0 || peer[0] == nil {
-		r.Code = verifyUnspecified
+		r.Code = VerifyUnspecified
 		return r
 	}
 	depth := o.Depth
@@ -117,12 +148,18 @@ func (t *Trust) Verify(peer []*x509.Certificate, o VerifyOptions) VerifyResult {
 	num := len(chain)
 	if !trusted {
 		top := chain[num-1]
-		switch {
-		case num > depth+1:
+		tooLong := num > depth+1
+		if tooLong {
 			fail(VerifyChainTooLong, num-1)
-			if full, _, ok := t.build(peer, maxChain, o.Now); ok {
-				r.NeedDepth = max(len(full)-2, 0)
+			if o.ExplainDepth {
+				if full, _, ok := t.build(peer, maxChain, o.Now); ok {
+					r.NeedDepth = max(len(full)-2, 0)
+				}
 			}
+		}
+		switch {
+		case tooLong && o.ExplainDepth:
+			// 22 stays the chain-building result.
 		case selfSigned(top) && num == 1:
 			fail(VerifyDepthZeroSelfSigned, 0)
 		case selfSigned(top):
@@ -159,14 +196,8 @@ func (t *Trust) Verify(peer []*x509.Certificate, o VerifyOptions) VerifyResult {
 
 	// check_revocation
 	if t.crlCheck {
-		for i, x := range chain {
-			var issuer *x509.Certificate
-			if i+1 < num {
-				issuer = chain[i+1]
-			} else if selfIssued(x) {
-				issuer = x
-			}
-			if code := t.checkCRL(x, issuer, o.Now); code != VerifyOK {
+		for i := range chain {
+			if code := t.checkCRL(chain, i, o.Now); code != VerifyOK {
 				fail(code, i)
 			}
 		}
@@ -336,11 +367,10 @@ func issuedBy(x, issuer *x509.Certificate) bool {
 
 func selfIssued(x *x509.Certificate) bool { return bytes.Equal(x.RawSubject, x.RawIssuer) }
 
-// selfSigned is OpenSSL's EXFLAG_SS: self-issued, key identifiers
-// consistent, and key usage (if present) allowing certificate signing.
-func selfSigned(x *x509.Certificate) bool {
-	return issuedBy(x, x) && (x.KeyUsage == 0 || x.KeyUsage&x509.KeyUsageCertSign != 0)
-}
+// selfSigned is OpenSSL 3's EXFLAG_SS: self-issued with consistent key
+// identifiers. Unlike OpenSSL 1.1, key usage does not matter: a
+// self-signed leaf without keyCertSign is still 18, as nginx reports.
+func selfSigned(x *x509.Certificate) bool { return issuedBy(x, x) }
 
 // checkCA is OpenSSL's check_ca: 0 not a CA, 1 basicConstraints CA, 3 v1
 // self-signed root, 4 keyCertSign without basicConstraints.
@@ -392,39 +422,71 @@ func checkPurpose(x *x509.Certificate, p Purpose, nonLeaf bool) bool {
 	return x.KeyUsage&want != 0
 }
 
-// checkCRL checks x against the CRLs issued by issuer (nil when the issuer
-// is unknown), returning the last OpenSSL error met.
-func (t *Trust) checkCRL(x, issuer *x509.Certificate, now time.Time) VerifyCode {
+// checkCRL is OpenSSL's check_cert for chain[i]: find a CRL from its
+// issuer whose signer is on the chain (preferring a current one), check the
+// CRL itself, then look the serial up. It returns the last error met.
+func (t *Trust) checkCRL(chain []*x509.Certificate, i int, now time.Time) VerifyCode {
+	x := chain[i]
 	var crl *x509.RevocationList
-	for _, c := range t.crls {
-		if !bytes.Equal(c.RawIssuer, x.RawIssuer) {
+	var issuer *x509.Certificate
+	fresh := false
+	for _, l := range t.crlsBy[string(x.RawIssuer)] {
+		iss := crlIssuerOnChain(chain, i, l)
+		if iss == nil {
 			continue
 		}
-		if crl == nil {
-			crl = c
-		}
-		if issuer != nil && c.CheckSignatureFrom(issuer) == nil && !now.Before(c.ThisUpdate) && (c.NextUpdate.IsZero() || !now.After(c.NextUpdate)) {
-			crl = c
-			break
+		ok := !now.Before(l.ThisUpdate) && (l.NextUpdate.IsZero() || !now.After(l.NextUpdate))
+		if crl == nil || (ok && !fresh) {
+			crl, issuer, fresh = l, iss, ok
 		}
 	}
 	if crl == nil {
 		return VerifyUnableToGetCRL
 	}
 	code := VerifyOK
+	if issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCRLSign == 0 {
+		code = VerifyKeyUsageNoCRLSign
+	}
 	if now.Before(crl.ThisUpdate) {
 		code = VerifyCRLNotYetValid
-	}
-	if !crl.NextUpdate.IsZero() && now.After(crl.NextUpdate) {
+	} else if !crl.NextUpdate.IsZero() && now.After(crl.NextUpdate) {
 		code = VerifyCRLExpired
 	}
-	if issuer != nil && crl.CheckSignatureFrom(issuer) != nil {
+	if crl.CheckSignatureFrom(issuer) != nil {
 		code = VerifyCRLSignatureFailure
 	}
 	for _, e := range crl.RevokedCertificateEntries {
-		if e.SerialNumber != nil && e.SerialNumber.Cmp(x.SerialNumber) == 0 {
-			code = VerifyRevoked
+		if e.SerialNumber != nil && x.SerialNumber != nil && e.SerialNumber.Cmp(x.SerialNumber) == 0 {
+			if e.ReasonCode != 8 { // removeFromCRL un-revokes
+				code = VerifyRevoked
+			}
+			break
 		}
 	}
 	return code
+}
+
+// crlIssuerOnChain is OpenSSL's crl_akid_check: the CRL's signer must be
+// the next certificate up the chain (or the certificate itself at the top)
+// or, failing that, a certificate further up with the CRL's issuer name;
+// key identifiers must agree. A CRL whose signer is not on the chain is not
+// used at all, which makes a truncated chain, or a CRL from a look-alike
+// CA, fail with "unable to get certificate CRL" (3).
+func crlIssuerOnChain(chain []*x509.Certificate, i int, l *x509.RevocationList) *x509.Certificate {
+	akidOK := func(c *x509.Certificate) bool {
+		return len(l.AuthorityKeyId) == 0 || len(c.SubjectKeyId) == 0 || bytes.Equal(l.AuthorityKeyId, c.SubjectKeyId)
+	}
+	cidx := i
+	if cidx != len(chain)-1 {
+		cidx++
+	}
+	if akidOK(chain[cidx]) {
+		return chain[cidx]
+	}
+	for j := cidx + 1; j < len(chain); j++ {
+		if bytes.Equal(chain[j].RawSubject, l.RawIssuer) && akidOK(chain[j]) {
+			return chain[j]
+		}
+	}
+	return nil
 }
