@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"testing"
-	"time"
 
 	"gatehouse/internal/testpki"
 	"gatehouse/internal/variables"
@@ -60,30 +59,5 @@ func BenchmarkAppendVar(b *testing.B) {
 		for _, id := range ids {
 			buf, _ = info.AppendVar(buf[:0], id)
 		}
-	}
-}
-
-func BenchmarkVerifyChain(b *testing.B) {
-	root := testpki.NewCA(b)
-	inter := root.Intermediate()
-	leaf := inter.Leaf(testpki.WithCN("client"))
-	s := newTrustStore([]*x509.Certificate{root.Cert}, nil, 1)
-	peer := []*x509.Certificate{leaf.Cert, inter.Cert}
-	now := time.Now()
-	b.ReportAllocs()
-	for b.Loop() {
-		if s.verify(peer, now) != CodeOK {
-			b.Fatal("verify failed")
-		}
-	}
-}
-
-func BenchmarkRFC2253(b *testing.B) {
-	root := testpki.NewCA(b, testpki.WithOrg("Example Inc"))
-	leaf := root.Leaf(testpki.WithCN("client.example.com"), testpki.WithOrg("Example Inc"))
-	buf := make([]byte, 0, 256)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf, _ = appendRFC2253(buf[:0], leaf.Cert.RawSubject)
 	}
 }

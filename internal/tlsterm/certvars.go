@@ -5,6 +5,8 @@ import (
 	"time"
 )
 
+const upperHex = "0123456789ABCDEF"
+
 // appendSerial is $ssl_client_serial (i2a_ASN1_INTEGER): a "-" for a
 // negative serial, then the magnitude's big-endian bytes in uppercase hex
 // ("00" for zero), with OpenSSL's "\\\n" break every 35 bytes.

@@ -33,8 +33,10 @@
 //     empty (crypto/tls servers do not accept 0-RTT data).
 //   - crypto/tls refuses a ClientHello whose SNI ends with a dot, where
 //     nginx would strip the dot.
-//   - Client-certificate verification emulates OpenSSL's chain building,
-//     depth, purpose, CA, path-length, CRL, signature and validity checks,
-//     but not name constraints, policies or OCSP.
+//   - Client certificates are verified by certs.Trust, which emulates
+//     OpenSSL's chain building, depth, purpose, CA, path-length, CRL,
+//     signature and validity checks, but not name constraints, policies or
+//     OCSP. The $ssl_client_*_dn values are printed by certs.AppendDN and
+//     certs.AppendLegacyDN.
 //   - ssl_prefer_server_ciphers has no effect: crypto/tls orders suites.
 package tlsterm

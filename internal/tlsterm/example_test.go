@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 
+	"gatehouse/internal/certs"
 	"gatehouse/internal/tlsterm"
 )
 
@@ -31,6 +32,6 @@ func ExampleNew() {
 		return
 	}
 	_ = l.Config() // the socket's *tls.Config; accept with l.Server(conn)
-	fmt.Println(tlsterm.VerifyOn, tlsterm.CertError.Status(), tlsterm.CodeCertHasExpired)
+	fmt.Println(tlsterm.VerifyOn, tlsterm.CertError.Status(), certs.VerifyExpired)
 	// Output: on 495 certificate has expired
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/certs"
 	"gatehouse/internal/variables"
 )
 
@@ -27,7 +28,7 @@ type Info struct {
 	at         time.Time // when the handshake completed: the verification time
 
 	verifyOnce sync.Once
-	verifyRes  VerifyCode
+	verifyRes  certs.VerifyCode
 
 	certOnce    sync.Once
 	sDN, iDN    []byte
@@ -82,25 +83,36 @@ func (i *Info) State() *tls.ConnectionState {
 func (i *Info) HasClientCert() bool { return i != nil && len(i.cs.PeerCertificates) > 0 }
 
 // VerifyResult returns OpenSSL's verification result for the client's
-// certificate (CodeOK when none was sent), computed once per connection
-// against the trust store and depth of the server that served the
-// handshake, at the time of the handshake, as SSL_get_verify_result
-// reports it.
-func (i *Info) VerifyResult() VerifyCode {
+// certificate (certs.VerifyOK when none was sent), computed once per
+// connection against the trust store and depth of the server that served
+// the handshake, at the time of the handshake, as SSL_get_verify_result
+// reports it under nginx's accept-all verify callback.
+func (i *Info) VerifyResult() certs.VerifyCode {
 	if i == nil {
-		return CodeOK
+		return certs.VerifyOK
 	}
 	i.verifyOnce.Do(func() {
 		if len(i.cs.PeerCertificates) == 0 {
 			return
 		}
-		st := i.l.servers[i.tlsIdx].store
-		if st == nil || i.l.servers[i.tlsIdx].verify == VerifyOff {
+		st := &i.l.servers[i.tlsIdx]
+		if st.trust == nil || st.verify == VerifyOff {
 			return
 		}
-		i.verifyRes = st.verify(i.cs.PeerCertificates, i.at)
+		i.verifyRes = st.trust.Verify(i.cs.PeerCertificates, certs.VerifyOptions{Depth: st.depth, Purpose: certs.PurposeClient, Now: i.at}).Code
 	})
 	return i.verifyRes
+}
+
+// untrustedIssuer reports whether c is one of the errors that
+// "ssl_verify_client optional_no_ca" tolerates (ngx_ssl_verify_error_optional).
+func untrustedIssuer(c certs.VerifyCode) bool {
+	switch c {
+	case certs.VerifyDepthZeroSelfSigned, certs.VerifySelfSignedInChain,
+		certs.VerifyUnableToGetIssuerLocal, certs.VerifyUnableToVerifyLeaf, certs.VerifyUntrusted:
+		return true
+	}
+	return false
 }
 
 // Verdict is the outcome of the per-request TLS checks nginx makes once
@@ -164,7 +176,7 @@ func (i *Info) Check(host []byte, server int) Verdict {
 	if mode == VerifyOff {
 		return Proceed
 	}
-	if res := i.VerifyResult(); res != CodeOK && !(mode == VerifyOptionalNoCA && res.untrustedIssuer()) {
+	if res := i.VerifyResult(); res != certs.VerifyOK && !(mode == VerifyOptionalNoCA && untrustedIssuer(res)) {
 		return CertError
 	}
 	if mode == VerifyOn && len(i.cs.PeerCertificates) == 0 {
@@ -184,7 +196,7 @@ func (i *Info) AppendReason(dst []byte, v Verdict) []byte {
 			return dst
 		}
 		dst = append(dst, "client SSL certificate verify error: "...)
-		return i.VerifyResult().appendParen(dst)
+		return i.VerifyResult().AppendParen(dst)
 	case NoCert:
 		return append(dst, "client sent no required SSL certificate"...)
 	}
@@ -249,7 +261,7 @@ func (i *Info) AppendVar(dst []byte, id variables.ID) ([]byte, bool) {
 			return append(dst, "NONE"...), true
 		}
 		res := i.VerifyResult()
-		if res == CodeOK {
+		if res == certs.VerifyOK {
 			return append(dst, "SUCCESS"...), true
 		}
 		return append(append(dst, "FAILED:"...), res.String()...), true
@@ -346,16 +358,16 @@ func appendCurve(dst []byte, c tls.CurveID) []byte {
 func (i *Info) buildCert() {
 	leaf := i.cs.PeerCertificates[0]
 	var err error
-	if i.sDN, err = appendRFC2253(nil, leaf.RawSubject); err != nil {
+	if i.sDN, err = certs.AppendDN(nil, leaf.RawSubject); err != nil {
 		i.sDN = nil
 	}
-	if i.iDN, err = appendRFC2253(nil, leaf.RawIssuer); err != nil {
+	if i.iDN, err = certs.AppendDN(nil, leaf.RawIssuer); err != nil {
 		i.iDN = nil
 	}
-	if i.sDNL, err = appendOneline(nil, leaf.RawSubject); err != nil {
+	if i.sDNL, err = certs.AppendLegacyDN(nil, leaf.RawSubject); err != nil {
 		i.sDNL = nil
 	}
-	if i.iDNL, err = appendOneline(nil, leaf.RawIssuer); err != nil {
+	if i.iDNL, err = certs.AppendLegacyDN(nil, leaf.RawIssuer); err != nil {
 		i.iDNL = nil
 	}
 	i.serial = appendSerial(nil, leaf)

@@ -146,8 +146,9 @@ type Listener struct {
 type serverTLS struct {
 	verify  VerifyMode
 	reject  bool
-	cfg     *tls.Config // nil: no certificate of its own
-	store   *trustStore // verification material of cfg's owner
+	cfg     *tls.Config  // nil: no certificate of its own
+	trust   *certs.Trust // verification material of cfg's owner
+	depth   int          // ssl_verify_depth
 	timeout time.Duration
 }
 
@@ -201,7 +202,8 @@ func New(opts Options) (*Listener, error) {
 		cas := make([]*x509.Certificate, 0, len(s.ClientCAs)+len(s.TrustedCAs))
 		cas = append(cas, s.ClientCAs...)
 		cas = append(cas, s.TrustedCAs...)
-		st.store = newTrustStore(cas, s.CRLs, s.VerifyDepth)
+		st.trust = certs.NewTrust(cas, s.CRLs, len(s.CRLs) > 0)
+		st.depth = s.VerifyDepth
 	}
 	l.base = &tls.Config{
 		GetConfigForClient: l.configForClient,

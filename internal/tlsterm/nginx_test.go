@@ -52,7 +52,7 @@ type nginxServer struct {
 	mode  VerifyMode
 	depth int
 	crl   string // "" (none), "crl.pem" or "crl_lookalike.pem"
-	full  bool // the CA file also holds the intermediate
+	full  bool   // the CA file also holds the intermediate
 	port  int
 }
 
@@ -175,6 +175,44 @@ func leafWithSubject(t *testing.T, ca *testpki.CA, subject []byte, serial int64)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
+// Attribute OIDs of the differential subject.
+var (
+	oidC     = asn1.ObjectIdentifier{2, 5, 4, 6}
+	oidO     = asn1.ObjectIdentifier{2, 5, 4, 10}
+	oidOU    = asn1.ObjectIdentifier{2, 5, 4, 11}
+	oidCN    = asn1.ObjectIdentifier{2, 5, 4, 3}
+	oidDC    = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}
+	oidEmail = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+	oidOdd   = asn1.ObjectIdentifier{1, 2, 3, 4}
+)
+
+// attr is one attribute of a hand-built subject: its OID, ASN.1 string
+// tag and content bytes.
+type attr struct {
+	oid asn1.ObjectIdentifier
+	tag int
+	val string
+}
+
+// subject encodes a name whose values keep the given string types, one
+// RDN per argument (encoding/asn1 sorts the members of a multi-valued RDN).
+func subject(t *testing.T, rdns ...[]attr) []byte {
+	t.Helper()
+	var seq pkix.RDNSequence
+	for _, rdn := range rdns {
+		var set pkix.RelativeDistinguishedNameSET
+		for _, a := range rdn {
+			set = append(set, pkix.AttributeTypeAndValue{Type: a.oid, Value: asn1.RawValue{Tag: a.tag, Bytes: []byte(a.val)}})
+		}
+		seq = append(seq, set)
+	}
+	der, err := asn1.Marshal(seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
 // selfSignedSigner makes a self-signed client certificate whose key usage
 // is digitalSignature only: self-issued, but not allowed to sign
 // certificates.
@@ -261,17 +299,17 @@ func TestAgainstNginx(t *testing.T) {
 	startNginx(t, dir, servers)
 
 	own := func(ca *testpki.CA, opts ...testpki.Option) tls.Certificate { return ca.Leaf(opts...).TLSCertificate() }
-	tricky := leafWithSubject(t, root, buildName(t,
-		one(prn(oidC, "US")),
-		one(utf8(oidO, `Acme, "Q" <R&D>; x+y`)),
-		[]tv{utf8(oidOU, "#ops "), tv{oidDC, asn1.TagIA5String, "corp"}},
-		one(utf8(oidCN, " café \x01")),
-		one(tv{oidEmail, asn1.TagIA5String, "a@b.test"}),
-		one(utf8(oidOdd, "odd")),
-		one(tv{oidCN, asn1.TagBMPString, "\x00A\x20\xac"}),
-		one(tv{oidCN, asn1.TagT61String, "\xe9"}),
+	tricky := leafWithSubject(t, root, subject(t,
+		[]attr{{oidC, asn1.TagPrintableString, "US"}},
+		[]attr{{oidO, asn1.TagUTF8String, `Acme, "Q" <R&D>; x+y`}},
+		[]attr{{oidOU, asn1.TagUTF8String, "#ops "}, {oidDC, asn1.TagIA5String, "corp"}},
+		[]attr{{oidCN, asn1.TagUTF8String, " café \x01"}},
+		[]attr{{oidEmail, asn1.TagIA5String, "a@b.test"}},
+		[]attr{{oidOdd, asn1.TagUTF8String, "odd"}},
+		[]attr{{oidCN, asn1.TagBMPString, "\x00A\x20\xac"}},
+		[]attr{{oidCN, asn1.TagT61String, "\xe9"}},
 	), 1)
-	zeroSerial := leafWithSubject(t, root, buildName(t, one(utf8(oidCN, "zero"))), 4096)
+	zeroSerial := leafWithSubject(t, root, subject(t, []attr{{oidCN, asn1.TagUTF8String, "zero"}}), 4096)
 	clients := []struct {
 		name string
 		cert *tls.Certificate

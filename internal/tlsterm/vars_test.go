@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/certs"
 	"gatehouse/internal/testpki"
 	"gatehouse/internal/variables"
 )
@@ -158,7 +159,7 @@ func TestPlainConnectionVariables(t *testing.T) {
 			t.Errorf("variable %d on plain HTTP = %q, %v; want not found", id, v, ok)
 		}
 	}
-	if v := i.Check([]byte("x"), 3); v != Proceed || i.VerifyResult() != CodeOK || i.HasClientCert() || len(i.AppendReason(nil, CertError)) != 0 {
+	if v := i.Check([]byte("x"), 3); v != Proceed || i.VerifyResult() != certs.VerifyOK || i.HasClientCert() || len(i.AppendReason(nil, CertError)) != 0 {
 		t.Error("a nil Info must behave as a plain connection")
 	}
 	var info Info
