@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,30 +45,35 @@ func (l *Location) tunnel(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Pe
 	idle := l.up.ReadTimeout
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
-	var timedOut atomic.Bool
+	// The timeout is logged before either connection is closed, so the
+	// line is written when the client sees the close; Once makes a
+	// simultaneous second timeout wait for it.
+	var logOnce sync.Once
+	timedOut := func() {
+		logOnce.Do(func() {
+			ctx := x.LogContext(actUpgraded)
+			ctx.Upstream = l.upstreamURL(x, peer)
+			l.env.Log.Log(errorlog.Error, ctx, "upstream timed out (110: Connection timed out)")
+		})
+	}
 	down := make(chan struct{})
 	go func() {
 		defer close(down)
-		relay(cc, up, fromUpstream, l.clientSendTimeout, idle, &last, &timedOut)
+		relay(cc, up, fromUpstream, l.clientSendTimeout, idle, &last, timedOut)
 		cc.Close()
 		up.Close()
 	}()
-	relay(up, cc, fromClient, l.up.SendTimeout, idle, &last, &timedOut)
+	relay(up, cc, fromClient, l.up.SendTimeout, idle, &last, timedOut)
 	cc.Close()
 	up.Close()
 	<-down
-	if timedOut.Load() {
-		ctx := x.LogContext(actUpgraded)
-		ctx.Upstream = l.upstreamURL(x, peer)
-		l.env.Log.Log(errorlog.Error, ctx, "upstream timed out (110: Connection timed out)")
-	}
 }
 
 // relay copies src to dst (after pending, bytes already read from src)
 // until either fails. last holds when a byte last moved in either
 // direction; a read deadline is extended while the other direction is
-// busy, and timedOut is set when the whole tunnel stayed idle for idle.
-func relay(dst, src net.Conn, pending []byte, sendTimeout, idle time.Duration, last *atomic.Int64, timedOut *atomic.Bool) {
+// busy, and timedOut is called when the whole tunnel stayed idle for idle.
+func relay(dst, src net.Conn, pending []byte, sendTimeout, idle time.Duration, last *atomic.Int64, timedOut func()) {
 	write := func(p []byte) bool {
 		if sendTimeout > 0 {
 			_ = dst.SetWriteDeadline(time.Now().Add(sendTimeout))
@@ -100,7 +106,7 @@ func relay(dst, src net.Conn, pending []byte, sendTimeout, idle time.Duration, l
 			if time.Since(time.Unix(0, last.Load())) < idle {
 				continue // the other direction moved: not idle yet
 			}
-			timedOut.Store(true)
+			timedOut()
 		}
 		return
 	}
