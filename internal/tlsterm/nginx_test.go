@@ -149,7 +149,9 @@ func nginxGet(t *testing.T, port int, root *x509.CertPool, cert *tls.Certificate
 	return verdict, lines[1 : 1+len(nginxVars)]
 }
 
-// leafWithSubject signs a client certificate with an arbitrary raw subject.
+// leafWithSubject signs a client certificate with an arbitrary raw subject;
+// a nil ca makes it self-signed (and, its key usage being digitalSignature
+// only, not allowed to sign certificates).
 func leafWithSubject(t *testing.T, ca *testpki.CA, subject []byte, serial int64) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -164,7 +166,11 @@ func leafWithSubject(t *testing.T, ca *testpki.CA, subject []byte, serial int64)
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	parent, signer := tmpl, any(key)
+	if ca != nil {
+		parent, signer = ca.Cert, ca.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,34 +217,6 @@ func subject(t *testing.T, rdns ...[]attr) []byte {
 		t.Fatal(err)
 	}
 	return der
-}
-
-// selfSignedSigner makes a self-signed client certificate whose key usage
-// is digitalSignature only: self-issued, but not allowed to sign
-// certificates.
-func selfSignedSigner(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(77),
-		Subject:      pkix.Name{CommonName: "self, no keyCertSign"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(48 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
 // TestAgainstNginx presents the same client certificates to nginx and to
@@ -334,7 +312,7 @@ func TestAgainstNginx(t *testing.T) {
 		{"code-signing EKU", ptr(own(root, testpki.WithCN("codesign"), testpki.WithUsage(testpki.UsageCodeSigning)))},
 		{"unknown root sent along", withExtra(strangerInt.Leaf(testpki.WithCN("with stranger root")), stranger.Cert)},
 		{"serial 4096", &zeroSerial},
-		{"self-signed without keyCertSign", ptr(selfSignedSigner(t))},
+		{"self-signed without keyCertSign", ptr(leafWithSubject(t, nil, subject(t, []attr{{oidCN, asn1.TagUTF8String, "self, no keyCertSign"}}), 77))},
 	}
 	for _, s := range servers {
 		l, err := New(Options{
