@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 	"time"
 
@@ -86,6 +87,11 @@ type loc struct {
 	retVal *variables.Template
 	limits http1.Limits
 	access *accesslog.Logger
+	// headers is add_header (nil when none); errorPages is error_page;
+	// types is the types table with default_type.
+	headers    *Headers
+	errorPages []errorPage
+	types      *mimeTable
 }
 
 // builder holds what Build shares between servers and locations.
@@ -100,6 +106,9 @@ type builder struct {
 	tlsCtx  map[string]*tlsClient
 	logs    map[*config.Location]*accesslog.Logger
 	rt      *Runtime
+	// mimes holds each distinct types table once, keyed by the identity
+	// of the config's map (locations inheriting it share it).
+	mimes map[uintptr]map[string][]byte
 }
 
 // Build makes a Runtime from cfg. prev, if not nil, is the generation it
@@ -141,6 +150,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		tlsCtx:  map[string]*tlsClient{},
 		logs:    map[*config.Location]*accesslog.Logger{},
 		rt:      rt,
+		mimes:   map[uintptr]map[string][]byte{},
 	}
 	rt.files = b.files
 	if cfg.HTTP == nil {
@@ -356,6 +366,9 @@ func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
 		return nil, err
 	}
 	c.access = acc
+	if err := b.responses(c, l); err != nil {
+		return nil, err
+	}
 	if pp := l.ProxyPass; pp != nil {
 		g := b.groups[pp.Upstream.Name]
 		if g == nil {
@@ -380,6 +393,45 @@ func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
 		c.proxy = p
 	}
 	return c, nil
+}
+
+// responses compiles what shapes the responses gatehouse makes itself:
+// add_header, error_page, types and default_type.
+func (b *builder) responses(c *loc, l *config.Location) error {
+	if len(l.AddHeaders) > 0 {
+		hs := &Headers{}
+		for _, a := range l.AddHeaders {
+			t, err := b.reg.Compile(a.Value)
+			if err != nil {
+				return posErr(a.Pos, err)
+			}
+			hs.list = append(hs.list, addHeader{name: []byte(a.Name), value: t, always: a.Always})
+		}
+		c.headers = hs
+	}
+	for _, ep := range l.Core.ErrorPages {
+		t, err := b.reg.Compile(ep.URI)
+		if err != nil {
+			return posErr(ep.Pos, err)
+		}
+		c.errorPages = append(c.errorPages, errorPage{status: ep.Status, redirect: ep.RedirectStatus(), uri: t})
+	}
+	key := reflect.ValueOf(l.Core.Types).Pointer()
+	byExt, ok := b.mimes[key]
+	if !ok {
+		byExt = make(map[string][]byte, len(l.Core.Types))
+		for ext, typ := range l.Core.Types {
+			byExt[ext] = []byte(typ)
+		}
+		b.mimes[key] = byExt
+	}
+	c.types = &mimeTable{byExt: byExt, defaultType: []byte(l.Core.DefaultType)}
+	for ext := range byExt {
+		if len(ext) <= maxExtension {
+			c.types.maxExt = max(c.types.maxExt, len(ext))
+		}
+	}
+	return nil
 }
 
 func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, error) {

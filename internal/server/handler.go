@@ -1,13 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"net"
 
+	"gatehouse/internal/config"
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/proxy"
 	"gatehouse/internal/tlsterm"
+	"gatehouse/internal/variables"
 )
 
 // ServeHTTP1 handles one request on the socket: it picks the virtual
@@ -61,14 +64,14 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 		}
 		if verdict := x.Conn.TLS.Check(r.Host, idx); verdict != tlsterm.Proceed {
 			sk.rt.env.Log.Log(errorlog.Info, x.LogContext("reading client request headers"), string(x.Conn.TLS.AppendReason(nil, verdict)))
-			_ = w.WriteErrorPage(verdict.Status())
+			sk.special(x, v.level, verdict.Status(), x.Scratch())
 			return v.level
 		}
 	}
 
 	if !x.Normalize(v.mergeSlashes) {
 		sk.rt.env.Log.Log(errorlog.Info, x.LogContext(""), "client sent invalid request")
-		_ = w.WriteErrorPage(400)
+		sk.special(x, v.level, 400, x.Scratch())
 		return v.level
 	}
 	m := v.locs.Find(x.URI.Path, &x.Caps)
@@ -83,7 +86,7 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	if err := w.Apply(&l.limits); err != nil {
 		if errors.Is(err, http1.ErrBodyTooLarge) {
 			sk.rt.env.Log.Logf(errorlog.Error, x.LogContext(""), "client intended to send too large body: %d bytes", r.ContentLength)
-			_ = w.WriteErrorPage(413)
+			sk.special(x, l, 413, x.Scratch())
 			return l
 		}
 		w.Abort()
@@ -97,27 +100,25 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	default:
 		// A location without a handler serves static files in nginx;
 		// gatehouse has none to serve.
-		_ = w.WriteErrorPage(404)
+		sk.special(x, l, 404, x.Scratch())
 	}
 	return l
 }
 
 // redirect answers nginx's trailing-slash auto-redirect (301).
 func (sk *socket) redirect(x *proxy.Exchange, l *loc, target string) {
-	h := x.W.Header()
-	h.Status = 301
-	loc := absolute(x, []byte(target))
+	buf := absolute(x.Scratch(), x, []byte(target))
 	if len(x.URI.Args) > 0 {
-		loc = append(loc, '?')
-		loc = append(loc, x.URI.Args...)
+		buf = append(buf, '?')
+		buf = append(buf, x.URI.Args...)
 	}
-	h.Location = loc
-	_ = x.W.WriteErrorPage(301)
+	x.W.Header().Location = buf
+	sk.special(x, l, 301, buf)
 }
 
-// absolute makes a redirect target absolute as absolute_redirect does.
-func absolute(x *proxy.Exchange, path []byte) []byte {
-	var b []byte
+// absolute appends path made absolute, as absolute_redirect does, to dst.
+func absolute(dst []byte, x *proxy.Exchange, path []byte) []byte {
+	b := dst
 	tls := x.Conn.TLS != nil
 	if tls {
 		b = append(b, "https://"...)
@@ -137,42 +138,184 @@ func absolute(x *proxy.Exchange, path []byte) []byte {
 	return append(b, path...)
 }
 
-// doReturn answers the return directive.
+// doReturn answers the return directive as ngx_http_script_return_code
+// does: redirects, and codes of 400 and above without text, are special
+// responses (error_page applies); anything else is sent as is, typed by
+// the URI's extension or default_type.
 func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 	w := x.W
 	code := l.ret.Code
+	buf := x.Scratch()
 	var text []byte
 	if l.retVal != nil {
-		text = l.retVal.Append(x.Scratch(), x)
-		x.KeepScratch(text)
+		buf = l.retVal.Append(buf, x)
+		text = buf
 	}
 	switch {
 	case code == 301 || code == 302 || code == 303 || code == 307 || code == 308:
 		h := w.Header()
-		h.Status = code
-		if len(text) > 0 && text[0] == '/' {
-			text = absolute(x, text)
+		switch {
+		case len(text) > 0 && text[0] == '/':
+			// nginx prints a relative Location, made absolute, in its
+			// own place; any other goes out among the other fields.
+			buf = absolute(buf, x, text)
+			h.Location = buf[len(text):]
+		case len(text) > 0:
+			h.Header = append(h.Header, http1.Header{Name: locationName, Value: text})
 		}
-		h.Location = text
-		_ = w.WriteErrorPage(code)
+		sk.special(x, l, code, buf)
 	case code == 444:
 		w.Abort()
-	case l.retVal == nil || (len(text) == 0 && l.ret.Text == ""):
-		_ = w.WriteErrorPage(code)
+	case code >= 400 && l.ret.Text == "":
+		sk.special(x, l, code, buf)
 	default:
 		h := w.Header()
 		h.Status = code
-		h.ContentType = textPlain
+		h.ContentType = l.contentType(x.URI.Path)
 		h.ContentLength = int64(len(text))
+		buf = l.headers.Add(h, code, x, buf)
+		x.KeepScratch(buf)
 		if err := w.WriteHeader(); err == nil {
 			_, _ = w.Write(text)
 		}
 	}
 }
 
-// textPlain is the type of a return directive's text (nginx's
-// default_type); it is never modified.
-var textPlain = []byte("text/plain")
+// special sends nginx's answer for an error or redirect status
+// (ngx_http_special_response_handler): the location's error_page redirect
+// for status if it has one, else the built-in page, with the add_header
+// fields that apply. buf holds bytes the header already refers to; more
+// are appended after them.
+func (sk *socket) special(x *proxy.Exchange, l *loc, status int, buf []byte) {
+	w := x.W
+	h := w.Header()
+	if status != 444 {
+		for i := range l.errorPages {
+			ep := &l.errorPages[i]
+			if ep.status != status {
+				continue
+			}
+			// ngx_http_send_error_page with a URL: drop any Location,
+			// redirect to the URL.
+			status = ep.redirect
+			h.Location = nil
+			for j := 0; j < len(h.Header); j++ {
+				if bytes.EqualFold(h.Header[j].Name, locationName) {
+					h.Header = append(h.Header[:j], h.Header[j+1:]...)
+					j--
+				}
+			}
+			start := len(buf)
+			buf = ep.uri.Append(buf, x)
+			h.Header = append(h.Header, http1.Header{Name: locationName, Value: buf[start:]})
+			break
+		}
+	}
+	buf = l.headers.Add(h, http1.WireStatus(status), x, buf)
+	x.KeepScratch(buf)
+	_ = w.WriteErrorPage(status)
+}
+
+// locationName is the Location field name; read-only.
+var locationName = []byte("Location")
+
+// contentType is ngx_http_set_content_type for a generated response: the
+// type of the URI's extension (compared case-insensitively) or
+// default_type. It does not allocate.
+func (l *loc) contentType(path []byte) []byte {
+	ext := extension(path)
+	if len(ext) == 0 || len(ext) > l.types.maxExt {
+		return l.types.defaultType
+	}
+	var low [maxExtension]byte
+	for i, c := range ext {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	if t, ok := l.types.byExt[string(low[:len(ext)])]; ok {
+		return t
+	}
+	return l.types.defaultType
+}
+
+// extension is nginx's r->exten: what follows the last "." of the last
+// path segment, when something other than dots precedes that "." in the
+// segment.
+func extension(path []byte) []byte {
+	for i := len(path) - 1; i >= 0; i-- {
+		switch path[i] {
+		case '/':
+			return nil
+		case '.':
+			for j := i - 1; j >= 0 && path[j] != '/'; j-- {
+				if path[j] != '.' {
+					return path[i+1:]
+				}
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// maxExtension bounds the extensions looked up; longer ones (none in
+// any mime.types) get default_type.
+const maxExtension = 32
+
+// mimeTable is a types table with its values ready to send.
+type mimeTable struct {
+	byExt       map[string][]byte
+	maxExt      int
+	defaultType []byte
+}
+
+// errorPage is one compiled error_page status.
+type errorPage struct {
+	status   int
+	redirect int
+	uri      *variables.Template
+}
+
+// Headers is a location's compiled add_header list. gatehouse adds it to
+// the responses it makes itself; the proxy adds it to proxied responses
+// by calling Add on the response header just before writing it.
+type Headers struct {
+	list []addHeader
+}
+
+type addHeader struct {
+	name   []byte
+	value  *variables.Template
+	always bool
+}
+
+// Add appends to h.Header the add_header fields that apply to a response
+// with status (those marked always, or all for 200, 201, 204, 206, 301,
+// 302, 303, 304, 307 and 308), skipping any whose value is empty, as
+// nginx's headers filter does. Values are evaluated against src into
+// buf, which Add returns grown; h refers to it, so it must not be
+// modified until the header is written. A nil Headers adds nothing.
+func (hs *Headers) Add(h *http1.ResponseHeader, status int, src variables.Source, buf []byte) []byte {
+	if hs == nil {
+		return buf
+	}
+	all := config.AddHeaderStatus(status)
+	for i := range hs.list {
+		a := &hs.list[i]
+		if !all && !a.always {
+			continue
+		}
+		start := len(buf)
+		buf = a.value.Append(buf, src)
+		if len(buf) == start {
+			continue
+		}
+		h.Header = append(h.Header, http1.Header{Name: a.name, Value: buf[start:len(buf):len(buf)]})
+	}
+	return buf
+}
 
 // onReject logs a request the codec refused by itself.
 func (sk *socket) onReject(c net.Conn, r *http1.Request, e *http1.Error) {
