@@ -54,6 +54,16 @@ http {
             }
             return 200 "x";
         }
+        location /etag {
+            add_header ETag "\"e$uri\"";
+            add_header Last-Modified "";
+            add_header X-After z;
+            return 200 "e";
+        }
+        location /notypes/ {
+            types { }
+            return 200 "n";
+        }
         location /nohandler { }
     }
 }
@@ -66,7 +76,7 @@ var directivesCases = []string{
 	"/text", "/text.html", "/text.JSON", "/text.tar.gz", "/text.", "/text/.htm", "/text/..htm",
 	"/empty", "/nocontent", "/notfound", "/notfoundtext", "/rel", "/rel?a=1", "/abs",
 	"/own/", "/own/x.json", "/ep/404", "/ep/500", "/ep/text", "/ep/moved",
-	"/typed/a.one", "/typed/a.html", "/typed/a.ONE",
+	"/typed/a.one", "/typed/a.html", "/typed/a.ONE", "/etag", "/notypes/a.html",
 }
 
 // directivesFetch sends one GET and returns the status line, the header
@@ -158,6 +168,8 @@ func TestDirectivesResponses(t *testing.T) {
 		{"/ep/nohandler", []string{"HTTP/1.1 302 Moved Temporarily", "Location: http://example.com/missing?u=/ep/nohandler"}, nil},
 		{"/typed/a.one", []string{"Content-Type: text/x-one"}, nil},
 		{"/typed/a.html", []string{"Content-Type: application/octet-stream"}, nil},
+		{"/etag", []string{"Content-Type: application/octet-stream", "ETag: \"e/etag\"", "X-After: z"}, []string{"Last-Modified", "X-Http"}},
+		{"/notypes/a.html", []string{"Content-Type: application/octet-stream"}, nil},
 		{"/nohandler", []string{"HTTP/1.1 404 Not Found", "X-Always: a"}, []string{"X-Http"}},
 	}
 	for _, tt := range tests {

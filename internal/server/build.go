@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -405,7 +406,8 @@ func (b *builder) responses(c *loc, l *config.Location) error {
 			if err != nil {
 				return posErr(a.Pos, err)
 			}
-			hs.list = append(hs.list, addHeader{name: []byte(a.Name), value: t, always: a.Always})
+			replace := strings.EqualFold(a.Name, "ETag") || strings.EqualFold(a.Name, "Last-Modified")
+			hs.list = append(hs.list, addHeader{name: []byte(a.Name), value: t, always: a.Always, replace: replace})
 		}
 		c.headers = hs
 	}

@@ -289,6 +289,10 @@ type addHeader struct {
 	name   []byte
 	value  *variables.Template
 	always bool
+	// replace is set for ETag and Last-Modified, which nginx keeps once:
+	// add_header replaces the field already there (an upstream's) or,
+	// with an empty value, removes it.
+	replace bool
 }
 
 // Add appends to h.Header the add_header fields that apply to a response
@@ -309,12 +313,36 @@ func (hs *Headers) Add(h *http1.ResponseHeader, status int, src variables.Source
 		}
 		start := len(buf)
 		buf = a.value.Append(buf, src)
-		if len(buf) == start {
+		v := buf[start:len(buf):len(buf)]
+		if a.replace {
+			h.Header = replaceField(h.Header, a.name, v)
 			continue
 		}
-		h.Header = append(h.Header, http1.Header{Name: a.name, Value: buf[start:len(buf):len(buf)]})
+		if len(v) > 0 {
+			h.Header = append(h.Header, http1.Header{Name: a.name, Value: v})
+		}
 	}
 	return buf
+}
+
+// replaceField is ngx_http_set_response_header: the first field named
+// name takes the new name and value in its place (an empty value removes
+// it), or the field is appended.
+func replaceField(hs http1.Headers, name, value []byte) http1.Headers {
+	for i := range hs {
+		if !bytes.EqualFold(hs[i].Name, name) {
+			continue
+		}
+		if len(value) == 0 {
+			return append(hs[:i], hs[i+1:]...)
+		}
+		hs[i] = http1.Header{Name: name, Value: value}
+		return hs
+	}
+	if len(value) == 0 {
+		return hs
+	}
+	return append(hs, http1.Header{Name: name, Value: value})
 }
 
 // onReject logs a request the codec refused by itself.

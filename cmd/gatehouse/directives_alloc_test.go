@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDirectivesResponsesAlloc checks that answering with return,
+// error_page and add_header (values with variables) and typing the body
+// by its extension allocate nothing per request. Allocations are counted
+// for the whole process, the client's included.
+func TestDirectivesResponsesAlloc(t *testing.T) {
+	if directivesRace {
+		t.Skip("allocation counts are meaningless under -race; the test script reruns *Alloc* tests without it")
+	}
+	port := freePort(t)
+	conf := strings.ReplaceAll(directivesConf, "PORT", strconv.Itoa(port))
+	conf = strings.Replace(conf, "access_log off;", "access_log off;\n    keepalive_requests 10000000;", 1)
+	start(t, conf)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 4096)
+	body := make([]byte, 512)
+	for _, target := range []string{"/text.html", "/own/x.json", "/ep/404", "/ep/500", "/rel", "/abs", "/notfound"} {
+		req := []byte("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		roundTrip := func() {
+			if _, err := c.Write(req); err != nil {
+				t.Fatal(err)
+			}
+			n := -1
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(line) <= 2 {
+					break
+				}
+				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+					n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+				}
+			}
+			if n < 0 || n > len(body) {
+				t.Fatalf("%s: response without a small Content-Length (%d)", target, n)
+			}
+			if _, err := readFull(br, body[:n]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 50 {
+			roundTrip()
+		}
+		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
+			t.Errorf("%s: %.2f allocations per request, want 0", target, a)
+		}
+	}
+}
