@@ -106,3 +106,29 @@ func freePortRange(t *testing.T, n int) int {
 	t.Fatal("no free port range")
 	return 0
 }
+
+// TestPlainHTTPToTLSPort sends a plain HTTP request to an ssl port of
+// gatehouse and of nginx: both answer nginx's 400 "The plain HTTP request
+// was sent to HTTPS port" page.
+func TestPlainHTTPToTLSPort(t *testing.T) {
+	ca := testpki.NewCA(t)
+	cert, key := ca.Leaf(testpki.WithDNS("localhost")).Files()
+	config := func(port int) string {
+		return fmt.Sprintf(`http { access_log off;
+    server { listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;
+        location / { return 200 "tls\n"; } } }
+`, port, cert, key)
+	}
+	gh, ng := freePort(t), freePort(t)
+	start(t, "pid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log;\n"+config(gh))
+	startNginx(t, config(ng))
+	tail := regexp.MustCompile(`<hr><center>[^<]*</center>`)
+	fetch := func(port int) string {
+		code, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/", port))
+		return fmt.Sprintf("%d %s", code, tail.ReplaceAllString(body, "<hr><center>SERVER</center>"))
+	}
+	got, want := fetch(gh), fetch(ng)
+	if got != want || !strings.Contains(got, "The plain HTTP request was sent to HTTPS port") {
+		t.Errorf("gatehouse: %q\nnginx:     %q", got, want)
+	}
+}
