@@ -17,7 +17,9 @@ import (
 // presented, exposed through a Detail method.
 type tlsDetail struct{}
 
-func (tlsDetail) Error() string  { return "upstream SSL certificate verify error: (18:self-signed certificate); peer presented ..." }
+func (tlsDetail) Error() string {
+	return "upstream SSL certificate verify error: (18:self-signed certificate); peer presented ..."
+}
 func (tlsDetail) Detail() string { return "peer presented ..." }
 
 // TestExplain checks the message of each kind of upstream failure, in
