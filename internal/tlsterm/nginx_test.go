@@ -149,36 +149,68 @@ func nginxGet(t *testing.T, port int, root *x509.CertPool, cert *tls.Certificate
 	return verdict, lines[1 : 1+len(nginxVars)]
 }
 
-// leafWithSubject signs a client certificate with an arbitrary raw subject;
-// a nil ca makes it self-signed (and, its key usage being digitalSignature
-// only, not allowed to sign certificates).
-func leafWithSubject(t *testing.T, ca *testpki.CA, subject []byte, serial int64) tls.Certificate {
+// issue signs tmpl for a new P-256 key with parent's key (self-signed when
+// parent is nil) and returns the certificate and its key.
+func issue(t *testing.T, tmpl, parent *x509.Certificate, parentKey any) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(48*time.Hour)
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, key
+}
+
+// leafWithSubject signs a client certificate with an arbitrary raw subject;
+// a nil ca makes it self-signed (and, its key usage being digitalSignature
+// only, not allowed to sign certificates).
+func leafWithSubject(t *testing.T, ca *testpki.CA, subject []byte, serial int64) tls.Certificate {
+	t.Helper()
+	var parent *x509.Certificate
+	var parentKey any
+	if ca != nil {
+		parent, parentKey = ca.Cert, ca.Key
+	}
+	leaf, key := issue(t, &x509.Certificate{
 		SerialNumber: big.NewInt(serial),
 		RawSubject:   subject,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(48 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	parent, signer := tmpl, any(key)
-	if ca != nil {
-		parent, signer = ca.Cert, ca.Key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	}, parent, parentKey)
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}
+}
+
+// underSigningNonCA is a client certificate sent with its issuer, which has
+// basicConstraints CA:FALSE but a key usage that allows keyCertSign: not a
+// CA (24), and so not fit for the purpose either (26).
+func underSigningNonCA(t *testing.T, root *testpki.CA) *tls.Certificate {
+	t.Helper()
+	inter, interKey := issue(t, &x509.Certificate{
+		SerialNumber:          big.NewInt(78),
+		Subject:               pkix.Name{CommonName: "CA:FALSE with keyCertSign"},
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}, root.Cert, root.Key)
+	leaf, key := issue(t, &x509.Certificate{
+		SerialNumber: big.NewInt(79),
+		Subject:      pkix.Name{CommonName: "under a signing non-CA"},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, inter, interKey)
+	return &tls.Certificate{Certificate: [][]byte{leaf.Raw, inter.Raw}, PrivateKey: key, Leaf: leaf}
 }
 
 // Attribute OIDs of the differential subject.
@@ -312,6 +344,7 @@ func TestAgainstNginx(t *testing.T) {
 		{"code-signing EKU", ptr(own(root, testpki.WithCN("codesign"), testpki.WithUsage(testpki.UsageCodeSigning)))},
 		{"unknown root sent along", withExtra(strangerInt.Leaf(testpki.WithCN("with stranger root")), stranger.Cert)},
 		{"serial 4096", &zeroSerial},
+		{"intermediate CA:FALSE with keyCertSign", underSigningNonCA(t, root)},
 		{"self-signed without keyCertSign", ptr(leafWithSubject(t, nil, subject(t, []attr{{oidCN, asn1.TagUTF8String, "self, no keyCertSign"}}), 77))},
 	}
 	for _, s := range servers {
