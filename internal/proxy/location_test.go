@@ -118,7 +118,7 @@ func TestRewriteLocation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := compile(t, tc.loc, tc.raw, tc.uri, tc.rules...)
 			x := exchangeFor(t, "/", tc.host, tc.tls, tc.port)
-			got, ok, abs := l.rewriteLocation(x, []byte(tc.in))
+			got, ok, abs := l.rewriteLocation(x, []byte(tc.in), true)
 			if !ok {
 				if tc.want != "" {
 					t.Fatalf("no rule applied to %q, want %q", tc.in, tc.want)
@@ -129,6 +129,27 @@ func TestRewriteLocation(t *testing.T) {
 				t.Errorf("%q -> %q (absolute %v), want %q (%v)", tc.in, got, abs, tc.want, tc.absolute)
 			}
 		})
+	}
+}
+
+// TestRewriteRefresh: the URL after "url=" (any case) is rewritten and
+// not made absolute; both rewrites of one response keep their values.
+func TestRewriteRefresh(t *testing.T) {
+	l := compile(t, "/one/", "http://b/two/", "/two/", config.Redirect{Default: true})
+	x := exchangeFor(t, "/one/x", "front", false, "8080")
+	loc, _, _ := l.rewriteLocation(x, []byte("http://b/two/loc"), true)
+	for in, want := range map[string]string{
+		"5; url=http://b/two/x": "5; url=/one/x",
+		"0;URL=http://b/two/":   "0;URL=/one/",
+		"5; url=http://c/x":     "5; url=http://c/x",
+		"5":                     "5",
+	} {
+		if got := string(l.rewriteRefresh(x, []byte(in))); got != want {
+			t.Errorf("Refresh %q -> %q, want %q", in, got, want)
+		}
+	}
+	if string(loc) != "http://front:8080/one/loc" {
+		t.Errorf("the Location rewritten first became %q", loc)
 	}
 }
 
@@ -196,8 +217,14 @@ func TestRewriteLocationAllocs(t *testing.T) {
 	l := compile(t, "/one/", "http://b/two/", "/two/", config.Redirect{Default: true})
 	x := exchangeFor(t, "/one/x", "front", false, "8080")
 	v := []byte("http://b/two/some/longer/path?with=args")
-	l.rewriteLocation(x, v)
-	if n := testing.AllocsPerRun(100, func() { l.rewriteLocation(x, v) }); n != 0 {
+	r := []byte("5; URL=http://b/two/x")
+	rewrite := func() {
+		x.scratch = x.scratch[:0]
+		l.rewriteLocation(x, v, true)
+		l.rewriteRefresh(x, r)
+	}
+	rewrite()
+	if n := testing.AllocsPerRun(100, rewrite); n != 0 {
 		t.Errorf("%v allocations per rewrite, want 0", n)
 	}
 }

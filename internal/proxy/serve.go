@@ -350,6 +350,7 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 	h.Status = resp.Status
 	h.Reason = resp.Reason
 	h.ContentLength = -1
+	x.scratch = x.scratch[:0] // holds rewritten header values
 	if !resp.Chunked && resp.ContentLength >= 0 {
 		h.ContentLength = resp.ContentLength
 	}
@@ -368,7 +369,7 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 			h.ContentType = f.Value
 			continue
 		case len(f.Name) == 8 && asciiEqualFold("location", f.Name) && len(l.redirects) > 0:
-			if v, ok, abs := l.rewriteLocation(x, f.Value); ok {
+			if v, ok, abs := l.rewriteLocation(x, f.Value, true); ok {
 				if abs {
 					// rewritten to a path, made absolute: the header
 					// filter writes it after Content-Length
@@ -377,6 +378,8 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 				}
 				f.Value = v
 			}
+		case len(f.Name) == 7 && asciiEqualFold("refresh", f.Name) && len(l.redirects) > 0:
+			f.Value = l.rewriteRefresh(x, f.Value)
 		}
 		h.Header = append(h.Header, f)
 	}
@@ -437,30 +440,59 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 // rewriteLocation applies the proxy_redirect rules to an upstream
 // Location value (nginx.md §5.6): the first rule whose pattern is a
 // prefix of v (case-sensitive) replaces that prefix. It reports whether a
-// rule matched; a rewritten value starting with "/" is made absolute as
-// absolute_redirect does (the request's host, else the local address, and
-// the local port unless it is the scheme's default).
-func (l *Location) rewriteLocation(x *Exchange, v []byte) (out []byte, matched, absolute bool) {
+// rule matched; with absolutize, a rewritten value starting with "/" is
+// made absolute as absolute_redirect does (the request's host, else the
+// local address, and the local port unless it is the scheme's default).
+// The result lives in the exchange's scratch buffer, after what earlier
+// rewrites of the same response put there.
+func (l *Location) rewriteLocation(x *Exchange, v []byte, absolutize bool) (out []byte, matched, absolute bool) {
 	for i := range l.redirects {
 		rd := &l.redirects[i]
 		if len(v) < len(rd.from) || string(v[:len(rd.from)]) != rd.from {
 			continue
 		}
-		b := x.scratch[:0]
+		start := len(x.scratch)
+		b := x.scratch[start:]
 		if rd.to != nil {
 			b = rd.to.Append(b, x)
 		} else {
 			b = append(b, rd.toLit...)
 		}
-		absolute = len(b) > 0 && b[0] == '/'
+		absolute = absolutize && len(b) > 0 && b[0] == '/'
 		if absolute {
 			b = x.appendAbsolutePrefix(b)
 		}
 		b = append(b, v[len(rd.from):]...)
-		x.scratch = b
-		return b, true, absolute
+		x.scratch = append(x.scratch, b...)
+		return x.scratch[start:], true, absolute
 	}
 	return nil, false, false
+}
+
+// rewriteRefresh applies the proxy_redirect rules to the URL after
+// "url=" in a Refresh header, as nginx does (never made absolute).
+func (l *Location) rewriteRefresh(x *Exchange, v []byte) []byte {
+	i := indexFold(v, "url=")
+	if i < 0 {
+		return v
+	}
+	start := len(x.scratch)
+	x.scratch = append(x.scratch, v[:i+4]...)
+	if _, ok, _ := l.rewriteLocation(x, v[i+4:], false); !ok {
+		x.scratch = x.scratch[:start]
+		return v
+	}
+	return x.scratch[start:]
+}
+
+// indexFold is the index of the lower-case ASCII sub in b, any case.
+func indexFold(b []byte, sub string) int {
+	for i := 0; i+len(sub) <= len(b); i++ {
+		if asciiEqualFold(sub, b[i:i+len(sub)]) {
+			return i
+		}
+	}
+	return -1
 }
 
 // appendAbsolutePrefix puts "scheme://host[:port]" in front of the path
