@@ -64,6 +64,8 @@ func verifyFix(r *VerifyResult, peer []*x509.Certificate) string {
 		return "proxy_ssl_crl has no CRL from " + iss(r.Cert) + " (every certificate of the chain, the root included, needs one): add it"
 	case VerifyCRLExpired, VerifyCRLNotYetValid:
 		return "refresh the CRL from " + iss(r.Cert) + " in proxy_ssl_crl"
+	case VerifyKeyUsageNoCRLSign:
+		return "the CA " + iss(r.Cert) + " is not allowed to sign CRLs (its key usage lacks cRLSign): fix its CRL in proxy_ssl_crl"
 	case VerifyCRLSignatureFailure:
 		return "the CRL from " + iss(r.Cert) + " in proxy_ssl_crl is not signed by that CA: replace it"
 	case VerifyUnhandledCriticalExt:

@@ -452,7 +452,9 @@ func (t *Trust) checkCRL(chain []*x509.Certificate, i int, now time.Time) Verify
 	} else if !crl.NextUpdate.IsZero() && now.After(crl.NextUpdate) {
 		code = VerifyCRLExpired
 	}
-	if crl.CheckSignatureFrom(issuer) != nil {
+	// The signature alone, as X509_CRL_verify: CheckSignatureFrom would
+	// also refuse an issuer without cRLSign, which is 35, not 8.
+	if issuer.CheckSignature(crl.SignatureAlgorithm, crl.RawTBSRevocationList, crl.Signature) != nil {
 		code = VerifyCRLSignatureFailure
 	}
 	for _, e := range crl.RevokedCertificateEntries {

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,5 +342,53 @@ func BenchmarkTrustVerify(b *testing.B) {
 		if r := trust.Verify(chain, VerifyOptions{Depth: 1, Now: now}); !r.OK() {
 			b.Fatal(r.Code)
 		}
+	}
+}
+
+// TestVerifyCRLSignBit: a CRL signed by a CA whose key usage lacks
+// cRLSign is still checked, but the result is 35 (check_crl), and the
+// upstream message says what to fix.
+func TestVerifyCRLSignBit(t *testing.T) {
+	now := time.Now()
+	root := testpki.NewCA(t)
+	newCert := func(tmpl, parent *x509.Certificate, parentKey any) (*x509.Certificate, *ecdsa.PrivateKey) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(time.Hour)
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, key
+	}
+	inter, interKey := newCert(&x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "no cRLSign"},
+		BasicConstraintsValid: true, IsCA: true, KeyUsage: x509.KeyUsageCertSign}, root.Cert, root.Key)
+	leaf, _ := newCert(&x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "leaf"},
+		KeyUsage: x509.KeyUsageDigitalSignature}, inter, interKey)
+	// crypto/x509 refuses to sign a CRL for such a CA: hand it a copy that
+	// claims cRLSign; the name, key identifier and key are the real ones.
+	claim := *inter
+	claim.KeyUsage |= x509.KeyUsageCRLSign
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(time.Hour)}, &claim, interKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := NewTrust([]*x509.Certificate{root.Cert}, []*x509.RevocationList{parseCRL(t, root.CRL()), crl}, true)
+	r := trust.Verify([]*x509.Certificate{leaf, inter}, VerifyOptions{Depth: 1, Now: now})
+	if r.Code != VerifyKeyUsageNoCRLSign || r.Depth != 0 {
+		t.Fatalf("code %d (%s) at depth %d, want 35 at 0", r.Code, r.Code, r.Depth)
+	}
+	if fix := verifyFix(&r, []*x509.Certificate{leaf, inter}); !strings.Contains(fix, `the CA "CN=no cRLSign" is not allowed to sign CRLs`) {
+		t.Errorf("fix = %q", fix)
 	}
 }
