@@ -73,7 +73,8 @@ func TestVerifyAsNginx(t *testing.T) {
 	strangerInt := stranger.Intermediate()
 	foreignViaInt := strangerInt.Leaf(testpki.WithCN("foreign2"))
 
-	selfNoSign := selfSignedWithoutCertSign(t)
+	selfNoSign, _ := issueCert(t, &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "self, no keyCertSign"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, nil, nil)
 	certs := func(cs ...*x509.Certificate) []*x509.Certificate { return cs }
 	tests := []struct {
 		name  string
@@ -149,23 +150,22 @@ func parseCRL(t *testing.T, p []byte) *x509.RevocationList {
 	return l[0]
 }
 
-// selfSignedWithoutCertSign is a self-signed client certificate whose key
-// usage is digitalSignature only.
-func selfSignedWithoutCertSign(t *testing.T) *x509.Certificate {
+// issueCert signs tmpl (valid for the hour around now unless it says
+// otherwise) for a new P-256 key with parentKey, or self-signs it when
+// parent is nil.
+func issueCert(t *testing.T, tmpl, parent *x509.Certificate, parentKey any) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(77),
-		Subject:      pkix.Name{CommonName: "self, no keyCertSign"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func selfSignedWithoutCertSign(t *testing.T) *x509.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c, key
 }
 
 func TestVerifyCodes(t *testing.T) {
@@ -351,25 +351,9 @@ func BenchmarkTrustVerify(b *testing.B) {
 func TestVerifyCRLSignBit(t *testing.T) {
 	now := time.Now()
 	root := testpki.NewCA(t)
-	newCert := func(tmpl, parent *x509.Certificate, parentKey any) (*x509.Certificate, *ecdsa.PrivateKey) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(time.Hour)
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, key
-	}
-	inter, interKey := newCert(&x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "no cRLSign"},
+	inter, interKey := issueCert(t, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "no cRLSign"},
 		BasicConstraintsValid: true, IsCA: true, KeyUsage: x509.KeyUsageCertSign}, root.Cert, root.Key)
-	leaf, _ := newCert(&x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "leaf"},
+	leaf, _ := issueCert(t, &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "leaf"},
 		KeyUsage: x509.KeyUsageDigitalSignature}, inter, interKey)
 	// crypto/x509 refuses to sign a CRL for such a CA: hand it a copy that
 	// claims cRLSign; the name, key identifier and key are the real ones.
