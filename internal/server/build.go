@@ -88,11 +88,10 @@ type loc struct {
 	retVal *variables.Template
 	limits http1.Limits
 	access *accesslog.Logger
-	// headers is add_header (nil when none); errorPages is error_page;
+	// resp is add_header and error_page (nil when neither is set);
 	// types is the types table with default_type.
-	headers    *Headers
-	errorPages []errorPage
-	types      *mimeTable
+	resp  *Responses
+	types *mimeTable
 }
 
 // builder holds what Build shares between servers and locations.
@@ -399,24 +398,24 @@ func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
 // responses compiles what shapes the responses gatehouse makes itself:
 // add_header, error_page, types and default_type.
 func (b *builder) responses(c *loc, l *config.Location) error {
-	if len(l.AddHeaders) > 0 {
-		hs := &Headers{}
+	if len(l.AddHeaders) > 0 || len(l.Core.ErrorPages) > 0 {
+		r := &Responses{}
 		for _, a := range l.AddHeaders {
 			t, err := b.reg.Compile(a.Value)
 			if err != nil {
 				return posErr(a.Pos, err)
 			}
 			replace := strings.EqualFold(a.Name, "ETag") || strings.EqualFold(a.Name, "Last-Modified")
-			hs.list = append(hs.list, addHeader{name: []byte(a.Name), value: t, always: a.Always, replace: replace})
+			r.headers = append(r.headers, addHeader{name: []byte(a.Name), value: t, always: a.Always, replace: replace})
 		}
-		c.headers = hs
-	}
-	for _, ep := range l.Core.ErrorPages {
-		t, err := b.reg.Compile(ep.URI)
-		if err != nil {
-			return posErr(ep.Pos, err)
+		for _, ep := range l.Core.ErrorPages {
+			t, err := b.reg.Compile(ep.URI)
+			if err != nil {
+				return posErr(ep.Pos, err)
+			}
+			r.errorPages = append(r.errorPages, errorPage{status: ep.Status, redirect: ep.RedirectStatus(), uri: t})
 		}
-		c.errorPages = append(c.errorPages, errorPage{status: ep.Status, redirect: ep.RedirectStatus(), uri: t})
+		c.resp = r
 	}
 	key := reflect.ValueOf(l.Core.Types).Pointer()
 	byExt, ok := b.mimes[key]

@@ -173,7 +173,7 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 		h.Status = code
 		h.ContentType = l.contentType(x.URI.Path)
 		h.ContentLength = int64(len(text))
-		buf = l.headers.Add(h, code, x, buf)
+		buf = l.resp.AddHeaders(h, code, x, buf)
 		x.KeepScratch(buf)
 		if err := w.WriteHeader(); err == nil {
 			_, _ = w.Write(text)
@@ -181,39 +181,11 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 	}
 }
 
-// special sends nginx's answer for an error or redirect status
-// (ngx_http_special_response_handler): the location's error_page redirect
-// for status if it has one, else the built-in page, with the add_header
-// fields that apply. buf holds bytes the header already refers to; more
-// are appended after them.
+// special sends nginx's answer for an error or redirect status with the
+// location's error_page and add_header (see Responses.Special). buf holds
+// bytes the header already refers to.
 func (sk *socket) special(x *proxy.Exchange, l *loc, status int, buf []byte) {
-	w := x.W
-	h := w.Header()
-	if status != 444 {
-		for i := range l.errorPages {
-			ep := &l.errorPages[i]
-			if ep.status != status {
-				continue
-			}
-			// ngx_http_send_error_page with a URL: drop any Location,
-			// redirect to the URL.
-			status = ep.redirect
-			h.Location = nil
-			for j := 0; j < len(h.Header); j++ {
-				if bytes.EqualFold(h.Header[j].Name, locationName) {
-					h.Header = append(h.Header[:j], h.Header[j+1:]...)
-					j--
-				}
-			}
-			start := len(buf)
-			buf = ep.uri.Append(buf, x)
-			h.Header = append(h.Header, http1.Header{Name: locationName, Value: buf[start:]})
-			break
-		}
-	}
-	buf = l.headers.Add(h, http1.WireStatus(status), x, buf)
-	x.KeepScratch(buf)
-	_ = w.WriteErrorPage(status)
+	x.KeepScratch(l.resp.Special(x.W, status, x, buf))
 }
 
 // locationName is the Location field name; read-only.
@@ -278,11 +250,62 @@ type errorPage struct {
 	uri      *variables.Template
 }
 
-// Headers is a location's compiled add_header list. gatehouse adds it to
-// the responses it makes itself; the proxy adds it to proxied responses
-// by calling Add on the response header just before writing it.
-type Headers struct {
-	list []addHeader
+// Responses is what a location adds to the responses it sends:
+// add_header and error_page, compiled. gatehouse applies it to the
+// responses it makes itself; the proxy applies it to proxied responses
+// (AddHeaders just before writing the header) and to its own error
+// responses (Special instead of WriteErrorPage). A nil *Responses adds
+// nothing and sends the built-in pages.
+type Responses struct {
+	headers    []addHeader
+	errorPages []errorPage
+}
+
+// HasErrorPage reports whether error_page covers status; this is what
+// proxy_intercept_errors asks before replacing an upstream response.
+func (r *Responses) HasErrorPage(status int) bool {
+	return r.errorPage(status) != nil
+}
+
+func (r *Responses) errorPage(status int) *errorPage {
+	if r == nil {
+		return nil
+	}
+	for i := range r.errorPages {
+		if r.errorPages[i].status == status {
+			return &r.errorPages[i]
+		}
+	}
+	return nil
+}
+
+// Special sends nginx's answer for an error or redirect status
+// (ngx_http_special_response_handler): with an error_page for status, a
+// redirect to its URL (302, or the "=CODE" if that is a redirect code)
+// that replaces any Location already set; else the built-in page for
+// status. add_header fields that apply to the status sent are added.
+// Values are evaluated against src into buf, which may already hold
+// bytes the header refers to; Special returns buf grown.
+func (r *Responses) Special(w *http1.ResponseWriter, status int, src variables.Source, buf []byte) []byte {
+	h := w.Header()
+	if status != 444 { // 444 closes the connection; nothing is sent
+		if ep := r.errorPage(status); ep != nil {
+			status = ep.redirect
+			h.Location = nil
+			for j := 0; j < len(h.Header); j++ {
+				if bytes.EqualFold(h.Header[j].Name, locationName) {
+					h.Header = append(h.Header[:j], h.Header[j+1:]...)
+					j--
+				}
+			}
+			start := len(buf)
+			buf = ep.uri.Append(buf, src)
+			h.Header = append(h.Header, http1.Header{Name: locationName, Value: buf[start:len(buf):len(buf)]})
+		}
+	}
+	buf = r.AddHeaders(h, http1.WireStatus(status), src, buf)
+	_ = w.WriteErrorPage(status)
+	return buf
 }
 
 type addHeader struct {
@@ -295,19 +318,19 @@ type addHeader struct {
 	replace bool
 }
 
-// Add appends to h.Header the add_header fields that apply to a response
-// with status (those marked always, or all for 200, 201, 204, 206, 301,
+// AddHeaders appends to h.Header the add_header fields that apply to a
+// response with status (those marked always, or all for 200, 201, 204, 206, 301,
 // 302, 303, 304, 307 and 308), skipping any whose value is empty, as
 // nginx's headers filter does. Values are evaluated against src into
 // buf, which Add returns grown; h refers to it, so it must not be
-// modified until the header is written. A nil Headers adds nothing.
-func (hs *Headers) Add(h *http1.ResponseHeader, status int, src variables.Source, buf []byte) []byte {
-	if hs == nil {
+// modified until the header is written.
+func (r *Responses) AddHeaders(h *http1.ResponseHeader, status int, src variables.Source, buf []byte) []byte {
+	if r == nil {
 		return buf
 	}
 	all := config.AddHeaderStatus(status)
-	for i := range hs.list {
-		a := &hs.list[i]
+	for i := range r.headers {
+		a := &r.headers[i]
 		if !all && !a.always {
 			continue
 		}
