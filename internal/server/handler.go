@@ -55,6 +55,14 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 		x.Host = []byte(v.name)
 	}
 
+	// nginx rejects a bad URI while reading the request line, before it
+	// checks the client certificate; an error_page for 495/496 sees $uri.
+	if !x.Normalize(v.mergeSlashes) {
+		sk.rt.env.Log.Log(errorlog.Info, x.LogContext(""), "client sent invalid request")
+		sk.special(x, v.level, 400, x.Scratch())
+		return v.level
+	}
+
 	if x.Conn.TLS != nil {
 		idx := 0
 		for i, s := range a.Servers {
@@ -67,12 +75,6 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 			sk.special(x, v.level, verdict.Status(), x.Scratch())
 			return v.level
 		}
-	}
-
-	if !x.Normalize(v.mergeSlashes) {
-		sk.rt.env.Log.Log(errorlog.Info, x.LogContext(""), "client sent invalid request")
-		sk.special(x, v.level, 400, x.Scratch())
-		return v.level
 	}
 	m := v.locs.Find(x.URI.Path, &x.Caps)
 	l := v.level
