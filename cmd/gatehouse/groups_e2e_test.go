@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,7 @@ func (b *countingBackend) start(t *testing.T, addr string) {
 	}))
 	b.srv.Listener.Close()
 	b.srv.Listener = ln
+	b.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	b.srv.TLS = &tls.Config{
 		Certificates: []tls.Certificate{b.cert},
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
