@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,6 +125,17 @@ http {
 	os.Rename(filepath.Join(dir, "access.log"), filepath.Join(dir, "access.log.1"))
 	syscall.Kill(p.cmd.Process.Pid, syscall.SIGUSR1)
 	p.waitFor(t, "reopening logs")
+	// The notice comes just before the files are reopened; the new file
+	// exists once they are.
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "access.log")); err == nil {
+			break
+		}
+		if i > 1e7 {
+			t.Fatal("access.log was not reopened")
+		}
+		runtime.Gosched()
+	}
 	get(t, fmt.Sprintf("http://127.0.0.1:%d/after-reopen", port))
 
 	// -s quit reads the pid file and stops the process gracefully.
