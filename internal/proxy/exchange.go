@@ -21,6 +21,18 @@ type Env struct {
 	Log      *errorlog.Logger
 }
 
+// Responses is what the server package offers for a location's
+// add_header and error_page directives; the proxy applies them to the
+// responses it writes.
+type Responses interface {
+	// AddHeaders appends the add_header fields for status to h, with their
+	// values evaluated into buf, and returns buf grown.
+	AddHeaders(h *http1.ResponseHeader, status int, src variables.Source, buf []byte) []byte
+	// Special answers with gatehouse's own page for status, honouring
+	// error_page and add_header, and returns buf grown.
+	Special(w *http1.ResponseWriter, status int, src variables.Source, buf []byte) []byte
+}
+
 // Exchange is one request on its way through the proxy. It is reused from
 // request to request on a connection, and it is the variables.Source of
 // everything evaluated for the request.
@@ -40,6 +52,9 @@ type Exchange struct {
 	Start time.Time
 	// Loc is the proxy location serving the request, nil for others.
 	Loc *Location
+	// Responses adds the location's add_header fields and applies its
+	// error_page; nil when the location has neither.
+	Responses Responses
 
 	// Upstream values for the log, ", "-separated per attempt.
 	upAddr, upStatus, upConnect, upHeader, upResponse []byte
@@ -55,7 +70,7 @@ type Exchange struct {
 // Reset prepares x for the next request on the same connection.
 func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 	x.W, x.R = w, r
-	x.ServerName, x.Host, x.Loc = "", nil, nil
+	x.ServerName, x.Host, x.Loc, x.Responses = "", nil, nil, nil
 	x.URI = route.URI{}
 	x.Caps.Reset()
 	x.upAddr, x.upStatus = x.upAddr[:0], x.upStatus[:0]
@@ -63,6 +78,16 @@ func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 	x.upResp = nil
 	x.requestID = x.requestID[:0]
 	x.Start = x.Env.Now()
+}
+
+// writeErrorPage answers with gatehouse's page for status, through the
+// location's error_page and add_header when it has them.
+func (x *Exchange) writeErrorPage(status int) {
+	if x.Responses != nil {
+		x.scratch = x.Responses.Special(x.W, status, x, x.scratch[:0])
+		return
+	}
+	_ = x.W.WriteErrorPage(status)
 }
 
 // Scratch returns a buffer owned by the exchange, reused from request to

@@ -237,7 +237,7 @@ func (l *Location) respondError(x *Exchange, status int) {
 	if status == 0 {
 		status = 502
 	}
-	_ = x.W.WriteErrorPage(status)
+	x.writeErrorPage(status)
 }
 
 // bodyError answers a failure to read the client's request body.
@@ -247,7 +247,7 @@ func (l *Location) bodyError(x *Exchange, err error) {
 		if he.Status >= 400 && he.Status != 408 {
 			l.env.Log.Log(errorlog.Error, x.LogContext(""), he.Msg)
 		}
-		_ = x.W.WriteErrorPage(he.Status)
+		x.writeErrorPage(he.Status)
 		return
 	}
 	x.W.Abort()
@@ -382,6 +382,10 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 			f.Value = l.rewriteRefresh(x, f.Value)
 		}
 		h.Header = append(h.Header, f)
+	}
+	if x.Responses != nil {
+		// add_header values go after the rewritten ones in scratch.
+		x.scratch = x.Responses.AddHeaders(h, h.Status, x, x.scratch)
 	}
 	if err := w.WriteHeader(); err != nil {
 		st.att.Done()

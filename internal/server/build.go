@@ -50,8 +50,10 @@ type Runtime struct {
 	env       *proxy.Env
 	listeners *route.Listeners
 	sockets   map[*route.Address]*socket
-	groups    map[string]*upstream.Group
-	files     *accesslog.Files
+	// groups are keyed by groupKey: implicit groups made for two
+	// proxy_pass URLs may share a host name but not a port.
+	groups map[string]*upstream.Group
+	files  *accesslog.Files
 	// mu guards the count of connections this generation serves.
 	mu      sync.Mutex
 	active  int
@@ -186,11 +188,11 @@ func (b *builder) build(prev *Runtime) error {
 			return err
 		}
 		if prev != nil {
-			if old := prev.groups[u.Name]; old != nil {
+			if old := prev.groups[groupKey(u)]; old != nil {
 				g.CarryFrom(old)
 			}
 		}
-		b.groups[u.Name] = g
+		b.groups[groupKey(u)] = g
 	}
 
 	// Routing view of every server, in configuration order.
@@ -203,11 +205,12 @@ func (b *builder) build(prev *Runtime) error {
 			rs[i].Listens = append(rs[i].Listens, route.Listen{Addr: l.AddrPort, Unix: l.Unix, Default: l.DefaultServer, Bind: l.Options.Bind})
 		}
 	}
-	listeners, warnings, err := route.NewListeners(rs)
+	// The config layer already reported conflicting names; the warnings
+	// route would repeat are dropped.
+	listeners, _, err := route.NewListeners(rs)
 	if err != nil {
 		return err
 	}
-	_ = warnings // the config layer already reported conflicting names
 	b.rt.listeners = listeners
 
 	vhosts := make([]*vhost, len(h.Servers))
@@ -226,6 +229,15 @@ func (b *builder) build(prev *Runtime) error {
 		b.rt.sockets[a] = sk
 	}
 	return nil
+}
+
+// groupKey names a group across generations: an upstream block by its
+// name, an implicit group by the address its proxy_pass names.
+func groupKey(u *config.Upstream) string {
+	if u.Implicit && len(u.Servers) > 0 {
+		return "implicit " + u.Servers[0].Address
+	}
+	return u.Name
 }
 
 func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
@@ -263,12 +275,10 @@ func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
 		Time:     u.KeepaliveTime,
 		Timeout:  u.KeepaliveTimeout,
 	}
-	log := b.deps.Log
 	g, err := upstream.NewGroup(o, upstream.Env{Now: b.deps.Now})
 	if err != nil {
 		return nil, posErr(u.End, err)
 	}
-	_ = log
 	return g, nil
 }
 
@@ -370,7 +380,7 @@ func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
 		return nil, err
 	}
 	if pp := l.ProxyPass; pp != nil {
-		g := b.groups[pp.Upstream.Name]
+		g := b.groups[groupKey(pp.Upstream)]
 		if g == nil {
 			return nil, posErr(pp.Pos, fmt.Errorf("no upstream group %q", pp.Upstream.Name))
 		}

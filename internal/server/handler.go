@@ -98,6 +98,9 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	case l.ret != nil:
 		sk.doReturn(x, l)
 	case l.proxy != nil:
+		if l.resp != nil {
+			x.Responses = l.resp
+		}
 		l.proxy.Serve(x)
 	default:
 		// A location without a handler serves static files in nginx;
