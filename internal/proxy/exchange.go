@@ -48,6 +48,10 @@ type Exchange struct {
 	// URI is the normalised request target.
 	URI  route.URI
 	Caps route.Captures
+	// NameCaps are the captures of the server_name regex that chose the
+	// server: its named groups stay set as variables after a location
+	// regex has replaced Caps, as in nginx.
+	NameCaps route.Captures
 	// Start is when the request header was complete.
 	Start time.Time
 	// Loc is the proxy location serving the request, nil for others.
@@ -73,6 +77,7 @@ func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 	x.ServerName, x.Host, x.Loc, x.Responses = "", nil, nil, nil
 	x.URI = route.URI{}
 	x.Caps.Reset()
+	x.NameCaps.Reset()
 	x.upAddr, x.upStatus = x.upAddr[:0], x.upStatus[:0]
 	x.upConnect, x.upHeader, x.upResponse = x.upConnect[:0], x.upHeader[:0], x.upResponse[:0]
 	x.upResp = nil
@@ -255,6 +260,18 @@ func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		v, ok := x.Caps.Group(n)
 		return append(dst, v...), ok
 	}
+	if id >= variables.FirstDefined {
+		// The only variables a configuration defines are named regex
+		// captures; arg is the name. The last regex that has a group of
+		// that name set it: the location's, else the server name's.
+		if v, ok, has := namedCapture(&x.Caps, arg); has {
+			return append(dst, v...), ok
+		}
+		if v, ok, has := namedCapture(&x.NameCaps, arg); has {
+			return append(dst, v...), ok
+		}
+		return dst, false
+	}
 	if x.Conn.TLS != nil || id == variables.HTTPS {
 		if v, ok := x.Conn.TLS.AppendVar(dst, id); ok {
 			return v, true
@@ -296,4 +313,20 @@ func (x *Exchange) appendXFF(dst []byte) []byte {
 		}
 	}
 	return append(dst, x.Conn.RemoteIP...)
+}
+
+// namedCapture returns the group called name of the match in c; has
+// reports whether the matching regex has such a group at all. A group
+// that did not take part in the match is set and empty, as nginx sets it.
+func namedCapture(c *route.Captures, name []byte) (v []byte, ok, has bool) {
+	if c.Regexp == nil {
+		return nil, false, false
+	}
+	for i, n := range c.Regexp.SubexpNames() {
+		if n != "" && n == string(name) {
+			v, _ = c.Group(i)
+			return v, true, true
+		}
+	}
+	return nil, false, false
 }

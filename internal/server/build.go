@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -75,8 +76,12 @@ type socket struct {
 
 // vhost is one server block as served on one socket.
 type vhost struct {
-	cfg          *config.Server
+	cfg *config.Server
+	// name is the primary server name ($server_name), as nginx keeps it:
+	// "~" and the pattern for a regex, without the leading dot of
+	// ".example.com"; nameBytes is the same for $host's fallback.
 	name         string
+	nameBytes    []byte
 	locs         *route.Locations
 	level        *loc
 	mergeSlashes bool
@@ -121,7 +126,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	reg, err := variables.NewRegistry()
+	reg, err := registry(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +168,54 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		return nil, err
 	}
 	return rt, nil
+}
+
+// registry returns the variables of cfg: the built-ins and the named
+// groups of every regex server_name and location, which nginx makes
+// variables. A group named like a built-in is nginx's "duplicate
+// variable" error at the regex's server or location.
+func registry(cfg *config.Config) (*variables.Registry, error) {
+	var names []string
+	add := func(re *regexp.Regexp, pos nginxconf.Pos) error {
+		if re == nil {
+			return nil
+		}
+		for _, n := range re.SubexpNames() {
+			if n == "" {
+				continue
+			}
+			if _, err := variables.NewRegistry(n); err != nil {
+				return posErr(pos, err)
+			}
+			names = append(names, n)
+		}
+		return nil
+	}
+	var walk func(ls []*config.Location) error
+	walk = func(ls []*config.Location) error {
+		for _, l := range ls {
+			if err := add(l.Regexp, l.Pos); err != nil {
+				return err
+			}
+			if err := walk(l.Children); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if cfg.HTTP != nil {
+		for _, s := range cfg.HTTP.Servers {
+			for _, n := range s.Names {
+				if err := add(n.Regexp, s.Pos); err != nil {
+					return nil, err
+				}
+			}
+			if err := walk(s.Locations); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return variables.NewRegistry(names...)
 }
 
 func (b *builder) build(prev *Runtime) error {
@@ -284,9 +337,8 @@ func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
 
 func (b *builder) vhost(s *config.Server) (*vhost, error) {
 	v := &vhost{cfg: s, mergeSlashes: s.Core.MergeSlashes}
-	if len(s.Names) > 0 && s.Names[0].Regexp == nil {
-		v.name = s.Names[0].Name
-	}
+	v.name = primaryName(s.Names)
+	v.nameBytes = []byte(v.name)
 	level, err := b.loc(s.Level, s)
 	if err != nil {
 		return nil, err
@@ -306,6 +358,22 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// primaryName is nginx's cscf->server_name: the first server_name
+// argument, a regex with its "~", ".example.com" without its dot.
+func primaryName(names []config.ServerName) string {
+	if len(names) == 0 {
+		return ""
+	}
+	n := names[0]
+	switch n.Kind {
+	case config.NameRegex:
+		return "~" + n.Name
+	case config.NameWildDot:
+		return strings.TrimPrefix(n.Name, ".")
+	}
+	return n.Name
 }
 
 func (b *builder) locTree(ls []*config.Location, s *config.Server) ([]*route.Location, error) {

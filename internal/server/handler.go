@@ -48,11 +48,14 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 			id = a.Servers[i]
 		}
 	}
+	// A server_name regex's named captures stay set after a location
+	// regex has replaced $1..$9.
+	x.NameCaps = x.Caps
 	v := sk.servers[id]
 	x.ServerName = v.name
 	x.Host = r.Host
 	if x.Host == nil {
-		x.Host = []byte(v.name)
+		x.Host = v.nameBytes
 	}
 
 	// nginx rejects a bad URI while reading the request line, before it
@@ -76,15 +79,19 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 			return v.level
 		}
 	}
+	// A server-level return runs in nginx's server rewrite phase, before
+	// any location is looked up (and before client_max_body_size).
+	if v.level.ret != nil {
+		sk.doReturn(x, v.level)
+		return v.level
+	}
 	m := v.locs.Find(x.URI.Path, &x.Caps)
 	l := v.level
 	if m.Location != nil {
 		l = m.Location.Payload.(*loc)
 	}
-	if m.Redirect != "" {
-		sk.redirect(x, l, m.Redirect)
-		return l
-	}
+	// nginx checks client_max_body_size before it answers the
+	// trailing-slash redirect (ngx_http_core_find_config_phase).
 	if err := w.Apply(&l.limits); err != nil {
 		if errors.Is(err, http1.ErrBodyTooLarge) {
 			sk.rt.env.Log.Logf(errorlog.Error, x.LogContext(""), "client intended to send too large body: %d bytes", r.ContentLength)
@@ -92,6 +99,10 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 			return l
 		}
 		w.Abort()
+		return l
+	}
+	if m.Redirect != "" {
+		sk.redirect(x, l, m.Redirect)
 		return l
 	}
 	switch {
@@ -130,8 +141,10 @@ func absolute(dst []byte, x *proxy.Exchange, path []byte) []byte {
 	} else {
 		b = append(b, "http://"...)
 	}
-	if len(x.Host) > 0 {
-		b = append(b, x.Host...)
+	// The request's own host, not $host's server_name fallback: without
+	// one nginx names the local address.
+	if len(x.R.Host) > 0 {
+		b = append(b, x.R.Host...)
 	} else {
 		b = append(b, x.Conn.ServerAddr...)
 	}
@@ -165,7 +178,8 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 			// own place; any other goes out among the other fields.
 			buf = absolute(buf, x, text)
 			h.Location = buf[len(text):]
-		case len(text) > 0:
+		default:
+			// nginx sets Location even when it is empty ("return 301;").
 			h.Header = append(h.Header, http1.Header{Name: locationName, Value: text})
 		}
 		sk.special(x, l, code, buf)
