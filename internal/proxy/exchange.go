@@ -65,6 +65,10 @@ type Exchange struct {
 	upResp                                            *http1.Response
 	requestID                                         []byte
 
+	// closed is the status of a request answered by closing the
+	// connection (408, 444, 499): nothing is written, nginx logs it.
+	closed int
+
 	st      attemptState
 	uriBuf  []byte
 	scratch []byte
@@ -81,6 +85,7 @@ func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 	x.upAddr, x.upStatus = x.upAddr[:0], x.upStatus[:0]
 	x.upConnect, x.upHeader, x.upResponse = x.upConnect[:0], x.upHeader[:0], x.upResponse[:0]
 	x.upResp = nil
+	x.closed = 0
 	x.requestID = x.requestID[:0]
 	x.Start = x.Env.Now()
 }
@@ -90,9 +95,19 @@ func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 func (x *Exchange) writeErrorPage(status int) {
 	if x.Responses != nil {
 		x.scratch = x.Responses.Special(x.W, status, x, x.scratch[:0])
-		return
+	} else {
+		_ = x.W.WriteErrorPage(status)
 	}
-	_ = x.W.WriteErrorPage(status)
+	x.Answered(status)
+}
+
+// Answered records that the request was answered with status: when that
+// wrote nothing (408, 444 and 499 close the connection), $status still
+// reports it, as nginx's does.
+func (x *Exchange) Answered(status int) {
+	if x.W.Status() == 0 {
+		x.closed = status
+	}
 }
 
 // Scratch returns a buffer owned by the exchange, reused from request to
@@ -281,7 +296,12 @@ func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 }
 
 // status is the response status so far; 0 before one was chosen.
-func (x *Exchange) status() int { return x.W.Status() }
+func (x *Exchange) status() int {
+	if s := x.W.Status(); s != 0 {
+		return s
+	}
+	return x.closed
+}
 
 // appendHeaderVar is $http_NAME: all headers of that name joined with ", "
 // ("; " for cookies).

@@ -567,14 +567,9 @@ func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
 			return nil, err
 		}
 		sk.tls = l
-		sk.plain = &http1.Server{Config: hc, Handler: http1.HandlerFunc(plainToTLS), Now: b.deps.Now}
+		sk.plain = &http1.Server{Config: hc, Handler: plainSocket{sk}, Now: b.deps.Now, OnReject: sk.onReject}
 	}
 	return sk, nil
-}
-
-// plainToTLS answers a plain HTTP request sent to an ssl port (nginx's 497).
-func plainToTLS(w *http1.ResponseWriter, r *http1.Request) {
-	_ = w.WriteErrorPage(497)
 }
 
 func (b *builder) tlsListener(a *route.Address, vhosts []*vhost) (*tlsterm.Listener, error) {

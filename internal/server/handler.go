@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"strconv"
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/errorlog"
@@ -185,6 +186,7 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 		sk.special(x, l, code, buf)
 	case code == 444:
 		w.Abort()
+		x.Answered(444)
 	case code >= 400 && l.ret.Text == "":
 		sk.special(x, l, code, buf)
 	default:
@@ -205,6 +207,7 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 // bytes the header already refers to.
 func (sk *socket) special(x *proxy.Exchange, l *loc, status int, buf []byte) {
 	x.KeepScratch(l.resp.Special(x.W, status, x, buf))
+	x.Answered(status)
 }
 
 // locationName is the Location field name; read-only.
@@ -387,15 +390,174 @@ func replaceField(hs http1.Headers, name, value []byte) http1.Headers {
 	return append(hs, http1.Header{Name: name, Value: value})
 }
 
-// onReject logs a request the codec refused by itself.
+// onReject logs a request the codec refused by itself, in the error log
+// with nginx's context and, as nginx does, in the access log of the
+// server the request reached. The access line waits for the error
+// response (see tally), whose size it reports; 408 sends none.
 func (sk *socket) onReject(c net.Conn, r *http1.Request, e *http1.Error) {
-	ctx := &errorlog.Context{}
-	if pc, ok := c.(*proxy.Conn); ok {
-		ctx.Client = string(pc.RemoteIP)
+	pc, ok := c.(*proxy.Conn)
+	if !ok {
+		sk.rt.env.Log.Log(errorlog.Info, nil, e.Msg)
+		return
 	}
+	v := sk.vhostFor(pc, r)
+	ctx := &errorlog.Context{Client: string(pc.RemoteIP), Server: v.name, InRequest: true, Request: r.Line, Host: r.HostHeader}
+	ctx.Action = "reading client request headers"
+	if r.Proto == nil || requestLineError(e) {
+		ctx.Action = "reading client request line"
+	}
+	msg := make([]byte, 0, len(e.Msg)+len(r.Detail)+32)
+	msg = append(msg, e.Msg...)
+	if e.Status == 408 {
+		msg = append(msg, " (110: Connection timed out)"...)
+	}
+	msg = append(msg, r.Detail...)
 	level := errorlog.Info
 	if e.Status == 413 {
 		level = errorlog.Error
 	}
-	sk.rt.env.Log.Log(level, ctx, e.Msg)
+	sk.rt.env.Log.Log(level, ctx, string(msg))
+	if v.level.access == nil {
+		return
+	}
+	t, _ := pc.Conn.(*tally)
+	switch {
+	case e.Status == 408 || t == nil:
+		sk.logRejected(pc, r, v, e.Status, 0, 0)
+	default:
+		t.arm(sk, pc, r, v, e.Status)
+	}
+}
+
+// requestLineError reports whether nginx meets e while reading the
+// request line.
+func requestLineError(e *http1.Error) bool {
+	switch e {
+	case http1.ErrInvalidRequest, http1.ErrInvalidMethod, http1.ErrInvalidVersion, http1.ErrTooLongURI:
+		return true
+	}
+	return false
+}
+
+// vhostFor is the server a request belongs to before it is served: the
+// one its Host names (nginx selects it as soon as it reads Host), else
+// the one SNI chose, else the socket's default.
+func (sk *socket) vhostFor(pc *proxy.Conn, r *http1.Request) *vhost {
+	a := sk.addr
+	id := a.Default
+	matched := false
+	if len(r.Host) > 0 && a.Names != nil {
+		id, matched = a.Names.Find(r.Host, nil)
+	}
+	if !matched && r.Host == nil && pc.TLS != nil {
+		if i, ok := pc.TLS.SNIServer(); ok {
+			id = a.Servers[i]
+		}
+	}
+	return sk.servers[id]
+}
+
+// logRejected writes the access log line of a refused request: the
+// request as far as it was read, with the status and sizes of the error
+// response.
+func (sk *socket) logRejected(pc *proxy.Conn, r *http1.Request, v *vhost, status int, body, total int64) {
+	x := sk.xpool.Get().(*proxy.Exchange)
+	x.Conn = pc
+	x.Reset(nil, r)
+	x.ServerName = v.name
+	x.Host = r.Host
+	if x.Host == nil {
+		x.Host = v.nameBytes
+	}
+	v.level.access.Log(&rejectedSource{x: x, status: status, body: body, total: total})
+	x.R, x.Conn = nil, nil
+	sk.xpool.Put(x)
+}
+
+// rejectedSource answers the variables of a refused request: its
+// response's status and sizes here, the rest from the request. There is
+// no response writer, so $connection and $connection_requests are unset.
+type rejectedSource struct {
+	x           *proxy.Exchange
+	status      int
+	body, total int64
+}
+
+func (s *rejectedSource) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
+	switch id {
+	case variables.Status:
+		return variables.AppendStatus(dst, http1.WireStatus(s.status)), true
+	case variables.BodyBytesSent:
+		return strconv.AppendInt(dst, s.body, 10), true
+	case variables.BytesSent:
+		return strconv.AppendInt(dst, s.total, 10), true
+	case variables.Connection, variables.ConnectionRequests:
+		return dst, false
+	}
+	return s.x.Var(id, arg, dst)
+}
+
+// tally is the connection the codec writes to. Once armed by onReject it
+// takes the next write, the whole error response (header and page go out
+// in one write), and writes the refused request's access log line with
+// that response's sizes, before the codec's lingering close.
+type tally struct {
+	net.Conn
+	armed bool
+	sk    *socket
+	pc    *proxy.Conn
+	r     *http1.Request
+	v     *vhost
+	st    int
+}
+
+func (t *tally) arm(sk *socket, pc *proxy.Conn, r *http1.Request, v *vhost, status int) {
+	t.armed, t.sk, t.pc, t.r, t.v, t.st = true, sk, pc, r, v, status
+}
+
+func (t *tally) Write(p []byte) (int, error) {
+	n, err := t.Conn.Write(p)
+	if t.armed {
+		t.armed = false
+		body := int64(0)
+		if i := bytes.Index(p[:n], crlfcrlf); i >= 0 {
+			body = int64(n - i - len(crlfcrlf))
+		}
+		t.sk.logRejected(t.pc, t.r, t.v, t.st, body, int64(n))
+		t.sk, t.pc, t.r, t.v = nil, nil, nil, nil
+	}
+	return n, err
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// plainSocket answers plain HTTP sent to an ssl socket: nginx's 497,
+// after the server was chosen by Host, so that its error_page 497 (the
+// usual redirect to https) applies, and logged in its access log.
+type plainSocket struct{ sk *socket }
+
+func (p plainSocket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
+	sk := p.sk
+	pc, ok := w.Conn().(*proxy.Conn)
+	if !ok {
+		_ = w.WriteErrorPage(497)
+		return
+	}
+	x := sk.xpool.Get().(*proxy.Exchange)
+	x.Conn = pc
+	x.Reset(w, r)
+	v := sk.vhostFor(pc, r)
+	x.ServerName = v.name
+	x.Host = r.Host
+	if x.Host == nil {
+		x.Host = v.nameBytes
+	}
+	_ = x.Normalize(v.mergeSlashes)
+	sk.rt.env.Log.Log(errorlog.Info, x.LogContext("reading client request headers"), "client sent plain HTTP request to HTTPS port")
+	sk.special(x, v.level, 497, x.Scratch())
+	if v.level.access != nil {
+		v.level.access.Log(x)
+	}
+	x.W, x.R, x.Conn = nil, nil, nil
+	sk.xpool.Put(x)
 }

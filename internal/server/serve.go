@@ -268,7 +268,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 		return
 	}
 	if !sk.ssl {
-		sk.http.ServeConn(proxy.NewConn(c, c, nil))
+		sk.http.ServeConn(proxy.NewConn(c, &tally{Conn: c}, nil))
 		return
 	}
 	// Tell a TLS ClientHello from a plain HTTP request by its first byte,
@@ -285,7 +285,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 	}
 	pc := &peekedConn{Conn: c, r: br}
 	if first[0] != 0x16 {
-		sk.plain.ServeConn(proxy.NewConn(c, pc, nil))
+		sk.plain.ServeConn(proxy.NewConn(c, &tally{Conn: pc}, nil))
 		return
 	}
 	tc := sk.tls.Server(pc)
@@ -295,7 +295,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	sk.http.ServeConn(proxy.NewConn(c, tc, sk.tls.Info(tc)))
+	sk.http.ServeConn(proxy.NewConn(c, &tally{Conn: tc}, sk.tls.Info(tc)))
 }
 
 func remoteIP(c net.Conn) string {

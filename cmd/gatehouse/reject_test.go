@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/testpki"
+)
+
+// rejectConf logs every request of two servers on one port in one
+// access log; PORT is replaced.
+const rejectConf = `
+pid DIR/logs/gatehouse.pid;
+error_log DIR/logs/error.log info;
+http {
+    log_format st '$status $body_bytes_sent $bytes_sent "$request" "$host" $server_name';
+    access_log DIR/logs/access.log st;
+    server {
+        listen 127.0.0.1:PORT;
+        server_name one.example;
+        location / { return 200 "ok\n"; }
+        location /close { return 444; }
+    }
+    server {
+        listen 127.0.0.1:PORT;
+        server_name two.example;
+        location / { return 200 "two\n"; }
+    }
+}
+`
+
+// TestRejectedRequestsLogged: requests the codec refuses get an access
+// log line (nginx writes one) with the status and sizes of the error
+// response, in the log of the server their Host names, and an error log
+// line with nginx's context; a request answered by closing the
+// connection is logged with its status, not 000.
+func TestRejectedRequestsLogged(t *testing.T) {
+	port := freePort(t)
+	in := start(t, strings.ReplaceAll(rejectConf, "PORT", strconv.Itoa(port)))
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	tests := []struct {
+		raw     string
+		request string // $request and "$host" $server_name as logged
+		errLine string // the error log must have this
+	}{
+		{"get / HTTP/1.1\r\n\r\n", `"get / HTTP/1.1" "one.example" one.example`,
+			`client sent invalid method while reading client request line, client: 127.0.0.1, server: one.example, request: "get / HTTP/1.1"`},
+		{"GET / HTTP/1.1\r\nHost: two.example\r\nHost: b\r\n\r\n", `"GET / HTTP/1.1" "two.example" two.example`,
+			`client sent duplicate host header: "Host: b", previous value: "Host: two.example" while reading client request headers, client: 127.0.0.1, server: two.example, request: "GET / HTTP/1.1", host: "two.example"`},
+		{"GET / HTTP/1.1\r\n\r\n", `"GET / HTTP/1.1" "one.example" one.example`,
+			`client sent HTTP/1.1 request without "Host" header while reading client request headers`},
+		{"TRACE / HTTP/1.1\r\nHost: two.example\r\n\r\n", `"TRACE / HTTP/1.1" "two.example" two.example`,
+			`client sent TRACE method while reading client request headers`},
+		{"GET / HTTP/2.0\r\nHost: a\r\n\r\n", `"GET / HTTP/2.0" "one.example" one.example`,
+			`client sent invalid version while reading client request line`},
+		{"HEAD / HTTP/1.1\r\nHost: two.example\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n", `"HEAD / HTTP/1.1" "two.example" two.example`,
+			`client sent too long header line: "X: aaaaaaaa`},
+		{"GET /close HTTP/1.1\r\nHost: one.example\r\n\r\n", `"GET /close HTTP/1.1" "one.example" one.example`, ""},
+	}
+	for i, tt := range tests {
+		resp := exchange(t, addr, tt.raw)
+		status := statusOf(resp)
+		if tt.errLine == "" {
+			status = 444
+			if resp != "" {
+				t.Errorf("%q: return 444 sent %q", tt.raw, resp)
+			}
+		}
+		_, body := headerBlock(resp)
+		want := fmt.Sprintf("%d %d %d %s", status, len(body), len(resp), tt.request)
+		// The connection closes after the line is written.
+		b, _ := os.ReadFile(filepath.Join(in.dir, "logs/access.log"))
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if len(lines) != i+1 || lines[i] != want {
+			t.Errorf("%q: access log line %d is %q, want %q (log: %q)", tt.raw, i+1, lines[len(lines)-1], want, b)
+		}
+		if tt.errLine != "" && !strings.Contains(in.errorLog(), tt.errLine) {
+			t.Errorf("%q: error log lacks %q:\n%s", tt.raw, tt.errLine, in.errorLog())
+		}
+	}
+}
+
+// TestPlainHTTPToTLSPortErrorPage: the 497 answer to plain HTTP on an
+// ssl port comes from the server Host names, through its error_page
+// 497 (the usual redirect to https), and is logged in its access log.
+func TestPlainHTTPToTLSPortErrorPage(t *testing.T) {
+	ca := testpki.NewCA(t)
+	cert, key := ca.Leaf(testpki.WithDNS("localhost")).Files()
+	port := freePort(t)
+	in := start(t, fmt.Sprintf(`pid DIR/logs/gatehouse.pid;
+http {
+    log_format st '$status "$request" $server_name';
+    access_log DIR/logs/access.log st;
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    server { listen 127.0.0.1:%d ssl; server_name one.example; location / { return 200; } }
+    server { listen 127.0.0.1:%[3]d ssl; server_name two.example;
+        error_page 497 =301 https://$host:$server_port$request_uri;
+        location / { return 200; } }
+}
+`, cert, key, port))
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	resp := exchange(t, addr, "GET /x?y=1 HTTP/1.1\r\nHost: two.example\r\nConnection: close\r\n\r\n")
+	if statusOf(resp) != 301 || !strings.Contains(resp, fmt.Sprintf("\r\nLocation: https://two.example:%d/x?y=1\r\n", port)) {
+		t.Errorf("error_page 497 not applied:\n%s", resp)
+	}
+	resp = exchange(t, addr, "GET / HTTP/1.1\r\nHost: one.example\r\nConnection: close\r\n\r\n")
+	if statusOf(resp) != 400 || !strings.Contains(resp, "The plain HTTP request was sent to HTTPS port") {
+		t.Errorf("plain request without error_page 497:\n%s", resp)
+	}
+	b, _ := os.ReadFile(filepath.Join(in.dir, "logs/access.log"))
+	if want := "301 \"GET /x?y=1 HTTP/1.1\" two.example\n400 \"GET / HTTP/1.1\" one.example\n"; string(b) != want {
+		t.Errorf("access log %q, want %q", b, want)
+	}
+}
