@@ -12,10 +12,13 @@ import (
 // check is a non-blocking one-byte MSG_PEEK read. (Go's own Read with an
 // expired deadline returns a timeout without asking the kernel, so it would
 // prove nothing.) Everything it needs is set up once per connection, so a
-// check allocates nothing.
+// check allocates nothing. The read runs under RawConn.Control rather than
+// RawConn.Read: it never blocks, so it needs neither the poller's read
+// lock nor its deadline check (an idle connection's old deadline must not
+// make it look dead).
 type liveness struct {
 	rc  syscall.RawConn
-	fn  func(fd uintptr) bool
+	fn  func(fd uintptr)
 	buf [1]byte
 	n   int
 	err error
@@ -44,22 +47,13 @@ func newLiveness(c net.Conn) *liveness {
 	return l
 }
 
-func (l *liveness) peek(fd uintptr) bool {
-	for {
-		l.n, _, l.err = syscall.Recvfrom(int(fd), l.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if l.err != syscall.EINTR {
-			return true
-		}
-	}
-}
-
 // alive runs the check. Nothing to read (EAGAIN) means alive; a byte means
 // the upstream sent something unasked; zero bytes mean it closed.
 func (l *liveness) alive() bool {
 	if l == nil {
 		return true
 	}
-	if err := l.rc.Read(l.fn); err != nil {
+	if err := l.rc.Control(l.fn); err != nil {
 		return false
 	}
 	return l.err == syscall.EAGAIN || l.err == syscall.EWOULDBLOCK
