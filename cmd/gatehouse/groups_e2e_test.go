@@ -23,6 +23,10 @@ type countingBackend struct {
 	srv        *httptest.Server
 	handshakes atomic.Int64
 	requests   atomic.Int64
+	// goal, when set before any request, is a request count at which
+	// reached is closed.
+	goal    int64
+	reached chan struct{}
 }
 
 func newCountingBackend(t *testing.T, cert tls.Certificate) *countingBackend {
@@ -40,7 +44,9 @@ func (b *countingBackend) start(t *testing.T, addr string) {
 	}
 	b.addr = ln.Addr().String()
 	b.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.requests.Add(1)
+		if n := b.requests.Add(1); n == b.goal {
+			close(b.reached)
+		}
 		io.WriteString(w, "ok")
 	}))
 	b.srv.Listener.Close()
@@ -162,16 +168,22 @@ func TestUpstreamKeepalive(t *testing.T) {
 	ca := testpki.NewCA(t)
 	cert := ca.Leaf(testpki.WithDNS("backend.example.com")).TLSCertificate()
 	b := newCountingBackend(t, cert)
+	b.goal, b.reached = 10000, make(chan struct{})
 	port := freePort(t)
 	start(t, groupConfig(port, ca.CertFile(), "", b))
 	url := fmt.Sprintf("http://127.0.0.1:%d/x", port)
-	var failures atomic.Int64
+	failed := make(chan struct{})
+	var once sync.Once
 	stop := make(chan struct{})
 	_, wait := hammer(url, 4, stop, func(err error) {
-		failures.Add(1)
+		once.Do(func() { close(failed) })
 		t.Errorf("request failed: %v", err)
 	})
-	for b.requests.Load() < 10000 && failures.Load() == 0 {
+	// Blocking, not spinning: a busy loop here takes a core from the
+	// proxy under test.
+	select {
+	case <-b.reached:
+	case <-failed:
 	}
 	close(stop)
 	wait()

@@ -117,3 +117,51 @@ http {
 		t.Errorf("access log %q, want %q", b, want)
 	}
 }
+
+// TestServerAndLocationErrorLog: error_log inside a server or location
+// receives that server's or location's messages at its own level; the
+// main error log keeps the rest.
+func TestServerAndLocationErrorLog(t *testing.T) {
+	port, dead := freePort(t), freePort(t)
+	in := start(t, fmt.Sprintf(`pid DIR/logs/gatehouse.pid;
+error_log DIR/logs/error.log error;
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%d;
+        server_name one.example;
+        error_log DIR/logs/srv.log info;
+        location / { return 200; }
+        location /up/ {
+            error_log DIR/logs/loc.log warn;
+            proxy_pass http://127.0.0.1:%d;
+        }
+    }
+}
+`, port, dead))
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	exchange(t, addr, "GET /../x HTTP/1.1\r\nHost: one.example\r\nConnection: close\r\n\r\n")
+	exchange(t, addr, "GET / HTTP/1.1\r\nHost: one.example\r\nHost: b\r\n\r\n")
+	if got := statusOf(exchange(t, addr, "GET /up/x HTTP/1.1\r\nHost: one.example\r\nConnection: close\r\n\r\n")); got != 502 {
+		t.Fatalf("status %d, want 502", got)
+	}
+	read := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(in.dir, "logs", name))
+		return string(b)
+	}
+	srv, loc, main := read("srv.log"), read("loc.log"), read("error.log")
+	for _, want := range []string{
+		`[info] `, `client sent invalid request, client: 127.0.0.1, server: one.example, request: "GET /../x HTTP/1.1"`,
+		`client sent duplicate host header: "Host: b", previous value: "Host: one.example" while reading client request headers`,
+	} {
+		if !strings.Contains(srv, want) {
+			t.Errorf("srv.log lacks %q:\n%s", want, srv)
+		}
+	}
+	if !strings.Contains(loc, `[error] `) || !strings.Contains(loc, `connect() failed (111: Connection refused) while connecting to upstream`) {
+		t.Errorf("loc.log lacks the upstream error:\n%s", loc)
+	}
+	if strings.Contains(srv, "connect() failed") || strings.Contains(main, "connect() failed") || strings.Contains(main, "client sent") {
+		t.Errorf("messages went to other logs:\nsrv.log:\n%s\nerror.log:\n%s", srv, main)
+	}
+}

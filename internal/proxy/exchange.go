@@ -59,6 +59,9 @@ type Exchange struct {
 	// Responses adds the location's add_header fields and applies its
 	// error_page; nil when the location has neither.
 	Responses Responses
+	// Log is the error log of the server or location serving the
+	// request (its error_log); nil means Env.Log.
+	Log *errorlog.Logger
 
 	// Upstream values for the log, ", "-separated per attempt.
 	upAddr, upStatus, upConnect, upHeader, upResponse []byte
@@ -78,7 +81,7 @@ type Exchange struct {
 // Reset prepares x for the next request on the same connection.
 func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 	x.W, x.R = w, r
-	x.ServerName, x.Host, x.Loc, x.Responses = "", nil, nil, nil
+	x.ServerName, x.Host, x.Loc, x.Responses, x.Log = "", nil, nil, nil, nil
 	x.URI = route.URI{}
 	x.Caps.Reset()
 	x.NameCaps.Reset()
@@ -108,6 +111,15 @@ func (x *Exchange) Answered(status int) {
 	if x.W.Status() == 0 {
 		x.closed = status
 	}
+}
+
+// ErrorLog is the error log for the request: the serving location's
+// error_log, or the main one.
+func (x *Exchange) ErrorLog() *errorlog.Logger {
+	if x.Log != nil {
+		return x.Log
+	}
+	return x.Env.Log
 }
 
 // Scratch returns a buffer owned by the exchange, reused from request to

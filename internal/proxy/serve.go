@@ -77,7 +77,7 @@ func (l *Location) Serve(x *Exchange) {
 		peer, err := l.group.Pick(&st.att)
 		if err != nil {
 			x.upAddr = appendList(x.upAddr, []byte(l.group.Name()))
-			l.env.Log.Log(errorlog.Error, x.LogContext(actConnect), "no live upstreams")
+			x.ErrorLog().Log(errorlog.Error, x.LogContext(actConnect), "no live upstreams")
 			x.upStatus = appendList(x.upStatus, []byte("502"))
 			l.respondError(x, 502)
 			return
@@ -213,17 +213,17 @@ func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action stri
 func (l *Location) logDisabled(x *Exchange, peer *upstream.Peer) {
 	ctx := x.LogContext(actConnect)
 	ctx.Upstream = l.upstreamURL(x, peer)
-	l.env.Log.Log(errorlog.Warn, ctx, "upstream server temporarily disabled")
+	x.ErrorLog().Log(errorlog.Warn, ctx, "upstream server temporarily disabled")
 }
 
 // logUpstreamError writes the one error-log line of a failed attempt.
 func (l *Location) logUpstreamError(x *Exchange, peer *upstream.Peer, err error, action string, timeout bool) {
-	if !l.env.Log.Enabled(errorlog.Error) {
+	if !x.ErrorLog().Enabled(errorlog.Error) {
 		return
 	}
 	ctx := x.LogContext(action)
 	ctx.Upstream = l.upstreamURL(x, peer)
-	l.env.Log.Log(errorlog.Error, ctx, Explain(err, action, timeout))
+	x.ErrorLog().Log(errorlog.Error, ctx, Explain(err, action, timeout))
 }
 
 // upstreamURL is the "upstream:" part of a log line: scheme, peer and URI.
@@ -245,7 +245,7 @@ func (l *Location) bodyError(x *Exchange, err error) {
 	var he *http1.Error
 	if errors.As(err, &he) {
 		if he.Status >= 400 && he.Status != 408 {
-			l.env.Log.Log(errorlog.Error, x.LogContext(""), he.Msg)
+			x.ErrorLog().Log(errorlog.Error, x.LogContext(""), he.Msg)
 		}
 		x.writeErrorPage(he.Status)
 		return

@@ -53,7 +53,7 @@ func (l *Location) tunnel(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Pe
 		logOnce.Do(func() {
 			ctx := x.LogContext(actUpgraded)
 			ctx.Upstream = l.upstreamURL(x, peer)
-			l.env.Log.Log(errorlog.Error, ctx, "upstream timed out (110: Connection timed out)")
+			x.ErrorLog().Log(errorlog.Error, ctx, "upstream timed out (110: Connection timed out)")
 		})
 	}
 	down := make(chan struct{})

@@ -55,6 +55,9 @@ type Runtime struct {
 	// proxy_pass URLs may share a host name but not a port.
 	groups map[string]*upstream.Group
 	files  *accesslog.Files
+	// errLogs are the error logs of servers and locations with their
+	// own error_log, derived from the main one; closed with the Runtime.
+	errLogs []*errorlog.Logger
 	// mu guards the count of connections this generation serves.
 	mu      sync.Mutex
 	active  int
@@ -95,6 +98,9 @@ type loc struct {
 	retVal *variables.Template
 	limits http1.Limits
 	access *accesslog.Logger
+	// errLog is the level's error_log, the main error log when it has
+	// none of its own.
+	errLog *errorlog.Logger
 	// resp is add_header and error_page (nil when neither is set);
 	// types is the types table with default_type.
 	resp  *Responses
@@ -112,6 +118,7 @@ type builder struct {
 	groups  map[string]*upstream.Group
 	tlsCtx  map[string]*tlsClient
 	logs    map[*config.Location]*accesslog.Logger
+	errLogs map[string]*errorlog.Logger // by their targets
 	rt      *Runtime
 	// mimes holds each distinct types table once, keyed by the identity
 	// of the config's map (locations inheriting it share it).
@@ -156,6 +163,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		groups:  rt.groups,
 		tlsCtx:  map[string]*tlsClient{},
 		logs:    map[*config.Location]*accesslog.Logger{},
+		errLogs: map[string]*errorlog.Logger{},
 		rt:      rt,
 		mimes:   map[uintptr]map[string][]byte{},
 	}
@@ -164,7 +172,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		return rt, nil
 	}
 	if err := b.build(prev); err != nil {
-		b.files.Close()
+		rt.Close()
 		return nil, err
 	}
 	return rt, nil
@@ -444,6 +452,9 @@ func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
 		return nil, err
 	}
 	c.access = acc
+	if c.errLog, err = b.errorLog(core.ErrorLogs); err != nil {
+		return nil, err
+	}
 	if err := b.responses(c, l); err != nil {
 		return nil, err
 	}
@@ -511,6 +522,34 @@ func (b *builder) responses(c *loc, l *config.Location) error {
 		}
 	}
 	return nil
+}
+
+// errorLog returns the logger for an error_log list: the main error log
+// when the level has none, else one derived from it (sharing its open
+// files), made once per distinct list.
+func (b *builder) errorLog(logs []config.ErrorLog) (*errorlog.Logger, error) {
+	if logs == nil || b.deps.Log == nil {
+		return b.deps.Log, nil
+	}
+	targets := make([]errorlog.Target, 0, len(logs))
+	for _, l := range logs {
+		lv, err := errorlog.ParseLevel(l.Level.String())
+		if err != nil {
+			lv = errorlog.Error
+		}
+		targets = append(targets, errorlog.Target{Path: l.Path, Level: lv})
+	}
+	key := fmt.Sprint(targets)
+	if l, ok := b.errLogs[key]; ok {
+		return l, nil
+	}
+	l, err := b.deps.Log.Derive(targets)
+	if err != nil {
+		return nil, err
+	}
+	b.errLogs[key] = l
+	b.rt.errLogs = append(b.rt.errLogs, l)
+	return l, nil
 }
 
 func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, error) {

@@ -53,6 +53,7 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	// regex has replaced $1..$9.
 	x.NameCaps = x.Caps
 	v := sk.servers[id]
+	x.Log = v.level.errLog
 	x.ServerName = v.name
 	x.Host = r.Host
 	if x.Host == nil {
@@ -62,7 +63,7 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	// nginx rejects a bad URI while reading the request line, before it
 	// checks the client certificate; an error_page for 495/496 sees $uri.
 	if !x.Normalize(v.mergeSlashes) {
-		sk.rt.env.Log.Log(errorlog.Info, x.LogContext(""), "client sent invalid request")
+		x.ErrorLog().Log(errorlog.Info, x.LogContext(""), "client sent invalid request")
 		sk.special(x, v.level, 400, x.Scratch())
 		return v.level
 	}
@@ -75,7 +76,7 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 			}
 		}
 		if verdict := x.Conn.TLS.Check(r.Host, idx); verdict != tlsterm.Proceed {
-			sk.rt.env.Log.Log(errorlog.Info, x.LogContext("reading client request headers"), string(x.Conn.TLS.AppendReason(nil, verdict)))
+			x.ErrorLog().Log(errorlog.Info, x.LogContext("reading client request headers"), string(x.Conn.TLS.AppendReason(nil, verdict)))
 			sk.special(x, v.level, verdict.Status(), x.Scratch())
 			return v.level
 		}
@@ -91,11 +92,12 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	if m.Location != nil {
 		l = m.Location.Payload.(*loc)
 	}
+	x.Log = l.errLog
 	// nginx checks client_max_body_size before it answers the
 	// trailing-slash redirect (ngx_http_core_find_config_phase).
 	if err := w.Apply(&l.limits); err != nil {
 		if errors.Is(err, http1.ErrBodyTooLarge) {
-			sk.rt.env.Log.Logf(errorlog.Error, x.LogContext(""), "client intended to send too large body: %d bytes", r.ContentLength)
+			x.ErrorLog().Logf(errorlog.Error, x.LogContext(""), "client intended to send too large body: %d bytes", r.ContentLength)
 			sk.special(x, l, 413, x.Scratch())
 			return l
 		}
@@ -416,7 +418,7 @@ func (sk *socket) onReject(c net.Conn, r *http1.Request, e *http1.Error) {
 	if e.Status == 413 {
 		level = errorlog.Error
 	}
-	sk.rt.env.Log.Log(level, ctx, string(msg))
+	v.level.errLog.Log(level, ctx, string(msg))
 	if v.level.access == nil {
 		return
 	}
@@ -547,13 +549,14 @@ func (p plainSocket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 	x.Conn = pc
 	x.Reset(w, r)
 	v := sk.vhostFor(pc, r)
+	x.Log = v.level.errLog
 	x.ServerName = v.name
 	x.Host = r.Host
 	if x.Host == nil {
 		x.Host = v.nameBytes
 	}
 	_ = x.Normalize(v.mergeSlashes)
-	sk.rt.env.Log.Log(errorlog.Info, x.LogContext("reading client request headers"), "client sent plain HTTP request to HTTPS port")
+	x.ErrorLog().Log(errorlog.Info, x.LogContext("reading client request headers"), "client sent plain HTTP request to HTTPS port")
 	sk.special(x, v.level, 497, x.Scratch())
 	if v.level.access != nil {
 		v.level.access.Log(x)

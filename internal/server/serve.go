@@ -290,7 +290,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 	}
 	tc := sk.tls.Server(pc)
 	if err := tc.Handshake(); err != nil {
-		rt.env.Log.Logf(errorlog.Info, &errorlog.Context{Client: remoteIP(c)}, "SSL_do_handshake() failed (%v) while SSL handshaking", err)
+		sk.servers[a.Default].level.errLog.Logf(errorlog.Info, &errorlog.Context{Client: remoteIP(c)}, "SSL_do_handshake() failed (%v) while SSL handshaking", err)
 		c.Close()
 		return
 	}
@@ -386,6 +386,9 @@ func (rt *Runtime) shutdown(grace time.Duration) {
 // Close releases what the generation holds (pools, log files); for a
 // Runtime that was built but never served, or one that has finished.
 func (rt *Runtime) Close() {
+	for _, l := range rt.errLogs {
+		l.Close()
+	}
 	for _, g := range rt.groups {
 		g.Pool().CloseAll()
 	}
