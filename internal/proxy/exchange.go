@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bytes"
+	"encoding/base64"
 	"io"
 	"strconv"
 	"time"
@@ -282,6 +284,35 @@ func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 			return dst, false
 		}
 		return appendHeaderVar(dst, x.upResp.Header, arg)
+	case variables.BinaryRemoteAddr:
+		a := x.Conn.Client
+		switch {
+		case a.Is4():
+			b := a.As4()
+			return append(dst, b[:]...), true
+		case a.Is6():
+			b := a.As16()
+			return append(dst, b[:]...), true
+		}
+		return dst, true
+	case variables.RemoteUser:
+		return appendBasicUser(dst, r.Header.Get("Authorization"))
+	case variables.RequestLength:
+		n := int64(r.HeaderLength)
+		if r.Body != nil {
+			n += r.Body.BytesRead()
+		}
+		return strconv.AppendInt(dst, n, 10), true
+	case variables.SentHTTP:
+		return x.appendSent(dst, arg)
+	case variables.UpstreamCookie:
+		if x.upResp == nil {
+			return dst, false
+		}
+		return appendSetCookie(dst, x.upResp.Header, arg)
+	case variables.SentTrailer, variables.UpstreamTrailer:
+		// gatehouse sends and keeps no trailers.
+		return dst, false
 	case variables.Capture:
 		n := variables.CaptureIndex(arg)
 		v, ok := x.Caps.Group(n)
@@ -361,4 +392,84 @@ func namedCapture(c *route.Captures, name []byte) (v []byte, ok, has bool) {
 		}
 	}
 	return nil, false, false
+}
+
+// appendSent is $sent_http_NAME: the response header as sent, with
+// nginx's special cases for the fields the writer keeps apart.
+func (x *Exchange) appendSent(dst, name []byte) ([]byte, bool) {
+	h := x.W.Header()
+	switch string(name) {
+	case "content_type":
+		return append(dst, h.ContentType...), len(h.ContentType) > 0
+	case "content_length":
+		if x.W.Status() == 0 || h.ContentLength < 0 {
+			return dst, false
+		}
+		return strconv.AppendInt(dst, h.ContentLength, 10), true
+	case "location":
+		if len(h.Location) > 0 {
+			return append(dst, h.Location...), true
+		}
+	case "connection":
+		if x.W.Status() == 0 {
+			return dst, false
+		}
+		if x.W.KeepAlive() {
+			return append(dst, "keep-alive"...), true
+		}
+		return append(dst, "close"...), true
+	}
+	return appendHeaderVar(dst, h.Header, name)
+}
+
+// appendBasicUser is $remote_user: the user name of Basic credentials
+// (ngx_http_auth_basic_user); unset without them or when they do not
+// decode to "user:password".
+func appendBasicUser(dst, auth []byte) ([]byte, bool) {
+	const basic = "basic "
+	if len(auth) < len(basic) {
+		return dst, false
+	}
+	for i := 0; i < len(basic); i++ {
+		c := auth[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != basic[i] {
+			return dst, false
+		}
+	}
+	enc := auth[len(basic):]
+	for len(enc) > 0 && enc[0] == ' ' {
+		enc = enc[1:]
+	}
+	if len(enc) == 0 {
+		return dst, false
+	}
+	start := len(dst)
+	out, err := base64.StdEncoding.AppendDecode(dst, enc)
+	if err != nil {
+		return dst, false
+	}
+	user, _, ok := bytes.Cut(out[start:], []byte{':'})
+	if !ok {
+		return dst, false
+	}
+	return out[:start+len(user)], true
+}
+
+// appendSetCookie is $upstream_cookie_NAME: the value of the first
+// Set-Cookie field that sets the cookie name.
+func appendSetCookie(dst []byte, hs http1.Headers, name []byte) ([]byte, bool) {
+	for _, h := range hs {
+		if !variables.MatchHeaderName([]byte("set_cookie"), h.Name) {
+			continue
+		}
+		pair, _, _ := bytes.Cut(h.Value, []byte{';'})
+		n, v, ok := bytes.Cut(pair, []byte{'='})
+		if ok && bytes.EqualFold(bytes.TrimSpace(n), name) {
+			return append(dst, bytes.TrimSpace(v)...), true
+		}
+	}
+	return dst, false
 }
