@@ -52,6 +52,11 @@ func (b *Body) Read(p []byte) (int, error) {
 	}
 	br := &b.c.br
 	br.timeout = b.c.lim.ClientBodyTimeout
+	if br.timeout <= 0 {
+		// No timeout of its own: the header's applies, as before the
+		// handler ran.
+		b.c.startHeaderTimer()
+	}
 	var n int
 	var err error
 	if b.chunked {

@@ -25,14 +25,30 @@ type bufReader struct {
 	r, w    int
 	floor   int
 	timeout time.Duration // deadline for each read; 0 leaves the deadline alone
+	dl      deadline      // the read deadline in effect
 }
 
 func (b *bufReader) buffered() int { return b.w - b.r }
 
 func (b *bufReader) setDeadline() {
 	if b.timeout > 0 {
-		_ = b.nc.SetReadDeadline(time.Now().Add(b.timeout))
+		b.setTimeout(b.timeout)
 	}
+}
+
+// setTimeout makes the read deadline now+t (lazily, see deadline) and
+// returns the deadline in effect.
+func (b *bufReader) setTimeout(t time.Duration) time.Time {
+	if at, ok := b.dl.next(t); ok {
+		_ = b.nc.SetReadDeadline(at)
+	}
+	return b.dl.at
+}
+
+// setDeadlineAt sets the read deadline to at exactly.
+func (b *bufReader) setDeadlineAt(at time.Time) {
+	b.dl.at = at
+	_ = b.nc.SetReadDeadline(at)
 }
 
 // fill reads once from the connection, compacting unread bytes down to

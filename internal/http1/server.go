@@ -189,7 +189,9 @@ type serverConn struct {
 	lim          *Limits
 	dateSec      int64
 	date         [29]byte
-	closing      bool // close after the current response
+	wdl          deadline // the write deadline in effect
+	headerTimer  bool     // client_header_timeout's deadline is set
+	closing      bool     // close after the current response
 	continueSent bool
 	hijacked     bool
 }
@@ -262,7 +264,7 @@ func (c *serverConn) setIdle(idle bool, until time.Time) bool {
 		return false
 	}
 	if at.Before(until) {
-		_ = c.nc.SetReadDeadline(at)
+		c.br.setDeadlineAt(at)
 	}
 	return true
 }
@@ -284,13 +286,16 @@ func (c *serverConn) waitRequest() bool {
 	}
 	// The deadline is set before the connection is marked idle so that
 	// Shutdown's wake-up deadline is never overwritten.
-	until := time.Now().Add(timeout)
-	_ = c.nc.SetReadDeadline(until)
+	until := c.br.setTimeout(timeout)
 	if !c.setIdle(true, until) {
 		return false
 	}
 	n, _ := c.nc.Read(c.small[:])
 	c.setIdle(false, time.Time{})
+	if s.stopping.Load() {
+		// Shutdown may have set a deadline of its own while we waited.
+		c.br.dl.forget()
+	}
 	if n == 0 {
 		// timeout, close, or woken by Shutdown: nginx closes silently
 		return false
@@ -316,9 +321,8 @@ func (c *serverConn) serveOne() bool {
 		c.wbufp = s.getWbuf()
 	}
 	c.w.reset(*c.wbufp)
-	// client_header_timeout covers the whole header.
-	_ = c.nc.SetReadDeadline(time.Now().Add(s.Config.ClientHeaderTimeout))
 	c.br.timeout = 0
+	c.headerTimer = false
 	opts := &s.Config.Parse
 	scanFrom, lastNL := 0, -1
 	for {
@@ -340,6 +344,7 @@ func (c *serverConn) serveOne() bool {
 			return c.reject(ErrTooLargeRequest)
 		}
 		scanFrom = c.br.w
+		c.startHeaderTimer()
 		if ferr := c.br.fill(); ferr != nil {
 			if isTimeout(ferr) && c.br.w > 0 {
 				c.reportReject(ErrClientHeaderTimeout)
@@ -356,6 +361,19 @@ func (c *serverConn) serveOne() bool {
 		return false
 	}
 	return c.finish()
+}
+
+// startHeaderTimer sets client_header_timeout's deadline, once per
+// request. Like nginx, which adds the timer only when a read finds the
+// header incomplete, it is set only when the header did not arrive with
+// the first bytes: a header read in one go costs no timer update. The
+// deadline in effect until then is the one the first bytes were awaited
+// with (keepalive_timeout, or client_header_timeout itself).
+func (c *serverConn) startHeaderTimer() {
+	if !c.headerTimer {
+		c.headerTimer = true
+		c.br.setTimeout(c.srv.Config.ClientHeaderTimeout)
+	}
 }
 
 // headerMayBeComplete is a cheap pre-check so that a header arriving in
@@ -473,9 +491,8 @@ func (c *serverConn) sendContinue() error {
 	return nil
 }
 
-// appendDate appends the cached IMF-fixdate for now.
-func (c *serverConn) appendDate(dst []byte) []byte {
-	now := c.srv.now()
+// appendDate appends the IMF-fixdate for now, formatted once a second.
+func (c *serverConn) appendDate(dst []byte, now time.Time) []byte {
 	sec := now.Unix()
 	if sec != c.dateSec || c.date[0] == 0 {
 		c.dateSec = sec

@@ -54,6 +54,7 @@ type UpstreamConn struct {
 	nc   net.Conn
 	br   bufReader
 	wbuf []byte
+	wdl  deadline // the write deadline in effect
 
 	reqChunked bool
 	reqLeft    int64 // Content-Length bytes still to send, -1 for none
@@ -83,6 +84,8 @@ func (o *UpstreamOptions) Conn(nc net.Conn) *UpstreamConn {
 	u.br.nc = nc
 	u.released = false
 	u.br.r, u.br.w, u.br.floor = 0, 0, 0
+	u.br.dl.forget()
+	u.wdl.forget()
 	u.failed = false
 	u.hdr = false
 	return u
@@ -186,7 +189,9 @@ func (u *UpstreamConn) Write(p []byte) (int, error) {
 
 func (u *UpstreamConn) write(p []byte) error {
 	if t := u.o.SendTimeout; t > 0 {
-		_ = u.nc.SetWriteDeadline(time.Now().Add(t))
+		if at, ok := u.wdl.next(t); ok {
+			_ = u.nc.SetWriteDeadline(at)
+		}
 	}
 	_, err := u.nc.Write(p)
 	if err != nil {
@@ -316,6 +321,8 @@ func (u *UpstreamConn) Hijack() (net.Conn, []byte) {
 	u.nc, u.br.nc = nil, nil
 	u.failed = true
 	_ = nc.SetDeadline(time.Time{})
+	u.br.dl.forget()
+	u.wdl.forget()
 	return nc, buffered
 }
 

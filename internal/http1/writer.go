@@ -125,18 +125,22 @@ func (w *ResponseWriter) Hijack() (nc net.Conn, buffered []byte, err error) {
 		buffered = append([]byte(nil), c.br.buf[c.br.r:c.br.w]...)
 	}
 	_ = c.nc.SetDeadline(time.Time{})
+	c.br.dl.forget()
+	c.wdl.forget()
 	return c.nc, buffered, nil
 }
 
 func (w *ResponseWriter) setWriteDeadline() {
 	if t := w.c.lim.SendTimeout; t > 0 {
-		_ = w.c.nc.SetWriteDeadline(time.Now().Add(t))
+		if at, ok := w.c.wdl.next(t); ok {
+			_ = w.c.nc.SetWriteDeadline(at)
+		}
 	}
 }
 
 // decideKeepAlive applies nginx's rules (ngx_http_update_location_config,
-// special responses, shutdown) when the header goes out.
-func (w *ResponseWriter) decideKeepAlive() bool {
+// special responses, shutdown) when the header goes out at now.
+func (w *ResponseWriter) decideKeepAlive(now time.Time) bool {
 	c := w.c
 	r := &c.req
 	l := c.lim
@@ -147,7 +151,7 @@ func (w *ResponseWriter) decideKeepAlive() bool {
 		return false
 	case c.requests >= l.KeepaliveRequests:
 		return false
-	case l.KeepaliveTime > 0 && c.srv.now().Sub(c.start) > l.KeepaliveTime:
+	case l.KeepaliveTime > 0 && now.Sub(c.start) > l.KeepaliveTime:
 		return false
 	case r.Expect100 && !c.continueSent && !c.body.done:
 		// the client may not send the body it announced; it cannot be
@@ -171,7 +175,9 @@ func (w *ResponseWriter) WriteHeader() error {
 	}
 	status := h.Status
 	w.status = status
-	w.keepAlive = w.decideKeepAlive()
+	// One clock reading for keepalive_time and Date.
+	now := c.srv.now()
+	w.keepAlive = w.decideKeepAlive(now)
 	clen := h.ContentLength
 	switch {
 	case status < 200:
@@ -208,7 +214,7 @@ func (w *ResponseWriter) WriteHeader() error {
 	if h.Date != nil {
 		b = append(b, h.Date...)
 	} else {
-		b = c.appendDate(b)
+		b = c.appendDate(b, now)
 	}
 	b = append(b, '\r', '\n')
 	if len(h.ContentType) > 0 {
