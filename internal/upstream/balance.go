@@ -23,7 +23,11 @@ func (g *Group) Pick(a *Attempt) (*Peer, error) {
 	if a.g != g || a.current != nil {
 		return nil, ErrAttemptState
 	}
-	now := g.nowSec()
+	var now int64
+	if !g.single || a.backup || g.method != RoundRobin {
+		// A lone round-robin peer's pick does not look at the clock.
+		now = g.nowSec()
+	}
 	g.mu.Lock()
 	var p *Peer
 	switch g.method {

@@ -520,7 +520,10 @@ func (g *Group) Report(p *Peer, o Outcome) (disabled bool) {
 	if p == nil || p.group != g {
 		return false
 	}
-	now := g.nowSec()
+	var now int64
+	if o == OutcomeFailure && !g.single {
+		now = g.nowSec() // only failures are timestamped
+	}
 	g.mu.Lock()
 	if p.conns > 0 {
 		p.conns--
