@@ -61,13 +61,24 @@ func (s *Server) sweep() {
 }
 
 // Listen binds every socket rt needs that is not open yet. It is the
-// step that can fail with nginx's "bind() to ADDR failed" message.
-func (s *Server) Listen(rt *Runtime) error {
+// step that can fail with nginx's "bind() to ADDR failed" message; then
+// the sockets it opened are closed again, so that a failed reload leaves
+// no socket bound with nobody accepting on it.
+func (s *Server) Listen(rt *Runtime) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rt.listeners == nil {
 		return nil
 	}
+	var opened []string
+	defer func() {
+		if err != nil {
+			for _, key := range opened {
+				s.listeners[key].Close()
+				delete(s.listeners, key)
+			}
+		}
+	}()
 	for _, a := range rt.listeners.Sockets() {
 		key := a.String()
 		if _, ok := s.listeners[key]; ok {
@@ -82,6 +93,7 @@ func (s *Server) Listen(rt *Runtime) error {
 			return fmt.Errorf("bind() to %s failed (%s)", key, errorlog.Errno(err))
 		}
 		s.listeners[key] = ln
+		opened = append(opened, key)
 	}
 	return nil
 }

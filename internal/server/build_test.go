@@ -1,0 +1,162 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/config"
+	"gatehouse/internal/errorlog"
+	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/testpki"
+)
+
+// compile parses and compiles src as the file DIR/test.conf (DIR
+// replaced by dir).
+func compile(t *testing.T, dir, src string) (*config.Config, error) {
+	t.Helper()
+	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+	src = strings.ReplaceAll(src, "DIR", dir)
+	path := filepath.Join(dir, "test.conf")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := nginxconf.ParseFile(path, nginxconf.Options{ConfPrefix: dir + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return config.Compile(tree, config.Options{Prefix: dir + "/", ConfPrefix: dir + "/"})
+}
+
+// load is what -t does with src: compile, then Build.
+func load(t *testing.T, dir, src string) (*Runtime, error) {
+	t.Helper()
+	cfg, err := compile(t, dir, src)
+	if err != nil {
+		return nil, err
+	}
+	return Build(cfg, testDeps(t), nil)
+}
+
+func testDeps(t *testing.T) Deps {
+	log, err := errorlog.New(nil, errorlog.Options{Stderr: &strings.Builder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	return Deps{Log: log, Product: "gatehouse", ProductVersion: "gatehouse/test"}
+}
+
+// TestBuildFailures: what Build refuses is said in nginx's words, with
+// the file:line where nginx gives one.
+func TestBuildFailures(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t)
+	cert, key := ca.Leaf(testpki.WithDNS("a.example")).Files()
+	_, otherKey := ca.Leaf(testpki.WithDNS("b.example")).Files()
+	notPEM := filepath.Join(dir, "garbage.pem")
+	os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644)
+	missing := filepath.Join(dir, "missing.pem")
+	srv := func(inner string) string {
+		return "http {\n    server {\n        listen 127.0.0.1:8443 ssl;\n" + inner + "\n    }\n}\n"
+	}
+	pair := "        ssl_certificate " + cert + "; ssl_certificate_key " + key + ";"
+	tests := []struct {
+		name string
+		conf string
+		want string // a regexp the error must match in full
+	}{
+		{"missing certificate", srv("        ssl_certificate " + missing + "; ssl_certificate_key " + key + ";"),
+			`^cannot load certificate "` + regexp.QuoteMeta(missing) + `": .*No such file or directory.*$`},
+		{"certificate not PEM", srv("        ssl_certificate " + notPEM + "; ssl_certificate_key " + key + ";"),
+			`^cannot load certificate "` + regexp.QuoteMeta(notPEM) + `": .*$`},
+		{"missing key", srv("        ssl_certificate " + cert + "; ssl_certificate_key " + missing + ";"),
+			`^cannot load certificate key "` + regexp.QuoteMeta(missing) + `": .*No such file or directory.*$`},
+		{"key mismatch", srv("        ssl_certificate " + cert + "; ssl_certificate_key " + otherKey + ";"),
+			`^SSL_CTX_use_PrivateKey\("` + regexp.QuoteMeta(otherKey) + `"\) failed .*key values mismatch.*$`},
+		{"bad cipher string", srv(pair + "\n        ssl_ciphers NOSUCHCIPHER;"),
+			`^SSL_CTX_set_cipher_list\("NOSUCHCIPHER"\) failed .*no cipher match.*$`},
+		{"missing client CA file", srv(pair + "\n        ssl_client_certificate " + missing + "; ssl_verify_client on;"),
+			// nginx 1.28 loads CA files through its certificate cache and
+			// words this as a certificate (1.22: SSL_CTX_load_verify_locations).
+			`^cannot load certificate "` + regexp.QuoteMeta(missing) + `": BIO_new_file\(\) failed .*No such file or directory.*$`},
+		{"client CA file not PEM", srv(pair + "\n        ssl_client_certificate " + notPEM + "; ssl_verify_client on;"),
+			`^cannot load certificate "` + regexp.QuoteMeta(notPEM) + `": .*$`},
+		{"missing CRL", srv(pair + "\n        ssl_client_certificate " + cert + "; ssl_verify_client on; ssl_crl " + missing + ";"),
+			`^cannot load CRL "` + regexp.QuoteMeta(missing) + `": BIO_new_file\(\) failed .*$`},
+		{"no protocol gatehouse supports", srv(pair + "\n        ssl_protocols SSLv3;"),
+			`^no TLS protocol version gatehouse supports is enabled in "ssl_protocols" in ` + regexp.QuoteMeta(filepath.Join(dir, "test.conf")) + `:5$`},
+		{"ssl listen without certificate", "http {\n    server {\n        listen 127.0.0.1:8443 ssl;\n    }\n}\n",
+			`^no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive in ` + regexp.QuoteMeta(filepath.Join(dir, "test.conf")) + `:2$`},
+		{"ssl listen, default server without certificate", "http {\n    server {\n        listen 127.0.0.1:8443 ssl;\n    }\n    server {\n        listen 127.0.0.1:8443 ssl;\n        server_name b;\n" + pair + "\n    }\n}\n",
+			`^no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive in ` + regexp.QuoteMeta(filepath.Join(dir, "test.conf")) + `:2$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, err := load(t, dir, tt.conf)
+			if err == nil {
+				rt.Close()
+				t.Fatalf("Build succeeded, want %s", tt.want)
+			}
+			t.Log(err)
+			if !regexp.MustCompile(tt.want).MatchString(err.Error()) {
+				t.Errorf("error\n%s\ndoes not match\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestGroupKey(t *testing.T) {
+	tests := []struct {
+		name string
+		u    config.Upstream
+		want string
+	}{
+		{"upstream block", config.Upstream{Name: "backend", Servers: []*config.UpstreamServer{{Address: "10.0.0.1:443"}}}, "backend"},
+		{"implicit", config.Upstream{Name: "b.example", Implicit: true, Servers: []*config.UpstreamServer{{Address: "b.example:8443"}}}, "implicit b.example:8443"},
+		{"implicit, other port", config.Upstream{Name: "b.example", Implicit: true, Servers: []*config.UpstreamServer{{Address: "b.example:9443"}}}, "implicit b.example:9443"},
+		{"implicit without servers", config.Upstream{Name: "b.example", Implicit: true}, "b.example"},
+		{"block named like a host", config.Upstream{Name: "b.example", Servers: []*config.UpstreamServer{{Address: "b.example:8443"}}}, "b.example"},
+	}
+	for _, tt := range tests {
+		if got := groupKey(&tt.u); got != tt.want {
+			t.Errorf("%s: groupKey = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestGroupsKeptApart: two proxy_pass URLs to one host on different
+// ports get two groups, an upstream block and a proxy_pass naming it share
+// one, and a reload carries each group's peers' state to the group of the
+// same key.
+func TestGroupsKeptApart(t *testing.T) {
+	dir := t.TempDir()
+	rt, err := load(t, dir, `http {
+    access_log off;
+    upstream backend { server 127.0.0.1:9001; }
+    server {
+        listen 127.0.0.1:8080;
+        location /a/ { proxy_pass http://127.0.0.1:9002; }
+        location /b/ { proxy_pass http://127.0.0.1:9003; }
+        location /c/ { proxy_pass http://backend; }
+        location /d/ { proxy_pass http://backend/d/; }
+    }
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	var keys []string
+	for k := range rt.groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := []string{"backend", "implicit 127.0.0.1:9002", "implicit 127.0.0.1:9003"}
+	if strings.Join(keys, ",") != strings.Join(want, ",") {
+		t.Errorf("groups %q, want %q", keys, want)
+	}
+}
