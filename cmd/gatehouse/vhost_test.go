@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -166,6 +167,80 @@ func TestVirtualServers(t *testing.T) {
 	for _, tt := range tests {
 		if got := rawFetch(t, port, tt.raw); !strings.Contains(got, tt.want) {
 			t.Errorf("%q: want %q in\n%s", tt.raw, tt.want, got)
+		}
+	}
+}
+
+// unixConf listens on a UNIX socket (SOCK); DEAD is a port nothing
+// listens on.
+const unixConf = `
+http {
+    access_log off;
+    server {
+        listen unix:SOCK;
+        location /dir/ { proxy_pass http://127.0.0.1:DEAD; }
+        location /vars { return 200 "addr=$server_addr port=$server_port remote=$remote_addr\n"; }
+    }
+}
+`
+
+var unixCases = []string{
+	"GET /dir HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+	"GET /dir HTTP/1.0\r\n\r\n",
+	"GET /vars HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+}
+
+// unixFetch sends raw to the socket and returns the answer without
+// Server, Date, the socket's path and the page's length.
+func unixFetch(t *testing.T, sock, raw string) string {
+	t.Helper()
+	c, err := net.DialTimeout("unix", sock, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, raw)
+	b, _ := io.ReadAll(c)
+	s := strings.ReplaceAll(string(b), sock, "SOCK")
+	s = regexp.MustCompile(`(?m)^(Server|Date): .*\r\n`).ReplaceAllString(s, "")
+	head, _, _ := strings.Cut(s, "\r\n\r\n")
+	head = regexp.MustCompile(`Content-Length: \d+`).ReplaceAllString(head, "Content-Length: N")
+	if strings.Contains(head, "200 OK") {
+		return s
+	}
+	return head
+}
+
+// TestUnixSocketRedirectNginx: on a UNIX socket the redirect has no
+// port and $server_addr is "unix:PATH", as in nginx.
+func TestUnixSocketRedirectNginx(t *testing.T) {
+	dead := strconv.Itoa(freePort(t))
+	ngSock := filepath.Join(t.TempDir(), "ng.sock")
+	ghSock := filepath.Join(t.TempDir(), "gh.sock")
+	startNginx(t, strings.NewReplacer("SOCK", ngSock, "DEAD", dead).Replace(unixConf))
+	start(t, "pid DIR/logs/gatehouse.pid;\n"+strings.NewReplacer("SOCK", ghSock, "DEAD", dead).Replace(unixConf))
+	for _, raw := range unixCases {
+		theirs, ours := unixFetch(t, ngSock, raw), unixFetch(t, ghSock, raw)
+		if ours != theirs {
+			t.Errorf("%q:\ngatehouse:\n%s\nnginx:\n%s", raw, ours, theirs)
+		}
+	}
+}
+
+// TestUnixSocketRedirect checks without nginx what
+// TestUnixSocketRedirectNginx compares.
+func TestUnixSocketRedirect(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "gh.sock")
+	start(t, "pid DIR/logs/gatehouse.pid;\n"+strings.NewReplacer("SOCK", sock, "DEAD", strconv.Itoa(freePort(t))).Replace(unixConf))
+	want := []string{
+		"\r\nLocation: http://a/dir/\r\n",
+		"\r\nLocation: http://unix:SOCK/dir/\r\n",
+		"\r\n\r\naddr=unix:SOCK port= remote=unix:\n",
+	}
+	for i, raw := range unixCases {
+		if got := unixFetch(t, sock, raw); !strings.Contains(got+"\r\n", want[i]) {
+			t.Errorf("%q: want %q in\n%s", raw, want[i], got)
 		}
 	}
 }

@@ -33,7 +33,11 @@ func NewConn(c, inner net.Conn, info *tlsterm.Info) *Conn {
 	} else {
 		pc.RemoteIP = []byte("unix:")
 	}
-	if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+	if ua, ok := c.LocalAddr().(*net.UnixAddr); ok {
+		// nginx prints a UNIX socket address as "unix:PATH"; it has
+		// no port.
+		pc.ServerAddr = []byte("unix:" + ua.Name)
+	} else if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
 		pc.ServerAddr = []byte(ap.Addr().Unmap().String())
 		pc.ServerPort = strconv.AppendUint(nil, uint64(ap.Port()), 10)
 	}

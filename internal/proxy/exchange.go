@@ -115,6 +115,31 @@ func (x *Exchange) Answered(status int) {
 	}
 }
 
+// AppendOrigin appends "scheme://host[:port]", what nginx's header
+// filter puts before a relative Location (absolute_redirect): the
+// request's own host, else the local address (never $host's server_name
+// fallback), and the local port unless it is the scheme's default or
+// there is none (a UNIX socket).
+func (x *Exchange) AppendOrigin(dst []byte) []byte {
+	tls := x.Conn.TLS != nil
+	if tls {
+		dst = append(dst, "https://"...)
+	} else {
+		dst = append(dst, "http://"...)
+	}
+	if len(x.R.Host) > 0 {
+		dst = append(dst, x.R.Host...)
+	} else {
+		dst = append(dst, x.Conn.ServerAddr...)
+	}
+	port := string(x.Conn.ServerPort)
+	if port != "" && ((tls && port != "443") || (!tls && port != "80")) {
+		dst = append(dst, ':')
+		dst = append(dst, port...)
+	}
+	return dst
+}
+
 // ErrorLog is the error log for the request: the serving location's
 // error_log, or the main one.
 func (x *Exchange) ErrorLog() *errorlog.Logger {

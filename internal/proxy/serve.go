@@ -503,22 +503,7 @@ func indexFold(b []byte, sub string) int {
 // in b, using the bytes after len(b) as room.
 func (x *Exchange) appendAbsolutePrefix(b []byte) []byte {
 	n := len(b)
-	tls := x.Conn.TLS != nil
-	if tls {
-		b = append(b, "https://"...)
-	} else {
-		b = append(b, "http://"...)
-	}
-	if x.R.Host != nil {
-		b = append(b, x.R.Host...)
-	} else {
-		b = append(b, x.Conn.ServerAddr...)
-	}
-	port := string(x.Conn.ServerPort)
-	if (tls && port != "443") || (!tls && port != "80") {
-		b = append(b, ':')
-		b = append(b, port...)
-	}
+	b = x.AppendOrigin(b)
 	b = append(b, b[:n]...)
 	return append(b[:0], b[n:]...)
 }

@@ -137,26 +137,7 @@ func (sk *socket) redirect(x *proxy.Exchange, l *loc, target string) {
 
 // absolute appends path made absolute, as absolute_redirect does, to dst.
 func absolute(dst []byte, x *proxy.Exchange, path []byte) []byte {
-	b := dst
-	tls := x.Conn.TLS != nil
-	if tls {
-		b = append(b, "https://"...)
-	} else {
-		b = append(b, "http://"...)
-	}
-	// The request's own host, not $host's server_name fallback: without
-	// one nginx names the local address.
-	if len(x.R.Host) > 0 {
-		b = append(b, x.R.Host...)
-	} else {
-		b = append(b, x.Conn.ServerAddr...)
-	}
-	port := string(x.Conn.ServerPort)
-	if (tls && port != "443") || (!tls && port != "80") {
-		b = append(b, ':')
-		b = append(b, port...)
-	}
-	return append(b, path...)
+	return append(x.AppendOrigin(dst), path...)
 }
 
 // doReturn answers the return directive as ngx_http_script_return_code
