@@ -582,7 +582,8 @@ func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, erro
 func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
 	sk := &socket{rt: b.rt, addr: a, servers: vhosts}
 	for _, cs := range b.cfg.HTTP.Sockets {
-		if cs.AddrPort == a.Addr && cs.SSL {
+		same := cs.Unix == a.Unix && (a.Unix != "" || cs.AddrPort == a.Addr)
+		if same && cs.SSL {
 			sk.ssl = true
 		}
 	}

@@ -160,3 +160,43 @@ func TestGroupsKeptApart(t *testing.T) {
 		t.Errorf("groups %q, want %q", keys, want)
 	}
 }
+
+// TestSocketSSL: "ssl" belongs to the address:port (or UNIX path) it is
+// given on, not to its neighbours.
+func TestSocketSSL(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t)
+	cert, key := ca.Leaf(testpki.WithDNS("a.example")).Files()
+	rt, err := load(t, dir, `http {
+    access_log off;
+    ssl_certificate `+cert+`; ssl_certificate_key `+key+`;
+    server { listen unix:DIR/tls.sock ssl; listen 127.0.0.1:8443 ssl; }
+    server { listen unix:DIR/plain.sock; listen 127.0.0.1:8080; listen 127.0.0.2:8443; }
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	want := map[string]bool{
+		"unix:" + dir + "/tls.sock":   true,
+		"unix:" + dir + "/plain.sock": false,
+		"127.0.0.1:8443":              true,
+		"127.0.0.1:8080":              false,
+		"127.0.0.2:8443":              false,
+	}
+	for a, sk := range rt.sockets {
+		w, ok := want[a.String()]
+		if !ok {
+			t.Errorf("unexpected socket %s", a)
+			continue
+		}
+		if sk.ssl != w {
+			t.Errorf("%s: ssl %v, want %v", a, sk.ssl, w)
+		}
+		delete(want, a.String())
+	}
+	for a := range want {
+		t.Errorf("no socket %s", a)
+	}
+}
