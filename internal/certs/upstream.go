@@ -109,6 +109,9 @@ func NewUpstream(o UpstreamOptions, store *Store) (*Upstream, error) {
 		MinVersion:         minV,
 		MaxVersion:         maxV,
 		InsecureSkipVerify: true, // verification is ours, in VerifyConnection
+		// Full 16 KB records, as OpenSSL writes nginx's buffers: a
+		// request body goes out in as few records and writes as it can.
+		DynamicRecordSizingDisabled: true,
 	}
 	if o.Ciphers != "" {
 		cl, err := ParseCiphers(o.Ciphers)

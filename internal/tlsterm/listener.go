@@ -238,6 +238,10 @@ func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Dura
 		Time:                   l.now,
 		Rand:                   rnd,
 		SessionTicketsDisabled: s.SessionTicketsOff,
+		// Full 16 KB records from the first byte, as nginx sends with its
+		// default ssl_buffer_size: crypto/tls would otherwise start each
+		// connection with MSS-sized records, one write system call each.
+		DynamicRecordSizingDisabled: true,
 	}
 	if s.VerifyClient != VerifyOff {
 		// Never fail the handshake over a client certificate (§7 step 1);
