@@ -88,6 +88,11 @@ func (o *UpstreamOptions) Conn(nc net.Conn) *UpstreamConn {
 	u.wdl.forget()
 	u.failed = false
 	u.hdr = false
+	if o.ReadTimeout <= 0 || o.SendTimeout <= 0 {
+		// A pooled connection keeps its last deadlines (see Hijack),
+		// and without a timeout none would replace them.
+		_ = nc.SetDeadline(time.Time{})
+	}
 	return u
 }
 
@@ -312,15 +317,23 @@ func (u *UpstreamConn) Reusable() bool {
 // response (buffered holds a copy of bytes already read past the header),
 // or to put a Reusable connection back into a keep-alive pool (buffered is
 // then empty). Release no longer closes it.
+//
+// A tunnel's connection comes without deadlines. A Reusable one keeps its
+// last ones, which spares a timer update per request: the next
+// UpstreamConn over it sets its own before it reads or writes, and
+// idle-pool checks do not go through the deadlines.
 func (u *UpstreamConn) Hijack() (net.Conn, []byte) {
 	var buffered []byte
 	if u.br.buffered() > 0 {
 		buffered = append([]byte(nil), u.br.buf[u.br.r:u.br.w]...)
 	}
+	pooled := u.Reusable()
 	nc := u.nc
 	u.nc, u.br.nc = nil, nil
 	u.failed = true
-	_ = nc.SetDeadline(time.Time{})
+	if !pooled {
+		_ = nc.SetDeadline(time.Time{})
+	}
 	u.br.dl.forget()
 	u.wdl.forget()
 	return nc, buffered

@@ -294,3 +294,47 @@ func TestUpstreamDoubleReleaseIsHarmless(t *testing.T) {
 	u1.Release()
 	u2.Release()
 }
+
+// TestUpstreamPooledConnKeepsNoStaleDeadline: a Reusable connection goes
+// back to the pool with its last deadlines (Hijack does not clear them),
+// so the next UpstreamConn over it must replace or clear them before any
+// I/O, whatever its timeouts. The stale deadlines are stood in for by
+// ones already past.
+func TestUpstreamPooledConnKeepsNoStaleDeadline(t *testing.T) {
+	const reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	tests := []struct {
+		name       string
+		read, send time.Duration
+	}{
+		{"both timeouts", time.Minute, time.Minute},
+		{"no timeouts", 0, 0},
+		{"read timeout only", time.Minute, 0},
+		{"send timeout only", 0, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &UpstreamOptions{BufferSize: 4096, ReadTimeout: tt.read, SendTimeout: tt.send}
+			u, got := fakeUpstream(t, o, reply, reply)
+			exchange := func(u *UpstreamConn) {
+				t.Helper()
+				simpleGet(t, u, "GET")
+				if _, err := u.ReadResponse(); err != nil {
+					t.Fatal(err)
+				}
+				if b, err := io.ReadAll(u.Body()); err != nil || string(b) != "ok" {
+					t.Fatalf("body %q, %v", b, err)
+				}
+				<-got
+			}
+			exchange(u)
+			if !u.Reusable() {
+				t.Fatal("not reusable")
+			}
+			nc, _ := u.Hijack()
+			_ = nc.SetDeadline(time.Now().Add(-time.Second))
+			u2 := o.Conn(nc)
+			defer u2.Release()
+			exchange(u2)
+		})
+	}
+}
