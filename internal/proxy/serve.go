@@ -79,6 +79,7 @@ func (l *Location) Serve(x *Exchange) {
 			x.upAddr = appendList(x.upAddr, []byte(l.group.Name()))
 			x.ErrorLog().Log(errorlog.Error, x.LogContext(actConnect), "no live upstreams")
 			x.upStatus = appendList(x.upStatus, []byte("502"))
+			x.attemptTimes(-1, -1, 0)
 			l.respondError(x, 502)
 			return
 		}
@@ -87,17 +88,19 @@ func (l *Location) Serve(x *Exchange) {
 
 		conn, cached, action, err := l.connect(peer)
 		if err != nil {
+			x.attemptTimes(-1, -1, l.env.Now().Sub(start))
 			if l.fail(x, peer, err, action, false, cached, nonIdem, streamed) {
 				continue
 			}
 			return
 		}
-		x.upConnect = appendSeconds(x.upConnect, l.env.Now().Sub(start))
+		connected := l.env.Now().Sub(start)
 
 		uc := l.up.Conn(conn)
 		if err := l.sendRequest(uc, x, bodyLen, streamed); err != nil {
 			err = l.tlsReadError(err, conn)
 			uc.Release()
+			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
 			if l.fail(x, peer, err, actSend, true, cached, nonIdem, streamed) {
 				continue
 			}
@@ -107,19 +110,23 @@ func (l *Location) Serve(x *Exchange) {
 		if err != nil {
 			err = l.tlsReadError(err, conn)
 			uc.Release()
+			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
 			if l.fail(x, peer, err, actHeader, true, cached, nonIdem, streamed) {
 				continue
 			}
 			return
 		}
+		header := l.env.Now().Sub(start)
 		if resp.Status == 101 && !x.R.Header.Has("Upgrade") {
 			uc.Release()
+			x.attemptTimes(connected, header, header)
 			if l.fail(x, peer, errUnexpected101, actHeader, true, cached, nonIdem, streamed) {
 				continue
 			}
 			return
 		}
-		x.upHeader = appendSeconds(x.upHeader, l.env.Now().Sub(start))
+		x.upConnect = appendSeconds(x.upConnect, connected)
+		x.upHeader = appendSeconds(x.upHeader, header)
 		x.upResp = resp
 		if cond, ok := upstream.ConditionForStatus(resp.Status); ok {
 			d := st.att.Fail(upstream.Failure{Cond: cond, RequestSent: true, NonIdempotent: nonIdem, BodyUnbuffered: streamed})
@@ -548,6 +555,22 @@ func appendSep(dst []byte) []byte {
 		dst = append(dst, ", "...)
 	}
 	return dst
+}
+
+// attemptTimes adds a failed attempt's entries to the upstream time
+// variables, so that they line up with $upstream_addr; a negative
+// duration is nginx's "-" for a phase the attempt never reached.
+func (x *Exchange) attemptTimes(connect, header, response time.Duration) {
+	x.upConnect = appendSecondsOrDash(x.upConnect, connect)
+	x.upHeader = appendSecondsOrDash(x.upHeader, header)
+	x.upResponse = appendSecondsOrDash(x.upResponse, response)
+}
+
+func appendSecondsOrDash(dst []byte, d time.Duration) []byte {
+	if d < 0 {
+		return append(appendSep(dst), '-')
+	}
+	return appendSeconds(dst, d)
 }
 
 func appendSeconds(dst []byte, d time.Duration) []byte {
