@@ -13,7 +13,7 @@ import (
 // per-attempt upstream variables; PORT, DEAD, UP and LOG are replaced.
 const upTimesConf = `
 http {
-    log_format t '$status|$upstream_addr|$upstream_status|$upstream_connect_time|$upstream_header_time|$upstream_response_time';
+    log_format t '$status|$upstream_addr|$upstream_status|$upstream_connect_time|$upstream_header_time|$upstream_response_time|$upstream_response_length';
     access_log LOG t;
     upstream two { server 127.0.0.1:DEAD; server 127.0.0.1:UP; }
     server {
@@ -25,8 +25,8 @@ http {
 `
 
 // upTimesWant is nginx's log for upTimesRequests, times replaced by T.
-const upTimesWant = `200|127.0.0.1:DEAD, 127.0.0.1:UP|502, 200|-, T|-, T|T, T
-502|127.0.0.1:DEAD|502|-|-|T`
+const upTimesWant = `200|127.0.0.1:DEAD, 127.0.0.1:UP|502, 200|-, T|-, T|T, T|0, 2
+502|127.0.0.1:DEAD|502|-|-|T|0`
 
 var upTimesRequests = []string{
 	"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",

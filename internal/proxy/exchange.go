@@ -67,6 +67,7 @@ type Exchange struct {
 
 	// Upstream values for the log, ", "-separated per attempt.
 	upAddr, upStatus, upConnect, upHeader, upResponse []byte
+	upLength                                          []byte
 	upResp                                            *http1.Response
 	requestID                                         []byte
 
@@ -89,6 +90,7 @@ func (x *Exchange) Reset(w *http1.ResponseWriter, r *http1.Request) {
 	x.NameCaps.Reset()
 	x.upAddr, x.upStatus = x.upAddr[:0], x.upStatus[:0]
 	x.upConnect, x.upHeader, x.upResponse = x.upConnect[:0], x.upHeader[:0], x.upResponse[:0]
+	x.upLength = x.upLength[:0]
 	x.upResp = nil
 	x.closed = 0
 	x.requestID = x.requestID[:0]
@@ -289,6 +291,8 @@ func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		return append(dst, x.upHeader...), len(x.upHeader) > 0
 	case variables.UpstreamResponseTime:
 		return append(dst, x.upResponse...), len(x.upResponse) > 0
+	case variables.UpstreamResponseLength:
+		return append(dst, x.upLength...), len(x.upLength) > 0
 	case variables.HTTP:
 		return appendHeaderVar(dst, r.Header, arg)
 	case variables.Cookie:

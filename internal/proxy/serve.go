@@ -136,6 +136,7 @@ func (l *Location) Serve(x *Exchange) {
 			if d.Action == upstream.ActionRetry {
 				x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
 				x.upResponse = appendSeconds(x.upResponse, l.env.Now().Sub(start))
+				x.upLength = append(appendSep(x.upLength), '0')
 				x.upResp = nil
 				uc.Release()
 				continue
@@ -401,6 +402,7 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		return
 	}
 	if resp.Status == 101 {
+		x.upLength = append(appendSep(x.upLength), '0')
 		l.tunnel(x, uc, peer)
 		return
 	}
@@ -408,8 +410,11 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		st.copyBuf = make([]byte, 32<<10)
 	}
 	body := uc.Body()
+	var length int64
+	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
 	for {
 		n, err := body.Read(st.copyBuf)
+		length += int64(n)
 		if n > 0 {
 			if _, werr := w.Write(st.copyBuf[:n]); werr != nil {
 				st.att.Done()
@@ -564,6 +569,7 @@ func (x *Exchange) attemptTimes(connect, header, response time.Duration) {
 	x.upConnect = appendSecondsOrDash(x.upConnect, connect)
 	x.upHeader = appendSecondsOrDash(x.upHeader, header)
 	x.upResponse = appendSecondsOrDash(x.upResponse, response)
+	x.upLength = append(appendSep(x.upLength), '0')
 }
 
 func appendSecondsOrDash(dst []byte, d time.Duration) []byte {
