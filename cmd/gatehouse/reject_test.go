@@ -151,7 +151,7 @@ http {
 	}
 	srv, loc, main := read("srv.log"), read("loc.log"), read("error.log")
 	for _, want := range []string{
-		`[info] `, `client sent invalid request, client: 127.0.0.1, server: one.example, request: "GET /../x HTTP/1.1"`,
+		`[info] `, `client sent invalid request while reading client request line, client: 127.0.0.1, server: one.example, request: "GET /../x HTTP/1.1"` + "\n",
 		`client sent duplicate host header: "Host: b", previous value: "Host: one.example" while reading client request headers`,
 	} {
 		if !strings.Contains(srv, want) {

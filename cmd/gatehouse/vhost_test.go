@@ -57,6 +57,13 @@ http {
     }
     server {
         listen 127.0.0.1:PORT;
+        server_name ep400.example;
+        merge_slashes off;
+        error_page 400 =301 http://example.com/bad;
+        location / { return 200 "$uri\n"; }
+    }
+    server {
+        listen 127.0.0.1:PORT;
         server_name ret.example;
         location /r301 { return 301; }
         location /r302text { return 302 text; }
@@ -91,6 +98,10 @@ var vhostCases = []string{
 	"POST /dir HTTP/1.1\r\nHost: small.example\r\nContent-Length: 11\r\nConnection: close\r\n\r\n01234567890",
 	"POST /a HTTP/1.1\r\nHost: small.example\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789",
 	"GET /r301 HTTP/1.1\r\nHost: ret.example\r\nConnection: close\r\n\r\n",
+	// The URI is checked and normalised with the connection's server
+	// (default or SNI), before Host is read.
+	"GET /../x HTTP/1.1\r\nHost: ep400.example\r\nConnection: close\r\n\r\n",
+	"GET //a//b HTTP/1.1\r\nHost: ep400.example\r\nConnection: close\r\n\r\n",
 	"GET /r302text HTTP/1.1\r\nHost: ret.example\r\nConnection: close\r\n\r\n",
 	"GET /r307 HTTP/1.1\r\nHost: ret.example\r\nConnection: close\r\n\r\n",
 	"GET /r204 HTTP/1.1\r\nHost: ret.example\r\nConnection: close\r\n\r\n",
@@ -163,6 +174,9 @@ func TestVirtualServers(t *testing.T) {
 		// client_max_body_size is checked before the trailing-slash redirect.
 		{"POST /dir HTTP/1.1\r\nHost: small.example\r\nContent-Length: 11\r\nConnection: close\r\n\r\n01234567890", "HTTP/1.1 413 Request Entity Too Large\r\n"},
 		{"GET /r301 HTTP/1.1\r\nHost: ret.example\r\nConnection: close\r\n\r\n", "\r\nLocation: \r\n"},
+		// The URI belongs to the connection's server, not to Host's.
+		{"GET /../x HTTP/1.1\r\nHost: ep400.example\r\nConnection: close\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+		{"GET //a//b HTTP/1.1\r\nHost: ep400.example\r\nConnection: close\r\n\r\n", "\r\n\r\n/a/b\n"},
 	}
 	for _, tt := range tests {
 		if got := rawFetch(t, port, tt.raw); !strings.Contains(got, tt.want) {

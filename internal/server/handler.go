@@ -39,15 +39,34 @@ func (sk *socket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 func (sk *socket) serve(x *proxy.Exchange) *loc {
 	r, w := x.R, x.W
 	a := sk.addr
+	// The connection's server: the default one, or the one SNI chose.
+	// nginx checks and normalises the URI with it (merge_slashes, and its
+	// error_page for the 400) right after the request line, before it
+	// reads Host.
+	first := a.Default
+	if x.Conn.TLS != nil {
+		if i, ok := x.Conn.TLS.SNIServer(); ok {
+			first = a.Servers[i]
+		}
+	}
+	if fv := sk.servers[first]; !x.Normalize(fv.mergeSlashes) {
+		x.Log = fv.level.errLog
+		x.ServerName = fv.name
+		x.Host = fv.nameBytes
+		ctx := x.LogContext("reading client request line")
+		ctx.Host = nil
+		x.ErrorLog().Log(errorlog.Info, ctx, "client sent invalid request")
+		sk.special(x, fv.level, 400, x.Scratch())
+		return fv.level
+	}
+
 	id := a.Default
 	matched := false
 	if len(r.Host) > 0 && a.Names != nil {
 		id, matched = a.Names.Find(r.Host, &x.Caps)
 	}
-	if !matched && r.Host == nil && x.Conn.TLS != nil {
-		if i, ok := x.Conn.TLS.SNIServer(); ok {
-			id = a.Servers[i]
-		}
+	if !matched && r.Host == nil {
+		id = first
 	}
 	// A server_name regex's named captures stay set after a location
 	// regex has replaced $1..$9.
@@ -58,14 +77,6 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	x.Host = r.Host
 	if x.Host == nil {
 		x.Host = v.nameBytes
-	}
-
-	// nginx rejects a bad URI while reading the request line, before it
-	// checks the client certificate; an error_page for 495/496 sees $uri.
-	if !x.Normalize(v.mergeSlashes) {
-		x.ErrorLog().Log(errorlog.Info, x.LogContext(""), "client sent invalid request")
-		sk.special(x, v.level, 400, x.Scratch())
-		return v.level
 	}
 
 	if x.Conn.TLS != nil {
