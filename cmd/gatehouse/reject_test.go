@@ -165,3 +165,27 @@ http {
 		t.Errorf("messages went to other logs:\nsrv.log:\n%s\nerror.log:\n%s", srv, main)
 	}
 }
+
+// TestHandshakeFailureLogged: a failed TLS handshake is logged at info
+// in the default server's error_log, naming the listening address as
+// nginx does.
+func TestHandshakeFailureLogged(t *testing.T) {
+	ca := testpki.NewCA(t)
+	cert, key := ca.Leaf(testpki.WithDNS("localhost")).Files()
+	port := freePort(t)
+	in := start(t, fmt.Sprintf(`pid DIR/logs/gatehouse.pid;
+http {
+    access_log off;
+    server { listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;
+        error_log DIR/logs/tls.log info;
+        location / { return 200; } }
+}
+`, port, cert, key))
+	// A TLS record header announcing a handshake, then nonsense.
+	exchange(t, fmt.Sprintf("127.0.0.1:%d", port), "\x16\x03\x01\x00\x05hello")
+	b, _ := os.ReadFile(filepath.Join(in.dir, "logs/tls.log"))
+	want := fmt.Sprintf(") while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:%d\n", port)
+	if !strings.Contains(string(b), "[info] ") || !strings.Contains(string(b), "SSL_do_handshake() failed (") || !strings.Contains(string(b), want) {
+		t.Errorf("tls.log lacks the handshake failure ending %q:\n%s", want, b)
+	}
+}

@@ -302,7 +302,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 	}
 	tc := sk.tls.Server(pc)
 	if err := tc.Handshake(); err != nil {
-		sk.servers[a.Default].level.errLog.Logf(errorlog.Info, &errorlog.Context{Client: remoteIP(c)}, "SSL_do_handshake() failed (%v) while SSL handshaking", err)
+		sk.servers[a.Default].level.errLog.Logf(errorlog.Info, &errorlog.Context{Client: remoteIP(c), Server: a.String()}, "SSL_do_handshake() failed (%v) while SSL handshaking", err)
 		c.Close()
 		return
 	}
