@@ -29,8 +29,13 @@ func TestDirectivesResponsesAlloc(t *testing.T) {
 	defer c.Close()
 	br := bufio.NewReaderSize(c, 4096)
 	body := make([]byte, 512)
-	for _, target := range []string{"/text.html", "/own/x.json", "/ep/404", "/ep/500", "/rel", "/abs", "/notfound"} {
+	for _, target := range []string{"/text.html", "/own/x.json", "/ep/404", "/ep/500", "/rel", "/abs", "/notfound", "/rel HTTP/1.0"} {
+		// "PATH HTTP/1.0" is sent without Host: $host falls back to
+		// the server name and the redirect names the local address.
 		req := []byte("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		if path, ok := strings.CutSuffix(target, " HTTP/1.0"); ok {
+			req = []byte("GET " + path + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+		}
 		roundTrip := func() {
 			if _, err := c.Write(req); err != nil {
 				t.Fatal(err)

@@ -25,6 +25,7 @@ http {
     add_header X-Always a always;
     server {
         listen 127.0.0.1:PORT;
+        server_name localhost;
         location /text { return 200 "text"; }
         location /empty { return 200; }
         location /nocontent { return 204; }
