@@ -18,7 +18,10 @@ pid DIR/logs/gatehouse.pid;
 error_log DIR/logs/error.log info;
 http {
     log_format st '$status $body_bytes_sent $bytes_sent "$request" "$host" $server_name';
+    # every variable that needs the response, for a refused request too
+    log_format all '$status $body_bytes_sent $bytes_sent $connection $connection_requests $sent_http_content_type $request_time $request_length $upstream_status';
     access_log DIR/logs/access.log st;
+    access_log DIR/logs/all.log all;
     server {
         listen 127.0.0.1:PORT;
         server_name one.example;

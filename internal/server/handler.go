@@ -470,7 +470,9 @@ func (sk *socket) logRejected(pc *proxy.Conn, r *http1.Request, v *vhost, status
 
 // rejectedSource answers the variables of a refused request: its
 // response's status and sizes here, the rest from the request. There is
-// no response writer, so $connection and $connection_requests are unset.
+// no response writer, so $connection, $connection_requests and
+// $sent_http_* are unset, and the codec does not say how much of the
+// request it read ($request_length).
 type rejectedSource struct {
 	x           *proxy.Exchange
 	status      int
@@ -485,7 +487,7 @@ func (s *rejectedSource) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		return strconv.AppendInt(dst, s.body, 10), true
 	case variables.BytesSent:
 		return strconv.AppendInt(dst, s.total, 10), true
-	case variables.Connection, variables.ConnectionRequests:
+	case variables.Connection, variables.ConnectionRequests, variables.SentHTTP, variables.RequestLength:
 		return dst, false
 	}
 	return s.x.Var(id, arg, dst)
