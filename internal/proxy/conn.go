@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -42,4 +43,19 @@ func NewConn(c, inner net.Conn, info *tlsterm.Info) *Conn {
 		pc.ServerPort = strconv.AppendUint(nil, uint64(ap.Port()), 10)
 	}
 	return pc
+}
+
+// CloseWrite half-closes the connection when the one underneath can
+// (TCP, TLS). The HTTP/1 codec's lingering close needs it: without it a
+// connection closed with request bytes unread is reset, and the client
+// may lose the response (a 413 sent during an upload, say). Embedding
+// net.Conn does not pass the method on by itself.
+func (c *Conn) CloseWrite() error { return CloseWrite(c.Conn) }
+
+// CloseWrite half-closes c if it supports that.
+func CloseWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }

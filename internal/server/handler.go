@@ -525,6 +525,9 @@ func (t *tally) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// CloseWrite passes the half-close of the codec's lingering close on.
+func (t *tally) CloseWrite() error { return proxy.CloseWrite(t.Conn) }
+
 var crlfcrlf = []byte("\r\n\r\n")
 
 // plainSocket answers plain HTTP sent to an ssl socket: nginx's 497,

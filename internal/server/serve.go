@@ -323,6 +323,9 @@ type peekedConn struct {
 	r *bufio.Reader
 }
 
+// CloseWrite passes the half-close of the codec's lingering close on.
+func (p *peekedConn) CloseWrite() error { return proxy.CloseWrite(p.Conn) }
+
 func (p *peekedConn) Read(b []byte) (int, error) {
 	if p.r != nil {
 		if p.r.Buffered() > 0 {
