@@ -192,3 +192,39 @@ http {
 		t.Errorf("tls.log lacks the handshake failure ending %q:\n%s", want, b)
 	}
 }
+
+// TestRejectedRequestsLoggedNginx compares the access log lines of
+// refused requests ($status, $request, $host, $server_name) with
+// nginx's.
+func TestRejectedRequestsLoggedNginx(t *testing.T) {
+	conf := func(port int, dir string) string {
+		return strings.NewReplacer("PORT", strconv.Itoa(port), "DIR/logs/error.log", dir+"/error.log", "DIR", dir,
+			"$status $body_bytes_sent $bytes_sent", "$status").Replace(strings.TrimPrefix(rejectConf, "\npid DIR/logs/gatehouse.pid;\n"))
+	}
+	ngDir, ghDir := t.TempDir(), t.TempDir()
+	os.MkdirAll(ngDir+"/logs", 0o755)
+	os.MkdirAll(ghDir+"/logs", 0o755)
+	ng, gh := freePort(t), freePort(t)
+	startNginx(t, conf(ng, ngDir))
+	start(t, "pid DIR/logs/gatehouse.pid;\n"+conf(gh, ghDir))
+	reqs := []string{
+		"get / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: two.example\r\nHost: b\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+		"TRACE / HTTP/1.1\r\nHost: two.example\r\n\r\n",
+		"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: two.example\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"HEAD / HTTP/1.1\r\nHost: two.example\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n",
+		"GET /close HTTP/1.1\r\nHost: one.example\r\n\r\n",
+	}
+	for _, raw := range reqs {
+		exchange(t, fmt.Sprintf("127.0.0.1:%d", ng), raw)
+		exchange(t, fmt.Sprintf("127.0.0.1:%d", gh), raw)
+	}
+	theirs, _ := os.ReadFile(ngDir + "/logs/access.log")
+	ours, _ := os.ReadFile(ghDir + "/logs/access.log")
+	if string(ours) != string(theirs) || strings.Count(string(ours), "\n") != len(reqs) {
+		t.Errorf("gatehouse:\n%s\nnginx:\n%s", ours, theirs)
+	}
+}
