@@ -85,6 +85,8 @@ type vhost struct {
 	// ".example.com"; nameBytes is the same for $host's fallback.
 	name         string
 	nameBytes    []byte
+	emptyName    bool // server_name "": requests without Host
+	verifies     bool // ssl_verify_client is not off
 	locs         *route.Locations
 	level        *loc
 	mergeSlashes bool
@@ -347,6 +349,12 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 	v := &vhost{cfg: s, mergeSlashes: s.Core.MergeSlashes}
 	v.name = primaryName(s.Names)
 	v.nameBytes = []byte(v.name)
+	for _, n := range s.Names {
+		if n.Kind == config.NameExact && n.Name == "" {
+			v.emptyName = true
+		}
+	}
+	v.verifies = s.SSL.VerifyClient != config.VerifyClientOff
 	level, err := b.loc(s.Level, s)
 	if err != nil {
 		return nil, err

@@ -60,13 +60,18 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 		return fv.level
 	}
 
+	// Then Host chooses the server. Without one, nginx looks up the
+	// empty name (server_name ""), else takes the default server, even
+	// when SNI named another (ngx_http_set_virtual_server).
 	id := a.Default
-	matched := false
-	if len(r.Host) > 0 && a.Names != nil {
-		id, matched = a.Names.Find(r.Host, &x.Caps)
-	}
-	if !matched && r.Host == nil {
-		id = first
+	if len(r.Host) > 0 {
+		if a.Names != nil {
+			id, _ = a.Names.Find(r.Host, &x.Caps)
+		}
+	} else if a.Names != nil {
+		if e, ok := a.Names.Find(nil, nil); ok && sk.servers[e].emptyName {
+			id = e
+		}
 	}
 	// A server_name regex's named captures stay set after a location
 	// regex has replaced $1..$9.
@@ -86,7 +91,12 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 				idx = i
 			}
 		}
-		if verdict := x.Conn.TLS.Check(r.Host, idx); verdict != tlsterm.Proceed {
+		verdict := x.Conn.TLS.Check(r.Host, idx)
+		if _, sni := x.Conn.TLS.SNIServer(); sni && r.Host == nil && v.verifies {
+			// nginx compares the empty host with the SNI name too.
+			verdict = tlsterm.Misdirected
+		}
+		if verdict != tlsterm.Proceed {
 			x.ErrorLog().Log(errorlog.Info, x.LogContext("reading client request headers"), string(x.Conn.TLS.AppendReason(nil, verdict)))
 			sk.special(x, v.level, verdict.Status(), x.Scratch())
 			return v.level
