@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/internal/testpki"
 )
@@ -184,8 +187,21 @@ http {
         location / { return 200; } }
 }
 `, port, cert, key))
-	// A TLS record header announcing a handshake, then nonsense.
+	// A TLS record header announcing a handshake, then nonsense; then
+	// a first byte with the high bit set, which nginx also takes for TLS
+	// (an SSLv2-style ClientHello) and so answers with no HTTP page.
 	exchange(t, fmt.Sprintf("127.0.0.1:%d", port), "\x16\x03\x01\x00\x05hello")
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "\x80\x2e\x01\x00\x02GET / HTTP/1.1\r\n\r\n")
+	resp, _ := io.ReadAll(c) // a TLS alert, then a reset
+	c.Close()
+	if strings.Contains(string(resp), "HTTP/") {
+		t.Errorf("a first byte with the high bit set was answered as plain HTTP: %q", resp)
+	}
 	b, _ := os.ReadFile(filepath.Join(in.dir, "logs/tls.log"))
 	want := fmt.Sprintf(") while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:%d\n", port)
 	if !strings.Contains(string(b), "[info] ") || !strings.Contains(string(b), "SSL_do_handshake() failed (") || !strings.Contains(string(b), want) {

@@ -296,7 +296,9 @@ func (rt *Runtime) serveConn(c net.Conn) {
 		return
 	}
 	pc := &peekedConn{Conn: c, r: br}
-	if first[0] != 0x16 {
+	// nginx takes a first byte with the high bit set (an SSLv2-style
+	// ClientHello) for TLS too.
+	if first[0] != 0x16 && first[0]&0x80 == 0 {
 		sk.plain.ServeConn(proxy.NewConn(c, &tally{Conn: pc}, nil))
 		return
 	}
