@@ -302,7 +302,8 @@ func serve(o *options, p paths, io stdio) int {
 		srv.Shutdown(false)
 		return emerg(log, fmt.Errorf("open() %q failed (%s)", pidPath, errorlog.Errno(err)))
 	}
-	defer os.Remove(pidPath)
+	// The pid file may move on reload; remove the last one written.
+	defer func() { os.Remove(pidPath) }()
 	log.SetEcho(false)
 	log.Log(errorlog.Notice, nil, "start worker processes")
 	if io.ready != nil {
@@ -313,7 +314,10 @@ func serve(o *options, p paths, io stdio) int {
 		switch sig {
 		case syscall.SIGHUP:
 			log.Log(errorlog.Notice, nil, "reconfiguring")
-			err := reload(o, p, io, srv, log)
+			newPid, err := reload(o, p, io, srv, log, pidPath)
+			if err == nil {
+				pidPath = newPid
+			}
 			if err != nil {
 				log.Log(errorlog.Emerg, nil, err.Error())
 			}
@@ -343,25 +347,41 @@ func serve(o *options, p paths, io stdio) int {
 }
 
 // reload builds a new generation beside the running one and swaps it in;
-// on any error the running one stays.
-func reload(o *options, p paths, io stdio, srv *server.Server, log *errorlog.Logger) error {
+// on any error the running one stays. When the configuration names
+// another pid file, the new one is written before the swap and the old
+// one removed after it, as nginx does; reload returns the pid file in
+// use.
+func reload(o *options, p paths, io stdio, srv *server.Server, log *errorlog.Logger, pidPath string) (string, error) {
 	ld, err := load(o, p, io.resolve)
 	if err != nil {
-		return err
+		return pidPath, err
 	}
 	for _, w := range ld.cfg.Warnings {
 		log.Log(errorlog.Warn, nil, w.Error())
 	}
 	rt, err := server.Build(ld.cfg, deps(log), srv.Current())
 	if err != nil {
-		return err
+		return pidPath, err
+	}
+	newPid := ld.cfg.PID
+	if newPid != pidPath {
+		if err := os.WriteFile(newPid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			rt.Close()
+			return pidPath, fmt.Errorf("open() %q failed (%s)", newPid, errorlog.Errno(err))
+		}
 	}
 	if err := srv.Reload(rt); err != nil {
 		rt.Close()
-		return err
+		if newPid != pidPath {
+			os.Remove(newPid)
+		}
+		return pidPath, err
+	}
+	if newPid != pidPath {
+		os.Remove(pidPath)
 	}
 	if err := log.Reconfigure(logTargets(ld.cfg)); err != nil {
 		log.Log(errorlog.Alert, nil, err.Error())
 	}
-	return nil
+	return newPid, nil
 }

@@ -114,3 +114,32 @@ http {
 		t.Errorf("%d reloads logged, want 10", n)
 	}
 }
+
+// TestReloadMovesPidFile: a reload whose configuration names another pid
+// file writes it and removes the old one, as nginx does, so that -s finds
+// the process through the new configuration.
+func TestReloadMovesPidFile(t *testing.T) {
+	port := freePort(t)
+	conf := func(pid string) string {
+		return fmt.Sprintf("pid DIR/logs/%s;\nhttp { access_log off; server { listen 127.0.0.1:%d; } }\n", pid, port)
+	}
+	in := start(t, conf("a.pid"))
+	old, moved := filepath.Join(in.dir, "logs/a.pid"), filepath.Join(in.dir, "logs/b.pid")
+	if _, err := os.Stat(old); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(in.dir, "gatehouse.conf"), []byte(strings.ReplaceAll(conf("b.pid"), "DIR", in.dir)), 0o644)
+	if err := in.reload(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(moved); err != nil || string(b) != fmt.Sprintf("%d\n", os.Getpid()) {
+		t.Errorf("new pid file: %q, %v", b, err)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Error("the old pid file is still there")
+	}
+	in.stop()
+	if _, err := os.Stat(moved); err == nil {
+		t.Error("the pid file outlived the process")
+	}
+}

@@ -31,7 +31,7 @@ func TestClientCertificateModesAgainstNginx(t *testing.T) {
 		{"expired", ptr(ca.Leaf(testpki.WithCN("bob"), testpki.Expired(), testpki.WithUsage(testpki.UsageClient)).TLSCertificate())},
 	}
 	modes := []string{"off", "on", "optional", "optional_no_ca"}
-	config := func(base int) string {
+	config := func(ports []int) string {
 		var b strings.Builder
 		b.WriteString("http {\n    access_log off;\n")
 		for i, m := range modes {
@@ -44,14 +44,19 @@ func TestClientCertificateModesAgainstNginx(t *testing.T) {
         ssl_verify_depth 1;
         location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n"; }
     }
-`, base+i, srvCert, srvKey, ca.CertFile(), m)
+`, ports[i], srvCert, srvKey, ca.CertFile(), m)
 		}
 		b.WriteString("}\n")
 		return b.String()
 	}
-	ghBase, ngBase := freePortRange(t, len(modes)), freePortRange(t, len(modes))
-	start(t, "pid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log;\n"+config(ghBase))
-	startNginx(t, config(ngBase))
+	// Separate free ports, not a consecutive range: with the tests'
+	// client connections about, four free neighbours can be hard to find.
+	var ghPorts, ngPorts []int
+	for range modes {
+		ghPorts, ngPorts = append(ghPorts, freePort(t)), append(ngPorts, freePort(t))
+	}
+	start(t, "pid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log;\n"+config(ghPorts))
+	startNginx(t, config(ngPorts))
 
 	tail := regexp.MustCompile(`<hr><center>[^<]*</center>`)
 	fetch := func(port int, cert *tls.Certificate) string {
@@ -73,7 +78,7 @@ func TestClientCertificateModesAgainstNginx(t *testing.T) {
 	}
 	for i, m := range modes {
 		for _, c := range clients {
-			got, want := fetch(ghBase+i, c.cert), fetch(ngBase+i, c.cert)
+			got, want := fetch(ghPorts[i], c.cert), fetch(ngPorts[i], c.cert)
 			if got != want {
 				t.Errorf("ssl_verify_client %s, client cert %s:\ngatehouse: %q\nnginx:     %q", m, c.name, got, want)
 			}
@@ -82,30 +87,6 @@ func TestClientCertificateModesAgainstNginx(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// freePortRange returns the first of n consecutive free loopback ports.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-	for tries := 0; tries < 50; tries++ {
-		base := freePort(t)
-		ok := true
-		for i := 1; i < n && ok; i++ {
-			if ln, err := listenPreferred(base + i); err != nil || ln.Addr().String() != fmt.Sprintf("127.0.0.1:%d", base+i) {
-				ok = false
-				if ln != nil {
-					ln.Close()
-				}
-			} else {
-				ln.Close()
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
-}
 
 // TestPlainHTTPToTLSPort sends a plain HTTP request to an ssl port of
 // gatehouse and of nginx: both answer nginx's 400 "The plain HTTP request
