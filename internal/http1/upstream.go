@@ -86,14 +86,27 @@ func (o *UpstreamOptions) Conn(nc net.Conn) *UpstreamConn {
 	u.br.r, u.br.w, u.br.floor = 0, 0, 0
 	u.br.dl.forget()
 	u.wdl.forget()
+	if k, ok := nc.(deadlineKeeper); ok {
+		r, w := k.KeptDeadlines()
+		u.br.dl.at, u.wdl.at = *r, *w
+	}
 	u.failed = false
 	u.hdr = false
 	if o.ReadTimeout <= 0 || o.SendTimeout <= 0 {
 		// A pooled connection keeps its last deadlines (see Hijack),
 		// and without a timeout none would replace them.
 		_ = nc.SetDeadline(time.Time{})
+		u.br.dl.forget()
+		u.wdl.forget()
 	}
 	return u
+}
+
+// deadlineKeeper is a connection that outlives its UpstreamConn (a pooled
+// upstream.Conn) and records the deadlines set on it, so that the next
+// request over it skips setting nearly the same ones again (see deadline).
+type deadlineKeeper interface {
+	KeptDeadlines() (read, write *time.Time)
 }
 
 // Release closes the connection (unless it was detached) and returns the
@@ -320,8 +333,9 @@ func (u *UpstreamConn) Reusable() bool {
 //
 // A tunnel's connection comes without deadlines. A Reusable one keeps its
 // last ones, which spares a timer update per request: the next
-// UpstreamConn over it sets its own before it reads or writes, and
-// idle-pool checks do not go through the deadlines.
+// UpstreamConn over it sets its own before it reads or writes (lazily, if
+// the connection records them: KeptDeadlines), and idle-pool checks do not
+// go through the deadlines.
 func (u *UpstreamConn) Hijack() (net.Conn, []byte) {
 	var buffered []byte
 	if u.br.buffered() > 0 {
@@ -333,6 +347,12 @@ func (u *UpstreamConn) Hijack() (net.Conn, []byte) {
 	u.failed = true
 	if !pooled {
 		_ = nc.SetDeadline(time.Time{})
+		u.br.dl.forget()
+		u.wdl.forget()
+	}
+	if k, ok := nc.(deadlineKeeper); ok {
+		r, w := k.KeptDeadlines()
+		*r, *w = u.br.dl.at, u.wdl.at
 	}
 	u.br.dl.forget()
 	u.wdl.forget()

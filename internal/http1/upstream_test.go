@@ -338,3 +338,85 @@ func TestUpstreamPooledConnKeepsNoStaleDeadline(t *testing.T) {
 		})
 	}
 }
+
+// keeperConn is a pooled connection that records its deadlines, as
+// upstream.Conn does, and counts the deadlines actually set.
+type keeperConn struct {
+	net.Conn
+	read, write time.Time
+	sets        int
+}
+
+func (k *keeperConn) KeptDeadlines() (read, write *time.Time) { return &k.read, &k.write }
+func (k *keeperConn) SetReadDeadline(t time.Time) error {
+	k.sets++
+	return k.Conn.SetReadDeadline(t)
+}
+func (k *keeperConn) SetWriteDeadline(t time.Time) error {
+	k.sets++
+	return k.Conn.SetWriteDeadline(t)
+}
+func (k *keeperConn) SetDeadline(t time.Time) error {
+	k.sets++
+	return k.Conn.SetDeadline(t)
+}
+
+// TestUpstreamKeptDeadlines: over a connection that records its
+// deadlines, a second request right after the first sets none (they are
+// still nearly right), while one whose recorded deadlines have passed
+// sets both and succeeds.
+func TestUpstreamKeptDeadlines(t *testing.T) {
+	const reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	o := &UpstreamOptions{BufferSize: 4096, ReadTimeout: time.Minute, SendTimeout: time.Minute}
+	a, b := net.Pipe()
+	defer b.Close()
+	go func() {
+		br := bufio.NewReader(b)
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			if _, err := io.WriteString(b, reply); err != nil {
+				return
+			}
+		}
+	}()
+	k := &keeperConn{Conn: a}
+	exchange := func() {
+		t.Helper()
+		u := o.Conn(k)
+		simpleGet(t, u, "GET")
+		if _, err := u.ReadResponse(); err != nil {
+			t.Fatal(err)
+		}
+		if body, err := io.ReadAll(u.Body()); err != nil || string(body) != "ok" {
+			t.Fatalf("body %q, %v", body, err)
+		}
+		if !u.Reusable() {
+			t.Fatal("not reusable")
+		}
+		u.Hijack()
+		u.Release()
+	}
+	for _, tt := range []struct {
+		name  string
+		stale bool
+		sets  int
+	}{
+		{"first request", false, 2},
+		{"right after", false, 0},
+		{"deadlines passed", true, 2},
+	} {
+		if tt.stale {
+			past := time.Now().Add(-time.Second)
+			_ = a.SetDeadline(past)
+			k.read, k.write = past, past
+		}
+		k.sets = 0
+		exchange()
+		if k.sets != tt.sets {
+			t.Errorf("%s: %d deadlines set, want %d", tt.name, k.sets, tt.sets)
+		}
+	}
+	a.Close()
+}

@@ -25,6 +25,10 @@ type Conn struct {
 	requests int
 	live     *liveness
 
+	// The read and write deadlines last set, kept for the HTTP/1 codec
+	// (see KeptDeadlines).
+	readDeadline, writeDeadline time.Time
+
 	// Guarded by the pool's lock while idle.
 	idleSince  time.Time
 	prev, next *Conn // towards the most / least recently used
@@ -41,6 +45,13 @@ func (c *Conn) Created() time.Time { return c.created }
 
 // Requests is the number of requests completed on the connection.
 func (c *Conn) Requests() int { return c.requests }
+
+// KeptDeadlines returns where the HTTP/1 codec records the read and write
+// deadlines it last set on the connection (zero: unknown), so that the
+// next request over the pooled connection knows them and need not set
+// nearly the same ones again. Whoever sets a deadline otherwise must zero
+// the record.
+func (c *Conn) KeptDeadlines() (read, write *time.Time) { return &c.readDeadline, &c.writeDeadline }
 
 // Pool keeps the idle keep-alive connections of one group, nginx's
 // ngx_http_upstream_keepalive_module: at most MaxIdle idle connections in
