@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/tls"
 	"fmt"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -54,44 +51,7 @@ http {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	req := []byte("GET /x HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\n\r\n")
-	br := bufio.NewReaderSize(c, 4096)
-	body := make([]byte, 64)
-	roundTrip := func() {
-		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
-		}
-		n := -1
-		for {
-			line, err := br.ReadSlice('\n')
-			if err != nil {
-				b.Fatalf("%v; error log:\n%s", err, in.errorLog())
-			}
-			if len(line) <= 2 {
-				break
-			}
-			if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
-				n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
-			}
-		}
-		if n < 0 || n > len(body) {
-			b.Fatalf("response without a small Content-Length (%d)", n)
-		}
-		if _, err := readFull(br, body[:n]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for i := 0; i < 100; i++ {
-		roundTrip()
-	}
-	b.ReportAllocs()
-	cpu0 := cpuTime(b)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		roundTrip()
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	runKeepAlive(b, in, c)
 }
 
 // cpuTime is the user and system CPU time of the whole process so far
