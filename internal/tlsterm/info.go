@@ -62,7 +62,11 @@ func (l *Listener) Info(c *tls.Conn) *Info {
 
 // SNIServer returns the server index the SNI selected and whether a
 // server_name matched (false: no or unknown SNI, the default server).
-// Requests without a Host header are processed by this server.
+// This server handles what happens before a Host header selects one: the
+// request line's checks, and the errors of requests rejected while their
+// header is read. A request served without a Host header does not stay
+// in it: as nginx does, the server named "" takes it if there is one,
+// else the address's default server.
 func (i *Info) SNIServer() (int, bool) {
 	if i == nil {
 		return 0, false
