@@ -122,7 +122,6 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		connectTimeout:    px.ConnectTimeout,
 		passHeaders:       px.PassRequestHeaders,
 		passBody:          px.PassRequestBody,
-		nextUpstream:      upstream.NextUpstream(px.NextUpstream),
 		tries:             px.NextUpstreamTries,
 		triesTimeout:      px.NextUpstreamTimeout,
 		bodyLimit:         maxBufferedBody,
@@ -138,6 +137,11 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 	if pp.HTTPS {
 		l.scheme = "https://"
 	}
+	nu, err := nextUpstreamMask(px.NextUpstream)
+	if err != nil {
+		return nil, fmt.Errorf("location %q: %w", loc.Name, err)
+	}
+	l.nextUpstream = nu
 	for _, rd := range px.Redirects {
 		switch {
 		case rd.Default:
