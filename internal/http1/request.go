@@ -3,6 +3,8 @@ package http1
 import (
 	"bytes"
 	"errors"
+
+	"gatehouse/internal/route"
 )
 
 // ErrNeedMore is returned by the parsers when the buffer does not yet hold
@@ -300,7 +302,7 @@ func (r *Request) absoluteForm(t []byte) error {
 			}
 		}
 	}
-	host, ok := validateHost(auth, &r.hostBuf)
+	host, ok := r.validHost(auth)
 	if !ok {
 		return ErrInvalidHost
 	}
@@ -314,65 +316,35 @@ func (r *Request) absoluteForm(t []byte) error {
 	return nil
 }
 
-// validateHost is nginx's ngx_http_validate_host: lower-case, strip the
-// port and one trailing dot; reject path separators, bytes <= 0x20, DEL,
-// ".." and an empty result. The result aliases h unless it had to be
-// lower-cased into *scratch; with a nil scratch it is only validated.
-func validateHost(h []byte, scratch *[]byte) ([]byte, bool) {
-	const (
-		usual = iota
-		literal
-		rest
-	)
-	dotPos := -2
-	hostLen := len(h)
-	state := usual
-	upper := false
-	for i, c := range h {
-		switch c {
-		case '.':
-			if dotPos == i-1 {
-				return nil, false
-			}
-			dotPos = i
-		case ':':
-			if state == usual {
-				hostLen = i
-				state = rest
-			}
-		case '[':
-			if i == 0 {
-				state = literal
-			}
-		case ']':
-			if state == literal {
-				hostLen = i + 1
-				state = rest
-			}
-		default:
-			if c == '/' || c == '\\' || c <= 0x20 || c == 0x7f {
-				return nil, false
-			}
-			if c >= 'A' && c <= 'Z' {
-				upper = true
-			}
+// validHost validates and normalises h with route.ValidateHost (nginx's
+// ngx_http_validate_host). A lower-cased copy, when one is needed, is
+// written after what r.hostBuf already holds, so that a host kept there
+// from an absolute-form target stays intact; r.hostBuf keeps the storage
+// for later requests. Otherwise the result aliases h.
+func (r *Request) validHost(h []byte) ([]byte, bool) {
+	n := len(r.hostBuf)
+	out, ok := route.ValidateHost(r.hostBuf[n:], h)
+	if !ok || &out[0] == &h[0] {
+		return out, ok
+	}
+	switch {
+	case cap(r.hostBuf)-n >= len(out):
+		// written in place, after r.hostBuf[:n]
+		r.hostBuf = r.hostBuf[:n+len(out)]
+	case n == 0:
+		r.hostBuf = out
+	default:
+		// append grew a new array that lacks r.hostBuf[:n] (r.Host):
+		// move both into it so the storage is kept.
+		nb := make([]byte, 0, 2*(n+len(out)))
+		nb = append(append(nb, r.hostBuf...), out...)
+		if len(r.Host) == n {
+			r.Host = nb[:n]
 		}
+		r.hostBuf = nb
+		out = nb[n:]
 	}
-	if dotPos == hostLen-1 {
-		hostLen--
-	}
-	if hostLen <= 0 {
-		return nil, false
-	}
-	if !upper || scratch == nil {
-		return h[:hostLen], true
-	}
-	s := (*scratch)[:0]
-	for _, c := range h[:hostLen] {
-		s = append(s, lower(c))
-	}
-	*scratch = s
-	return s, true
+	return out, true
 }
 
 func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
@@ -433,13 +405,9 @@ func (r *Request) headerLine(line []byte, o *ParseOptions, seen *uint) error {
 			}
 			*seen |= uHost
 			r.HostHeader = value
-			scratch := &r.hostBuf
-			if r.Host != nil {
-				// the absolute-form host wins and may live in hostBuf:
-				// only validate
-				scratch = nil
-			}
-			h, ok := validateHost(value, scratch)
+			// An absolute-form host (validated first) wins; this one is
+			// only validated then.
+			h, ok := r.validHost(value)
 			if !ok {
 				return ErrInvalidHost
 			}

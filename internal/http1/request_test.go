@@ -234,14 +234,48 @@ func TestValidateHost(t *testing.T) {
 		{"a.:80x/", "!"},
 	}
 	for _, tt := range tests {
-		var scratch []byte
-		got, ok := validateHost([]byte(tt.in), &scratch)
-		g := string(got)
-		if !ok {
+		// through the Host header
+		r, _, err := parseString(t, "GET / HTTP/1.1\r\nHost: "+tt.in+"\r\n\r\n", nil)
+		g := string(r.Host)
+		if err != nil {
 			g = "!"
+			if strings.ContainsAny(tt.in, "\x00\x7f") {
+				// refused as a control byte in the field first
+				continue
+			}
+			if err != ErrInvalidHost {
+				t.Errorf("Host: %q: %v, want %v", tt.in, err, ErrInvalidHost)
+			}
 		}
 		if g != tt.out {
-			t.Errorf("validateHost(%q) = %q, want %q", tt.in, g, tt.out)
+			t.Errorf("Host: %q = %q, want %q", tt.in, g, tt.out)
+		}
+	}
+}
+
+// TestHostBufferReuse checks that a lower-cased absolute-form host kept in
+// the request's buffer survives the validation of a Host header that also
+// needs lower-casing, whatever the buffer's capacity, and that the
+// buffer is reused by the next request.
+func TestHostBufferReuse(t *testing.T) {
+	o := DefaultParseOptions()
+	var r Request
+	for _, tt := range []struct{ uri, host, want string }{
+		{"http://ABC.example/x", "DEF.example", "abc.example"},
+		{"http://A" + strings.Repeat("b", 300) + "/", "C" + strings.Repeat("d", 900), "a" + strings.Repeat("b", 300)},
+		{"http://X/", "Y", "x"},
+		{"/", "Q.Example.:8080", "q.example"},
+		{"http://lower/", "UPPER", "lower"},
+	} {
+		raw := "GET " + tt.uri + " HTTP/1.1\r\nHost: " + tt.host + "\r\n\r\n"
+		if _, err := ParseRequest(&r, []byte(raw), &o); err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if string(r.Host) != tt.want {
+			t.Errorf("%q: Host %q, want %q", raw, r.Host, tt.want)
+		}
+		if string(r.HostHeader) != tt.host {
+			t.Errorf("%q: HostHeader %q", raw, r.HostHeader)
 		}
 	}
 }
