@@ -84,6 +84,10 @@ func (l *Location) Serve(x *Exchange) {
 			return
 		}
 		x.upAddr = appendList(x.upAddr, []byte(peer.Name()))
+		// The clock is read when the attempt starts, when a new
+		// connection is ready, when the header is in and when the
+		// attempt ends; a pooled connection's connect time is 0, as
+		// nginx logs it, without a reading.
 		start := l.env.Now()
 
 		conn, cached, action, err := l.connect(peer)
@@ -94,7 +98,10 @@ func (l *Location) Serve(x *Exchange) {
 			}
 			return
 		}
-		connected := l.env.Now().Sub(start)
+		var connected time.Duration
+		if !cached {
+			connected = l.env.Now().Sub(start)
+		}
 
 		uc := l.up.Conn(conn)
 		if err := l.sendRequest(uc, x, bodyLen, streamed); err != nil {
@@ -134,8 +141,10 @@ func (l *Location) Serve(x *Exchange) {
 				l.logDisabled(x, peer)
 			}
 			if d.Action == upstream.ActionRetry {
+				// The attempt ends with its header: the body is
+				// not read.
 				x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
-				x.upResponse = appendSeconds(x.upResponse, l.env.Now().Sub(start))
+				x.upResponse = appendSeconds(x.upResponse, header)
 				x.upLength = append(appendSep(x.upLength), '0')
 				x.upResp = nil
 				uc.Release()
