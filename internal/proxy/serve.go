@@ -72,6 +72,11 @@ func (l *Location) Serve(x *Exchange) {
 		NextUpstream: l.nextUpstream,
 	})
 	nonIdem := isNonIdempotent(r.Method)
+	// The first attempt of a request without a body starts when the
+	// request did: only the choice of server and location, no I/O, lies
+	// between, and nginx too takes both times from one cached clock
+	// reading. After a body read or a failed attempt the clock is read.
+	fromStart := !r.HasBody()
 
 	for {
 		peer, err := l.group.Pick(&st.att)
@@ -84,11 +89,15 @@ func (l *Location) Serve(x *Exchange) {
 			return
 		}
 		x.upAddr = appendList(x.upAddr, []byte(peer.Name()))
-		// The clock is read when the attempt starts, when a new
-		// connection is ready, when the header is in and when the
-		// attempt ends; a pooled connection's connect time is 0, as
-		// nginx logs it, without a reading.
-		start := l.env.Now()
+		// The clock is read when the attempt starts (see fromStart),
+		// when a new connection is ready, when the header is in and
+		// when the attempt ends; a pooled connection's connect time is
+		// 0, as nginx logs it, without a reading.
+		start := x.Start
+		if !fromStart || start.IsZero() {
+			start = l.env.Now()
+		}
+		fromStart = false
 
 		conn, cached, action, err := l.connect(peer)
 		if err != nil {
