@@ -193,9 +193,8 @@ func (a *Attempt) Fail(f Failure) Decision {
 	return d
 }
 
-// NextUpstream is a proxy_next_upstream mask. The order of its flags is
-// part of the API: the config package uses the same one, so the server may
-// convert one mask into the other directly.
+// NextUpstream is a proxy_next_upstream mask; the proxy maps the config
+// package's mask onto it flag by flag.
 type NextUpstream uint16
 
 // The proxy_next_upstream flags.
