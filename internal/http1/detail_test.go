@@ -56,3 +56,31 @@ func TestUpstreamLogDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusLine pins nginx's status lines: its reason table has no 1xx
+// entries, so "return 100" sends "HTTP/1.1 100 " as nginx 1.22 does (and
+// so for 103, 199, 203, 250, 299); a reason given (an upstream's) is kept.
+func TestStatusLine(t *testing.T) {
+	tests := []struct {
+		code   int
+		reason []byte
+		want   string
+	}{
+		{100, nil, "100 \r\n"},
+		{101, nil, "101 \r\n"},
+		{101, []byte("Switching Protocols"), "101 Switching Protocols\r\n"},
+		{103, nil, "103 \r\n"},
+		{199, nil, "199 \r\n"},
+		{200, nil, "200 OK\r\n"},
+		{203, nil, "203 \r\n"},
+		{250, nil, "250 \r\n"},
+		{299, nil, "299 \r\n"},
+		{200, []byte(""), "200 \r\n"},
+		{404, nil, "404 Not Found\r\n"},
+	}
+	for _, tt := range tests {
+		if got := string(appendStatus(nil, tt.code, tt.reason)); got != tt.want {
+			t.Errorf("%d %q: %q, want %q", tt.code, tt.reason, got, tt.want)
+		}
+	}
+}

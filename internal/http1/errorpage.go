@@ -2,13 +2,12 @@ package http1
 
 import "strconv"
 
-// statusText is nginx's reason phrase table (ngx_http_status_lines).
+// statusText is nginx's reason phrase table (ngx_http_status_lines). It
+// has no 1xx entries: nginx sends "HTTP/1.1 100 " for "return 100" (its
+// "100 Continue" to Expect is a fixed string, and a proxied 101 carries
+// the upstream's reason), and "" for every code it does not list.
 func statusText(code int) string {
 	switch code {
-	case 100:
-		return "Continue"
-	case 101:
-		return "Switching Protocols"
 	case 200:
 		return "OK"
 	case 201:
