@@ -20,6 +20,20 @@ func TestZeroAllocs(t *testing.T) {
 			t.Fatalf("%v allocs", n)
 		}
 	})
+	t.Run("ParseRequest lower-casing hosts", func(t *testing.T) {
+		// the lower-cased copies reuse the request's host buffer
+		o := DefaultParseOptions()
+		var r Request
+		for _, raw := range []string{
+			"GET / HTTP/1.1\r\nHost: WWW.Example.COM:8080\r\n\r\n",
+			"GET http://WWW.Example.COM/x HTTP/1.1\r\nHost: Other.Example\r\n\r\n",
+		} {
+			data := []byte(raw)
+			if n := testing.AllocsPerRun(100, func() { ParseRequest(&r, data, &o) }); n != 0 {
+				t.Fatalf("%q: %v allocs", raw, n)
+			}
+		}
+	})
 	t.Run("ParseResponse", func(t *testing.T) {
 		data := []byte(benchResponse)
 		var r Response

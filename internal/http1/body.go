@@ -5,12 +5,15 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 )
 
 // Body reads a client request body, de-chunking it, enforcing
 // client_max_body_size and client_body_timeout, and sending
 // "100 Continue" on the first read when the client asked for it.
-// Errors are *Error values (400, 408, 413) or io.EOF at the end.
+// Errors are *Error values (400, 408, 413), or a *DetailError wrapping
+// ErrChunkedBodyTooLarge whose Error() is nginx's complete log text
+// ("...: N+M bytes"), or io.EOF at the end.
 type Body struct {
 	c       *serverConn
 	chunked bool
@@ -102,7 +105,15 @@ func (b *Body) mapErr(err error) error {
 	case err == errBadLine:
 		return ErrInvalidChunked
 	case err == errChunkTooLarge:
-		return ErrChunkedBodyTooLarge
+		// nginx's ": N+M bytes": the body so far and the chunk that
+		// broke client_max_body_size
+		d := make([]byte, 0, 48)
+		d = append(d, ": "...)
+		d = strconv.AppendInt(d, b.ch.total-b.ch.over, 10)
+		d = append(d, '+')
+		d = strconv.AppendInt(d, b.ch.over, 10)
+		d = append(d, " bytes"...)
+		return detail(ErrChunkedBodyTooLarge, d)
 	case isTimeout(err):
 		return ErrClientBodyTimeout
 	default:

@@ -33,7 +33,8 @@ type peer struct {
 	done    chan struct{}
 	calls   atomic.Int32
 	rejects chan *Error
-	idle    chan struct{} // a value each time the connection waits for a request
+	lines   chan [2]string // Line and HostHeader of each rejected request
+	idle    chan struct{}  // a value each time the connection waits for a request
 }
 
 func newPeer(t *testing.T, cfg Config, h HandlerFunc) *peer {
@@ -42,13 +43,16 @@ func newPeer(t *testing.T, cfg Config, h HandlerFunc) *peer {
 
 func newPeerClock(t *testing.T, cfg Config, h HandlerFunc, clk *clock) *peer {
 	t.Helper()
-	p := &peer{t: t, done: make(chan struct{}), rejects: make(chan *Error, 16), idle: make(chan struct{}, 16)}
+	p := &peer{t: t, done: make(chan struct{}), rejects: make(chan *Error, 16), lines: make(chan [2]string, 16), idle: make(chan struct{}, 16)}
 	p.s = &Server{Config: cfg, Now: clk.Now,
 		Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
 			p.calls.Add(1)
 			h(w, r)
 		}),
-		OnReject:   func(_ net.Conn, _ *Request, e *Error) { p.rejects <- e },
+		OnReject: func(_ net.Conn, r *Request, e *Error) {
+			p.lines <- [2]string{string(r.Line), string(r.HostHeader)}
+			p.rejects <- e
+		},
 		idleNotify: p.idle,
 	}
 	cl, sv := net.Pipe()
@@ -334,6 +338,45 @@ func TestChunkedRoundTrip(t *testing.T) {
 	}
 }
 
+// TestChunkedTooLargeText pins nginx's log text for a chunked body over
+// client_max_body_size: the body so far plus the chunk that breaks the
+// limit (nginx 1.22 logs "16+96 bytes" and "0+101 bytes" for the first
+// two with client_max_body_size 100).
+func TestChunkedTooLargeText(t *testing.T) {
+	tests := []struct {
+		chunks string
+		limit  int64
+		want   string
+	}{
+		{"10\r\n0123456789abcdef\r\n60\r\nx", 100, "16+96"},
+		{"65\r\nx", 100, "0+101"},
+		{"6\r\n012345\r\n5\r\n67890\r\n0\r\n\r\n", 10, "6+5"},
+		{"5\r\n01234\r\n5\r\n56789\r\n1\r\nx\r\n0\r\n\r\n", 10, "10+1"},
+	}
+	for _, tt := range tests {
+		cfg := DefaultConfig()
+		cfg.ClientMaxBodySize = tt.limit
+		errc := make(chan error, 1)
+		p := newPeer(t, cfg, func(w *ResponseWriter, r *Request) {
+			_, err := io.ReadAll(r.Body)
+			errc <- err
+			w.WriteErrorPage(413)
+		})
+		p.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + tt.chunks)
+		err := <-errc
+		if !errors.Is(err, ErrChunkedBodyTooLarge) {
+			t.Fatalf("%q: %v, want %v", tt.chunks, err, ErrChunkedBodyTooLarge)
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 413 {
+			t.Fatalf("%q: %v is not a 413 *Error", tt.chunks, err)
+		}
+		if want := "client intended to send too large chunked body: " + tt.want + " bytes"; err.Error() != want {
+			t.Errorf("%q: %q, want %q", tt.chunks, err.Error(), want)
+		}
+	}
+}
+
 func TestBodyLimits(t *testing.T) {
 	tests := []struct {
 		name, raw string
@@ -384,6 +427,38 @@ func TestTimeouts(t *testing.T) {
 			t.Fatal("handler called")
 		}
 	})
+	// nginx logs what arrived of the request at a header timeout (checked
+	// against nginx 1.22: `client timed out ... request: "GET /abc HTT"`,
+	// and $request is the same), and answers at once an error that its
+	// incremental parser finds before the header is complete.
+	for _, tt := range []struct {
+		name, raw, line, host string
+		err                   *Error
+		status                string
+	}{
+		{"partial request line", "GET /abc HTT", "GET /abc HTT", "", ErrClientHeaderTimeout, ""},
+		{"partial header", "GET / HTTP/1.1\r\nHost: a\r\nX: y", "GET / HTTP/1.1", "a", ErrClientHeaderTimeout, ""},
+		{"partial method", "GARBAGE", "GARBAGE", "", ErrClientHeaderTimeout, ""},
+		{"invalid method before CRLF", "get / HTTP/1.1", "get / HTTP/1.1", "", ErrInvalidMethod, "HTTP/1.1 400 Bad Request\r\n"},
+		{"invalid header before the end", "GET / HTTP/1.1\r\nHost: b\r\nJunk\r\n", "GET / HTTP/1.1", "b", ErrInvalidHeader, "HTTP/1.1 400 Bad Request\r\n"},
+	} {
+		t.Run("client_header_timeout "+tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.ClientHeaderTimeout = 30 * time.Millisecond
+			p := newPeer(t, cfg, echo)
+			p.send(tt.raw)
+			rest := p.closed()
+			if !strings.HasPrefix(rest, tt.status) || (tt.status == "") != (rest == "") {
+				t.Fatalf("sent %q, want %q...", rest, tt.status)
+			}
+			if e := <-p.rejects; e != tt.err {
+				t.Fatalf("reject %v, want %v", e, tt.err)
+			}
+			if got := <-p.lines; got != [2]string{tt.line, tt.host} {
+				t.Fatalf("Line, HostHeader = %q, want %q, %q", got, tt.line, tt.host)
+			}
+		})
+	}
 	t.Run("idle first connection closes silently", func(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.ClientHeaderTimeout = 30 * time.Millisecond

@@ -135,6 +135,7 @@ type chunkedReader struct {
 	limit    int64 // 0: unlimited
 	trailers int   // trailer bytes so far
 	maxTrail int
+	over     int64 // the chunk size that broke limit (for the log)
 }
 
 var errChunkTooLarge = errors.New("http1: chunked body too large")
@@ -174,6 +175,7 @@ func (c *chunkedReader) read1(b *bufReader, p []byte) (int, error) {
 			}
 			c.total += n
 			if c.limit > 0 && c.total > c.limit {
+				c.over = n
 				return 0, errChunkTooLarge
 			}
 			c.left, c.state = n, csData

@@ -133,20 +133,35 @@ func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
 		return 0, ErrInvalidRequest
 	}
 	nl := bytes.IndexByte(b[start:], '\n')
-	if nl < 0 {
-		if len(b)-start > o.MaxLine {
-			return 0, ErrTooLongURI
+	if nl < 0 || nl+1 > o.MaxLine {
+		// r.Line is what arrived of the request line, for the logs. For
+		// 414 it is the first MaxLine bytes, as nginx logs the full
+		// buffer; otherwise it ends before the first CR, as nginx's
+		// error-log context does.
+		r.Line = untilCR(b[start:])
+		// a CR or LF that fits in nginx's buffer ends the method
+		ended := len(r.Line) < len(b)-start && len(r.Line) < o.MaxLine
+		if len(r.Line) > o.MaxLine {
+			r.Line = r.Line[:o.MaxLine]
 		}
-		if start == len(b)-1 && b[start] == '\r' {
-			return 0, ErrNeedMore
+		if badMethod(r.Line, ended) {
+			// nginx parses the method as it arrives
+			return 0, ErrInvalidMethod
+		}
+		if len(b)-start > o.MaxLine || nl >= 0 {
+			r.Line = b[start : start+o.MaxLine]
+			return 0, ErrTooLongURI
 		}
 		return 0, ErrNeedMore
 	}
-	if nl+1 > o.MaxLine {
-		return 0, ErrTooLongURI
-	}
 	if nl == 0 || b[start+nl-1] != '\r' {
-		return 0, ErrInvalidRequest // bare LF
+		// bare LF: refused; like nginx, an LF still inside the method
+		// is an invalid method
+		r.Line = untilCR(b[start : start+nl])
+		if badMethod(r.Line, true) {
+			return 0, ErrInvalidMethod
+		}
+		return 0, ErrInvalidRequest
 	}
 	if err := parseRequestLine(r, b[start:start+nl-1], o); err != nil {
 		return 0, err
@@ -197,19 +212,13 @@ func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
 
 func parseRequestLine(r *Request, line []byte, o *ParseOptions) error {
 	r.Line = line
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 {
-		if sp < 0 && len(line) > 0 {
-			return ErrInvalidRequest
-		}
+	// The line ends with CR here, which nginx's method parser refuses:
+	// a line without a space ("GARBAGE") is an invalid method.
+	if badMethod(line, true) {
 		return ErrInvalidMethod
 	}
+	sp := bytes.IndexByte(line, ' ')
 	method := line[:sp]
-	for _, c := range method {
-		if (c < 'A' || c > 'Z') && c != '_' && c != '-' {
-			return ErrInvalidMethod
-		}
-	}
 	rest := line[sp+1:]
 	sp2 := bytes.IndexByte(rest, ' ')
 	if sp2 < 0 {
@@ -250,6 +259,32 @@ func parseRequestLine(r *Request, line []byte, o *ParseOptions) error {
 		r.Minor = 1
 	}
 	return nil
+}
+
+// badMethod reports whether nginx's request-line parser refuses the
+// method at the start of b as "client sent invalid method": a byte other
+// than A-Z, '_' and '-' before the first space, an empty method, or (when
+// more follows b, such as the CR of a complete line) no space at all.
+func badMethod(b []byte, more bool) bool {
+	for i, c := range b {
+		if c == ' ' {
+			return i == 0
+		}
+		if (c < 'A' || c > 'Z') && c != '_' && c != '-' {
+			return true
+		}
+	}
+	return more
+}
+
+// untilCR returns b up to its first CR or LF.
+func untilCR(b []byte) []byte {
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			return b[:i]
+		}
+	}
+	return b
 }
 
 // absoluteForm parses "http://host[:port][/path]".

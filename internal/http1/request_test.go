@@ -316,3 +316,48 @@ func TestUserAgentPadding(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestLineErrors pins nginx's error and the logged request line
+// ($request, and the error log's `request: "..."`) for request lines that
+// are refused or incomplete. Checked against nginx 1.22: "GARBAGE" and
+// "GET" are invalid methods, and a 414 logs the first 8192 bytes of the
+// line (after leading empty lines), up to a CR included.
+func TestRequestLineErrors(t *testing.T) {
+	long := "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: a\r\n\r\n"
+	exact := "GET /" + strings.Repeat("a", 8187)
+	tests := []struct {
+		name, raw, line string
+		err             error
+	}{
+		{"no space", "GARBAGE\r\n\r\n", "GARBAGE", ErrInvalidMethod},
+		{"no space bare LF", "GARBAGE\n\n", "GARBAGE", ErrInvalidMethod},
+		{"method only", "GET\r\n", "GET", ErrInvalidMethod},
+		{"CR ends the method", "GARBAGE\r", "GARBAGE", ErrInvalidMethod},
+		{"lower-case before CRLF", "get / HTTP/1.1", "get / HTTP/1.1", ErrInvalidMethod},
+		{"control byte", "\x16\x03\x01 abc", "\x16\x03\x01 abc", ErrInvalidMethod},
+		{"empty method", " / HTTP/1.1\r\n\r\n", " / HTTP/1.1", ErrInvalidMethod},
+		{"partial method", "GARBAGE", "GARBAGE", ErrNeedMore},
+		{"partial line", "GET /abc HTT", "GET /abc HTT", ErrNeedMore},
+		{"bare LF after method", "GET / HTTP/1.1\n\n", "GET / HTTP/1.1", ErrInvalidRequest},
+		{"HTTP/0.9", "GET /\r\n\r\n", "GET /", ErrInvalidRequest},
+		{"too long", long, long[:8192], ErrTooLongURI},
+		{"too long partial", long[:9000], long[:8192], ErrTooLongURI},
+		{"too long with CRLF", "\r\n\r\n" + exact + "\r\n", exact, ErrTooLongURI},
+		{"too long up to CR", exact[:8191] + "\r\n", exact[:8191] + "\r", ErrTooLongURI},
+		{"method fills the line", strings.Repeat("A", 9000), strings.Repeat("A", 8192), ErrTooLongURI},
+		{"method then CR at the limit", strings.Repeat("A", 8192) + "\r\n", strings.Repeat("A", 8192), ErrTooLongURI},
+		{"method then CR inside the limit", strings.Repeat("A", 8191) + "\r\n", strings.Repeat("A", 8191), ErrInvalidMethod},
+		{"lower-case long", "g" + long, ("g" + long)[:8192], ErrInvalidMethod},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _, err := parseString(t, tt.raw, nil)
+			if err != tt.err {
+				t.Fatalf("error %v, want %v", err, tt.err)
+			}
+			if string(r.Line) != tt.line {
+				t.Fatalf("Line %q (%d bytes), want %q (%d bytes)", r.Line, len(r.Line), tt.line, len(tt.line))
+			}
+		})
+	}
+}

@@ -347,6 +347,14 @@ func (c *serverConn) serveOne() bool {
 		c.startHeaderTimer()
 		if ferr := c.br.fill(); ferr != nil {
 			if isTimeout(ferr) && c.br.w > 0 {
+				// Parse what arrived: the logs show the request line (or
+				// its start) and Host, as nginx's do. An error the quick
+				// scan put off (nginx would have answered it at once) is
+				// answered now.
+				_, err := ParseRequest(&c.req, c.br.buf[:c.br.w], opts)
+				if err != nil && err != ErrNeedMore {
+					return c.reject(err.(*Error))
+				}
 				c.reportReject(ErrClientHeaderTimeout)
 			}
 			return false
