@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +328,152 @@ func TestNginxUpstreamDifferential(t *testing.T) {
 		fmt.Fprintf(&report, "%-20s nginx %4d  ours %4d\n", c.name, theirs, ours)
 	}
 	t.Logf("status sent to the client per upstream reply:\n%s", report.String())
+}
+
+// logTextCase is a request whose log texts are compared with nginx's.
+type logTextCase struct {
+	name, raw string
+	// status is the status both log; 0 for a response, like the 413 from
+	// a body, that the codec's client does not produce itself.
+	status int
+}
+
+// ourLogText is what our side logs for raw: the error text (nginx's words
+// plus detail) and Request.Line. A request line that never completes
+// ends in a header timeout, as it does against nginx.
+func ourLogText(raw string, maxBody int64) (msg, line string) {
+	o := DefaultParseOptions()
+	var r Request
+	_, err := ParseRequest(&r, []byte(raw), &o)
+	switch {
+	case err == ErrNeedMore:
+		return ErrClientHeaderTimeout.Msg, string(r.Line)
+	case err != nil:
+		return err.Error() + string(r.Detail), string(r.Line)
+	}
+	cfg := DefaultConfig()
+	cfg.ClientMaxBodySize = maxBody
+	errc := make(chan error, 1)
+	s := &Server{Config: cfg, Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		_, err := io.ReadAll(r.Body)
+		errc <- err
+		w.WriteErrorPage(413)
+	})}
+	s.ServeConn(&memConn{in: bytes.NewReader([]byte(raw))})
+	select {
+	case err := <-errc:
+		if err != nil {
+			return err.Error(), string(r.Line)
+		}
+	default:
+	}
+	return "", string(r.Line)
+}
+
+// TestNginxLogTexts compares the error-log text and the logged request
+// line ($request) of refused and partial requests with nginx's (when
+// installed), and the status line of "return 100".
+func TestNginxLogTexts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nginx")
+	}
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skip("nginx is not installed")
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	closed := freePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "daemon off; master_process off; worker_processes 1;\n")
+	fmt.Fprintf(&conf, "error_log %s/error.log info; pid %s/nginx.pid;\nevents {}\nhttp {\n", dir, dir)
+	fmt.Fprintf(&conf, " log_format f '\"$request\" $status';\n access_log %s/access.log f;\n", dir)
+	fmt.Fprintf(&conf, " client_header_timeout 100ms; client_max_body_size 100;\n")
+	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&conf, " %s_temp_path %s/tmp_%s;\n", p, dir, p)
+	}
+	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d;\n  location /r100 { return 100; }\n  location / { proxy_pass http://127.0.0.1:%d; }\n }\n}\n", port, closed)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startNginx(t, dir, port)
+
+	long := "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: a\r\n\r\n"
+	chunked := "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	for _, c := range []logTextCase{
+		{"no space", "GARBAGE\r\n\r\n", 400},
+		{"method only", "GET\r\n", 400},
+		{"lower-case method, no CRLF yet", "get / HTTP/1.1", 400},
+		{"method filling all but the CR", strings.Repeat("A", 8191) + "\r\n", 400},
+		{"too long URI", long, 414},
+		{"too long URI, partial", long[:8500], 414},
+		{"too long method", strings.Repeat("A", 8192) + "\r\n", 414},
+		{"header timeout in the request line", "GET /abc HTT", 408},
+		{"header timeout in a method", "GARBAGE", 408},
+		{"chunked too large", chunked + "10\r\n0123456789abcdef\r\n60\r\nx", 413},
+		{"chunked too large at once", chunked + "65\r\nx", 413},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			errBefore := readSize(t, filepath.Join(dir, "error.log"))
+			accBefore := readSize(t, filepath.Join(dir, "access.log"))
+			nginxStatus(t, port, c.raw)
+			access := waitLog(t, filepath.Join(dir, "access.log"), accBefore)
+			errLog := waitLog(t, filepath.Join(dir, "error.log"), errBefore)
+			msg, line := ourLogText(c.raw, 100)
+			if want := fmt.Sprintf("%q %d\n", line, c.status); strings.ReplaceAll(access, `\x22`, `\"`) != want {
+				t.Errorf("nginx's access log %.200q, ours would be %.200q", access, want)
+			}
+			// the text, then the errno of a system error, then context
+			re := regexp.MustCompile(`: \*\d+ ` + regexp.QuoteMeta(msg) + `( \(\d+: [^)]*\))?( while |, client: )`)
+			if msg == "" || !re.MatchString(errLog) {
+				t.Errorf("nginx's error log %.300q lacks our text %q", errLog, msg)
+			}
+		})
+	}
+	t.Run("return 100", func(t *testing.T) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		io.WriteString(c, "GET /r100 HTTP/1.1\r\nHost: a\r\n\r\n")
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "HTTP/1.1 " + string(appendStatus(nil, 100, nil)); line != want {
+			t.Errorf("nginx sent %q, we send %q", line, want)
+		}
+	})
+}
+
+func readSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// waitLog returns the complete lines appended to path after offset,
+// waiting (up to 5 s) for at least one.
+func waitLog(t *testing.T, path string, offset int64) string {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && int64(len(b)) > offset {
+			if s := string(b[offset:]); strings.HasSuffix(s, "\n") {
+				return s
+			}
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("nothing logged in %s", path)
+		case <-tick.C:
+		}
+	}
 }
