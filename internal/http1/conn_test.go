@@ -429,8 +429,8 @@ func TestTimeouts(t *testing.T) {
 	})
 	// nginx logs what arrived of the request at a header timeout (checked
 	// against nginx 1.22: `client timed out ... request: "GET /abc HTT"`,
-	// and $request is the same), and answers at once an error that its
-	// incremental parser finds before the header is complete.
+	// and $request is the same), and answers then an error that nginx's
+	// incremental parser would have found before the header was complete.
 	for _, tt := range []struct {
 		name, raw, line, host string
 		err                   *Error
@@ -439,7 +439,6 @@ func TestTimeouts(t *testing.T) {
 		{"partial request line", "GET /abc HTT", "GET /abc HTT", "", ErrClientHeaderTimeout, ""},
 		{"partial header", "GET / HTTP/1.1\r\nHost: a\r\nX: y", "GET / HTTP/1.1", "a", ErrClientHeaderTimeout, ""},
 		{"partial method", "GARBAGE", "GARBAGE", "", ErrClientHeaderTimeout, ""},
-		{"invalid method before CRLF", "get / HTTP/1.1", "get / HTTP/1.1", "", ErrInvalidMethod, "HTTP/1.1 400 Bad Request\r\n"},
 		{"invalid header before the end", "GET / HTTP/1.1\r\nHost: b\r\nJunk\r\n", "GET / HTTP/1.1", "b", ErrInvalidHeader, "HTTP/1.1 400 Bad Request\r\n"},
 	} {
 		t.Run("client_header_timeout "+tt.name, func(t *testing.T) {
@@ -456,6 +455,23 @@ func TestTimeouts(t *testing.T) {
 			}
 			if got := <-p.lines; got != [2]string{tt.line, tt.host} {
 				t.Fatalf("Line, HostHeader = %q, want %q, %q", got, tt.line, tt.host)
+			}
+		})
+	}
+	// nginx parses the method as it arrives: a bad one is answered at
+	// once, not at the timeout.
+	for _, raw := range []string{"get / HTTP/1.1", "GARBAGE\r", "GET\n", " / HTTP/1.1", "\x16\x03\x01\x02\x00"} {
+		t.Run(fmt.Sprintf("invalid method %q answered at once", raw), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.ClientHeaderTimeout = time.Hour
+			p := newPeer(t, cfg, echo)
+			p.send(raw)
+			resp, _ := p.response("GET")
+			if resp.StatusCode != 400 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if e := <-p.rejects; e != ErrInvalidMethod {
+				t.Fatalf("reject %v", e)
 			}
 		})
 	}

@@ -49,10 +49,10 @@
 //     and a total limit (number × size); client_header_buffer_size is not
 //     used. nginx's exact buffer packing accepts slightly different sizes.
 //   - A header is parsed once an empty line (or a limit) arrives, not byte
-//     by byte: an error nginx's incremental parser meets earlier (a
-//     lower-case method, a bad header line) is answered when the header
-//     ends, or at client_header_timeout with the error's own status
-//     rather than 408.
+//     by byte: an error nginx's incremental parser meets earlier (a bad
+//     target or header line; an invalid method is caught as it arrives)
+//     is answered when the header ends, or at client_header_timeout with
+//     the error's own status rather than 408.
 //   - An unread request body on a keep-alive connection is drained only up
 //     to Config.MaxDrain bytes, then the connection is closed with
 //     lingering close (nginx discards any amount).

@@ -138,6 +138,9 @@ func ParseRequest(r *Request, b []byte, o *ParseOptions) (int, error) {
 		// 414 it is the first MaxLine bytes, as nginx logs the full
 		// buffer; otherwise it ends before the first CR, as nginx's
 		// error-log context does.
+		if start == len(b)-1 && b[start] == '\r' {
+			return 0, ErrNeedMore // the CR of a leading empty line
+		}
 		r.Line = untilCR(b[start:])
 		// a CR or LF that fits in nginx's buffer ends the method
 		ended := len(r.Line) < len(b)-start && len(r.Line) < o.MaxLine

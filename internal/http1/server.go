@@ -324,11 +324,11 @@ func (c *serverConn) serveOne() bool {
 	c.br.timeout = 0
 	c.headerTimer = false
 	opts := &s.Config.Parse
-	scanFrom, lastNL := 0, -1
+	scanFrom, lastNL, inTarget := 0, -1, false
 	for {
 		var n int
 		var err error
-		if c.headerMayBeComplete(scanFrom, &lastNL) {
+		if c.headerMayBeComplete(scanFrom, &lastNL, &inTarget) {
 			n, err = ParseRequest(&c.req, c.br.buf[:c.br.w], opts)
 		} else {
 			err = ErrNeedMore
@@ -387,9 +387,29 @@ func (c *serverConn) startHeaderTimer() {
 // headerMayBeComplete is a cheap pre-check so that a header arriving in
 // many small reads is parsed once, not once per read: it scans only the
 // new bytes for an empty line, and reports a line or a block that already
-// breaks a limit. *lastNL carries the last line end seen between calls.
-func (c *serverConn) headerMayBeComplete(from int, lastNL *int) bool {
+// breaks a limit, or a method that nginx's parser would already refuse
+// (so that it is answered at once, as nginx does). *lastNL carries the
+// last line end seen between calls, *inTarget whether the method has
+// ended.
+func (c *serverConn) headerMayBeComplete(from int, lastNL *int, inTarget *bool) bool {
 	b := c.br.buf[:c.br.w]
+	if *lastNL < 0 && !*inTarget && b[0] != '\r' && b[0] != '\n' {
+		// Still in the method (bytes before from were method bytes).
+		// After a leading empty line ParseRequest judges it later.
+		for i := from; i < len(b); i++ {
+			ch := b[i]
+			if ch == ' ' {
+				if i == 0 {
+					return true
+				}
+				*inTarget = true
+				break
+			}
+			if (ch < 'A' || ch > 'Z') && ch != '_' && ch != '-' {
+				return true
+			}
+		}
+	}
 	start := from - 2
 	if start < 0 {
 		start = 0
