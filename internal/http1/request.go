@@ -35,7 +35,10 @@ func DefaultParseOptions() ParseOptions {
 // Request is a parsed client request header. All byte slices alias the
 // connection's read buffer; see the package documentation for lifetimes.
 type Request struct {
-	// Line is the request line without CRLF ($request).
+	// Line is the request line without CRLF ($request). For a request
+	// refused or timed out before its line was complete it is what
+	// arrived, as nginx logs it: up to the first CR or LF, and for 414
+	// the first ParseOptions.MaxLine bytes.
 	Line []byte
 	// Method is the request method, upper-case letters, '_' and '-'.
 	Method []byte
