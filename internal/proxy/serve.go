@@ -271,7 +271,12 @@ func (l *Location) bodyError(x *Exchange, err error) {
 	var he *http1.Error
 	if errors.As(err, &he) {
 		if he.Status >= 400 && he.Status != 408 {
-			x.ErrorLog().Log(errorlog.Error, x.LogContext(""), he.Msg)
+			msg := he.Msg
+			var de *http1.DetailError
+			if errors.As(err, &de) {
+				msg = de.Error() // e.g. "...too large chunked body: N+M bytes"
+			}
+			x.ErrorLog().Log(errorlog.Error, x.LogContext(""), msg)
 		}
 		x.writeErrorPage(he.Status)
 		return
