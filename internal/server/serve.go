@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -399,7 +398,6 @@ func (rt *Runtime) shutdown(grace time.Duration) {
 	}
 }
 
-// close releases what the generation holds once its connections are done.
 // Close releases what the generation holds (pools, log files); for a
 // Runtime that was built but never served, or one that has finished.
 func (rt *Runtime) Close() {
@@ -421,5 +419,3 @@ func (rt *Runtime) Reopen() error {
 	}
 	return rt.files.Reopen()
 }
-
-var _ = tls.VersionTLS12
