@@ -226,18 +226,6 @@ func sendSignal(o *options, p paths, io stdio) int {
 	return 0
 }
 
-func logTargets(cfg *config.Config) []errorlog.Target {
-	var ts []errorlog.Target
-	for _, l := range cfg.ErrorLogs {
-		lv, err := errorlog.ParseLevel(l.Level.String())
-		if err != nil {
-			lv = errorlog.Error
-		}
-		ts = append(ts, errorlog.Target{Path: l.Path, Level: lv})
-	}
-	return ts
-}
-
 // earlyLog is the error log used before the configuration is read: the
 // -e file ("stderr" means stderr), with messages at warn and above also
 // echoed to stderr.
@@ -279,7 +267,7 @@ func serve(o *options, p paths, io stdio) int {
 	if err != nil {
 		return emerg(nil, err)
 	}
-	log, err := errorlog.New(logTargets(ld.cfg), errorlog.Options{PID: os.Getpid(), Stderr: io.err, Echo: true})
+	log, err := errorlog.New(server.LogTargets(ld.cfg.ErrorLogs), errorlog.Options{PID: os.Getpid(), Stderr: io.err, Echo: true})
 	if err != nil {
 		return emerg(nil, err)
 	}
@@ -380,7 +368,7 @@ func reload(o *options, p paths, io stdio, srv *server.Server, log *errorlog.Log
 	if newPid != pidPath {
 		os.Remove(pidPath)
 	}
-	if err := log.Reconfigure(logTargets(ld.cfg)); err != nil {
+	if err := log.Reconfigure(server.LogTargets(ld.cfg.ErrorLogs)); err != nil {
 		log.Log(errorlog.Alert, nil, err.Error())
 	}
 	return newPid, nil

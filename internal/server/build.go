@@ -539,14 +539,7 @@ func (b *builder) errorLog(logs []config.ErrorLog) (*errorlog.Logger, error) {
 	if logs == nil || b.deps.Log == nil {
 		return b.deps.Log, nil
 	}
-	targets := make([]errorlog.Target, 0, len(logs))
-	for _, l := range logs {
-		lv, err := errorlog.ParseLevel(l.Level.String())
-		if err != nil {
-			lv = errorlog.Error
-		}
-		targets = append(targets, errorlog.Target{Path: l.Path, Level: lv})
-	}
+	targets := LogTargets(logs)
 	key := fmt.Sprint(targets)
 	if l, ok := b.errLogs[key]; ok {
 		return l, nil
@@ -558,6 +551,22 @@ func (b *builder) errorLog(logs []config.ErrorLog) (*errorlog.Logger, error) {
 	b.errLogs[key] = l
 	b.rt.errLogs = append(b.rt.errLogs, l)
 	return l, nil
+}
+
+// LogTargets converts error_log directives to the error log's targets;
+// the main error log (cmd/gatehouse) and the per-level ones share it. The
+// two packages name the same eight levels; a level errorlog does not know
+// (none today) falls back to "error", error_log's default.
+func LogTargets(logs []config.ErrorLog) []errorlog.Target {
+	targets := make([]errorlog.Target, 0, len(logs))
+	for _, l := range logs {
+		lv, err := errorlog.ParseLevel(l.Level.String())
+		if err != nil {
+			lv = errorlog.Error
+		}
+		targets = append(targets, errorlog.Target{Path: l.Path, Level: lv})
+	}
+	return targets
 }
 
 func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, error) {
