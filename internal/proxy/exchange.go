@@ -190,10 +190,7 @@ func (x *Exchange) LogContext(action string) *errorlog.Context {
 }
 
 func appendList(dst, v []byte) []byte {
-	if len(dst) > 0 {
-		dst = append(dst, ", "...)
-	}
-	return append(dst, v...)
+	return append(appendSep(dst), v...)
 }
 
 // Var answers a variable for the request (variables.Source).
@@ -280,7 +277,7 @@ func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		}
 		return append(dst, x.Loc.proxyPort...), true
 	case variables.ProxyAddXForwardedFor:
-		return x.appendXFF(dst), true
+		return variables.AppendProxyAddXForwardedFor(dst, headerSeq(r.Header), x.Conn.RemoteIP), true
 	case variables.UpstreamAddr:
 		return append(dst, x.upAddr...), len(x.upAddr) > 0
 	case variables.UpstreamStatus:
@@ -294,25 +291,16 @@ func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 	case variables.UpstreamResponseLength:
 		return append(dst, x.upLength...), len(x.upLength) > 0
 	case variables.HTTP:
-		return appendHeaderVar(dst, r.Header, arg)
+		return variables.AppendHeader(dst, headerSeq(r.Header), arg)
 	case variables.Cookie:
-		for _, h := range r.Header {
-			if !variables.MatchHeaderName([]byte("cookie"), h.Name) {
-				continue
-			}
-			if v, ok := variables.LookupCookie(h.Value, arg); ok {
-				return append(dst, v...), true
-			}
-		}
-		return dst, false
+		return variables.AppendCookie(dst, headerSeq(r.Header), arg)
 	case variables.Arg:
-		v, ok := variables.LookupArg(x.URI.Args, arg)
-		return append(dst, v...), ok
+		return variables.AppendArg(dst, x.URI.Args, arg)
 	case variables.UpstreamHTTP:
 		if x.upResp == nil {
 			return dst, false
 		}
-		return appendHeaderVar(dst, x.upResp.Header, arg)
+		return variables.AppendHeader(dst, headerSeq(x.upResp.Header), arg)
 	case variables.BinaryRemoteAddr:
 		a := x.Conn.Client
 		switch {
@@ -375,36 +363,17 @@ func (x *Exchange) status() int {
 	return x.closed
 }
 
-// appendHeaderVar is $http_NAME: all headers of that name joined with ", "
-// ("; " for cookies).
-func appendHeaderVar(dst []byte, hs http1.Headers, name []byte) ([]byte, bool) {
-	sep := ", "
-	if string(name) == "cookie" {
-		sep = "; "
-	}
-	found := false
-	for _, h := range hs {
-		if !variables.MatchHeaderName(name, h.Name) {
-			continue
-		}
-		if found {
-			dst = append(dst, sep...)
-		}
-		dst = append(dst, h.Value...)
-		found = true
-	}
-	return dst, found
-}
-
-// appendXFF is $proxy_add_x_forwarded_for.
-func (x *Exchange) appendXFF(dst []byte) []byte {
-	for _, h := range x.R.Header {
-		if variables.MatchHeaderName([]byte("x_forwarded_for"), h.Name) {
-			dst = append(dst, h.Value...)
-			dst = append(dst, ", "...)
+// headerSeq lets the variables package's header helpers ($http_NAME,
+// $cookie_NAME, ...) read hs; built on the caller's stack, it does not
+// allocate.
+func headerSeq(hs http1.Headers) variables.Headers {
+	return func(yield func(name, value []byte) bool) {
+		for _, h := range hs {
+			if !yield(h.Name, h.Value) {
+				return
+			}
 		}
 	}
-	return append(dst, x.Conn.RemoteIP...)
 }
 
 // namedCapture returns the group called name of the match in c; has
@@ -448,7 +417,7 @@ func (x *Exchange) appendSent(dst, name []byte) ([]byte, bool) {
 		}
 		return append(dst, "close"...), true
 	}
-	return appendHeaderVar(dst, h.Header, name)
+	return variables.AppendHeader(dst, headerSeq(h.Header), name)
 }
 
 // appendBasicUser is $remote_user: the user name of Basic credentials

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"gatehouse/internal/http1"
+	"gatehouse/internal/variables"
 )
 
 func TestAppendBasicUser(t *testing.T) {
@@ -56,5 +57,61 @@ func TestAppendSetCookie(t *testing.T) {
 		if ok != tt.ok || string(got) != tt.want {
 			t.Errorf("%s: got %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestHeaderVarsAllocs: the header families read the request's and the
+// upstream response's fields through the variables package's helpers,
+// without allocating.
+func TestHeaderVarsAllocs(t *testing.T) {
+	x := exchangeFor(t, "/p?a=1&B=two", "front", false, "8080")
+	x.R.Header = http1.Headers{
+		{Name: []byte("X-Forwarded-For"), Value: []byte("10.0.0.1")},
+		{Name: []byte("Cookie"), Value: []byte("a=1; sid=abc")},
+		{Name: []byte("x-forwarded-for"), Value: []byte("10.0.0.2")},
+		{Name: []byte("Cookie"), Value: []byte("theme=dark")},
+	}
+	x.upResp = &http1.Response{Header: http1.Headers{
+		{Name: []byte("X-Up"), Value: []byte("1")},
+		{Name: []byte("x-up"), Value: []byte("2")},
+	}}
+	tests := []struct {
+		id   variables.ID
+		arg  string
+		want string
+		ok   bool
+	}{
+		{variables.HTTP, "x_forwarded_for", "10.0.0.1, 10.0.0.2", true},
+		{variables.HTTP, "cookie", "a=1; sid=abc; theme=dark", true},
+		{variables.HTTP, "none", "", false},
+		{variables.Cookie, "sid", "abc", true},
+		{variables.Cookie, "theme", "dark", true},
+		{variables.Cookie, "none", "", false},
+		{variables.Arg, "b", "two", true},
+		{variables.Arg, "c", "", false},
+		{variables.UpstreamHTTP, "x_up", "1, 2", true},
+		{variables.ProxyAddXForwardedFor, "", "10.0.0.1, 10.0.0.2, 192.0.2.1", true},
+	}
+	buf := make([]byte, 0, 128)
+	for _, tt := range tests {
+		got, ok := x.Var(tt.id, []byte(tt.arg), buf[:0])
+		if ok != tt.ok || string(got) != tt.want {
+			t.Errorf("%v %s: got %q, %v; want %q, %v", tt.id, tt.arg, got, ok, tt.want, tt.ok)
+		}
+	}
+	if raceEnabled {
+		return // allocation counts are not meaningful under -race
+	}
+	args := make([][]byte, len(tests))
+	for i, tt := range tests {
+		args[i] = []byte(tt.arg)
+	}
+	n := testing.AllocsPerRun(100, func() {
+		for i, tt := range tests {
+			buf, _ = x.Var(tt.id, args[i], buf[:0])
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per run, want 0", n)
 	}
 }
