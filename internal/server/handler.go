@@ -77,12 +77,7 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	// regex has replaced $1..$9.
 	x.NameCaps = x.Caps
 	v := sk.servers[id]
-	x.Log = v.level.errLog
-	x.ServerName = v.name
-	x.Host = r.Host
-	if x.Host == nil {
-		x.Host = v.nameBytes
-	}
+	v.enter(x)
 
 	if x.Conn.TLS != nil {
 		idx := 0
@@ -143,6 +138,18 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 		sk.special(x, l, 404, x.Scratch())
 	}
 	return l
+}
+
+// enter makes v the server of the request in x: its error log,
+// $server_name, and $host, which falls back to the primary name when the
+// request has no host.
+func (v *vhost) enter(x *proxy.Exchange) {
+	x.Log = v.level.errLog
+	x.ServerName = v.name
+	x.Host = x.R.Host
+	if x.Host == nil {
+		x.Host = v.nameBytes
+	}
 }
 
 // redirect answers nginx's trailing-slash auto-redirect (301).
@@ -468,11 +475,7 @@ func (sk *socket) logRejected(pc *proxy.Conn, r *http1.Request, v *vhost, status
 	x := sk.xpool.Get().(*proxy.Exchange)
 	x.Conn = pc
 	x.Reset(nil, r)
-	x.ServerName = v.name
-	x.Host = r.Host
-	if x.Host == nil {
-		x.Host = v.nameBytes
-	}
+	v.enter(x)
 	v.level.access.Log(&rejectedSource{x: x, status: status, body: body, total: total})
 	x.R, x.Conn = nil, nil
 	sk.xpool.Put(x)
@@ -556,12 +559,7 @@ func (p plainSocket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 	x.Conn = pc
 	x.Reset(w, r)
 	v := sk.vhostFor(pc, r)
-	x.Log = v.level.errLog
-	x.ServerName = v.name
-	x.Host = r.Host
-	if x.Host == nil {
-		x.Host = v.nameBytes
-	}
+	v.enter(x)
 	_ = x.Normalize(v.mergeSlashes)
 	x.ErrorLog().Log(errorlog.Info, x.LogContext("reading client request headers"), "client sent plain HTTP request to HTTPS port")
 	sk.special(x, v.level, 497, x.Scratch())
