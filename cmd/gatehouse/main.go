@@ -286,9 +286,9 @@ func serve(o *options, p paths, io stdio) int {
 		return emerg(log, err)
 	}
 	pidPath := ld.cfg.PID
-	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := writePid(pidPath); err != nil {
 		srv.Shutdown(false)
-		return emerg(log, fmt.Errorf("open() %q failed (%s)", pidPath, errorlog.Errno(err)))
+		return emerg(log, err)
 	}
 	// The pid file may move on reload; remove the last one written.
 	defer func() { os.Remove(pidPath) }()
@@ -334,6 +334,15 @@ func serve(o *options, p paths, io stdio) int {
 	return 0
 }
 
+// writePid writes the process id to the pid file at path, failing with
+// nginx's message.
+func writePid(path string) error {
+	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("open() %q failed (%s)", path, errorlog.Errno(err))
+	}
+	return nil
+}
+
 // reload builds a new generation beside the running one and swaps it in;
 // on any error the running one stays. When the configuration names
 // another pid file, the new one is written before the swap and the old
@@ -353,9 +362,9 @@ func reload(o *options, p paths, io stdio, srv *server.Server, log *errorlog.Log
 	}
 	newPid := ld.cfg.PID
 	if newPid != pidPath {
-		if err := os.WriteFile(newPid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := writePid(newPid); err != nil {
 			rt.Close()
-			return pidPath, fmt.Errorf("open() %q failed (%s)", newPid, errorlog.Errno(err))
+			return pidPath, err
 		}
 	}
 	if err := srv.Reload(rt); err != nil {
