@@ -27,8 +27,8 @@ type Conn struct {
 // requests are read from (c itself, or a *tls.Conn over it).
 func NewConn(c, inner net.Conn, info *tlsterm.Info) *Conn {
 	pc := &Conn{Conn: inner, TLS: info}
-	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
-		pc.Client = ap.Addr().Unmap()
+	if ap, ok := AddrPort(c.RemoteAddr()); ok {
+		pc.Client = ap.Addr()
 		pc.RemoteIP = []byte(pc.Client.String())
 		pc.RemotePort = strconv.AppendUint(nil, uint64(ap.Port()), 10)
 	} else {
@@ -38,11 +38,31 @@ func NewConn(c, inner net.Conn, info *tlsterm.Info) *Conn {
 		// nginx prints a UNIX socket address as "unix:PATH"; it has
 		// no port.
 		pc.ServerAddr = []byte("unix:" + ua.Name)
-	} else if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
-		pc.ServerAddr = []byte(ap.Addr().Unmap().String())
+	} else if ap, ok := AddrPort(c.LocalAddr()); ok {
+		pc.ServerAddr = []byte(ap.Addr().String())
 		pc.ServerPort = strconv.AppendUint(nil, uint64(ap.Port()), 10)
 	}
 	return pc
+}
+
+// AddrPort returns a connection's IP address and port with an IPv4 address
+// unmapped, as its String form prints it; a TCP address is converted
+// directly, other kinds through their text. ok is false for an address
+// without an IP and port (a UNIX socket, a pipe).
+func AddrPort(a net.Addr) (netip.AddrPort, bool) {
+	var ap netip.AddrPort
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap = ta.AddrPort()
+	} else {
+		var err error
+		if ap, err = netip.ParseAddrPort(a.String()); err != nil {
+			return netip.AddrPort{}, false
+		}
+	}
+	if !ap.Addr().IsValid() {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 }
 
 // CloseWrite half-closes the connection when the one underneath can

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -266,7 +265,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 	var a *route.Address
 	if ua, ok := c.LocalAddr().(*net.UnixAddr); ok {
 		a = rt.listeners.FindUnix(ua.Name)
-	} else if local, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+	} else if local, ok := proxy.AddrPort(c.LocalAddr()); ok {
 		a = rt.listeners.Find(local)
 	}
 	if a == nil {
@@ -312,8 +311,8 @@ func (rt *Runtime) serveConn(c net.Conn) {
 }
 
 func remoteIP(c net.Conn) string {
-	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
-		return ap.Addr().Unmap().String()
+	if ap, ok := proxy.AddrPort(c.RemoteAddr()); ok {
+		return ap.Addr().String()
 	}
 	return c.RemoteAddr().String()
 }
