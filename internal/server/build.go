@@ -72,9 +72,13 @@ type socket struct {
 	ssl     bool
 	tls     *tlsterm.Listener
 	servers []*vhost // indexed like the route.Address server ids
-	http    *http1.Server
-	plain   *http1.Server // answers plain HTTP sent to an ssl socket
-	xpool   sync.Pool
+	// tlsIndex maps a server id to its place in addr.Servers, the TLS
+	// listener's numbering of the socket's servers; -1 for a server not
+	// on this socket.
+	tlsIndex []int
+	http     *http1.Server
+	plain    *http1.Server // answers plain HTTP sent to an ssl socket
+	xpool    sync.Pool
 }
 
 // vhost is one server block as served on one socket.
@@ -597,7 +601,13 @@ func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, erro
 }
 
 func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
-	sk := &socket{rt: b.rt, addr: a, servers: vhosts}
+	sk := &socket{rt: b.rt, addr: a, servers: vhosts, tlsIndex: make([]int, len(vhosts))}
+	for id := range sk.tlsIndex {
+		sk.tlsIndex[id] = -1
+	}
+	for i, id := range a.Servers {
+		sk.tlsIndex[id] = i
+	}
 	for _, cs := range b.cfg.HTTP.Sockets {
 		same := cs.Unix == a.Unix && (a.Unix != "" || cs.AddrPort == a.Addr)
 		if same && cs.SSL {
@@ -619,7 +629,7 @@ func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
 	sk.http = &http1.Server{Config: hc, Handler: sk, Now: b.deps.Now, OnReject: sk.onReject}
 	sk.xpool.New = func() any { return &proxy.Exchange{Env: b.rt.env} }
 	if sk.ssl {
-		l, err := b.tlsListener(a, vhosts)
+		l, err := b.tlsListener(a, vhosts, sk.tlsIndex)
 		if err != nil {
 			return nil, err
 		}
@@ -629,7 +639,7 @@ func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
 	return sk, nil
 }
 
-func (b *builder) tlsListener(a *route.Address, vhosts []*vhost) (*tlsterm.Listener, error) {
+func (b *builder) tlsListener(a *route.Address, vhosts []*vhost, tlsIndex []int) (*tlsterm.Listener, error) {
 	opts := tlsterm.Options{
 		Default:      0,
 		CipherName:   certs.CipherName,
@@ -647,20 +657,13 @@ func (b *builder) tlsListener(a *route.Address, vhosts []*vhost) (*tlsterm.Liste
 		}
 		opts.Servers = append(opts.Servers, ts)
 	}
-	names := a.Names
-	ids := a.Servers
-	if names != nil {
+	if names := a.Names; names != nil {
 		opts.LookupSNI = func(name []byte) (int, bool) {
 			id, ok := names.Find(name, nil)
-			if !ok {
+			if !ok || tlsIndex[id] < 0 {
 				return 0, false
 			}
-			for i, v := range ids {
-				if v == id {
-					return i, true
-				}
-			}
-			return 0, false
+			return tlsIndex[id], true
 		}
 	}
 	l, err := tlsterm.New(opts)

@@ -80,13 +80,7 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	v.enter(x)
 
 	if x.Conn.TLS != nil {
-		idx := 0
-		for i, s := range a.Servers {
-			if s == id {
-				idx = i
-			}
-		}
-		verdict := x.Conn.TLS.Check(r.Host, idx)
+		verdict := x.Conn.TLS.Check(r.Host, max(sk.tlsIndex[id], 0))
 		if _, sni := x.Conn.TLS.SNIServer(); sni && r.Host == nil && v.verifies {
 			// nginx compares the empty host with the SNI name too.
 			verdict = tlsterm.Misdirected
