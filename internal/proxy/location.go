@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/upstream"
 	"gatehouse/internal/variables"
 )
@@ -105,7 +107,7 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		return nil, fmt.Errorf("location %q has no proxy_pass", loc.Name)
 	}
 	if pp.HasVariables {
-		return nil, fmt.Errorf("proxy_pass with variables is not supported yet in %s:%d", pp.Pos.File, pp.Pos.Line)
+		return nil, ErrVariablePass
 	}
 	px := &loc.Proxy
 	l := &Location{
@@ -154,13 +156,13 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 				l.redirects = append(l.redirects, redirectRule{from: from + "/", toLit: "/"})
 			}
 		case rd.Regex || strings.Contains(rd.Pattern, "$"):
-			return nil, fmt.Errorf("proxy_redirect with a regular expression or variables in the pattern is not supported yet in %s:%d", rd.Pos.File, rd.Pos.Line)
+			return nil, at(rd.Pos, errors.New("proxy_redirect with a regular expression or variables in the pattern is not supported yet"))
 		default:
 			rule := redirectRule{from: rd.Pattern, toLit: rd.Replacement}
 			if strings.Contains(rd.Replacement, "$") {
 				t, err := reg.Compile(rd.Replacement)
 				if err != nil {
-					return nil, fmt.Errorf("proxy_redirect %s: %w", rd.Replacement, err)
+					return nil, at(rd.Pos, err)
 				}
 				rule.to = t
 			}
@@ -178,7 +180,7 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		default:
 			t, err := reg.Compile(h.Value)
 			if err != nil {
-				return nil, fmt.Errorf("proxy_set_header %s: %w", h.Name, err)
+				return nil, at(h.Pos, err)
 			}
 			sh.value = t
 			if strings.EqualFold(h.Name, "Connection") && t.IsConstant() && t.Value() == "" {
@@ -211,6 +213,20 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		l.hide = kept
 	}
 	return l, nil
+}
+
+// ErrVariablePass is Compile's error for a proxy_pass URL with variables,
+// which gatehouse does not evaluate per request yet.
+var ErrVariablePass = errors.New("proxy_pass with variables is not supported yet")
+
+// at gives err the position of the directive it concerns, as the
+// configuration's errors read ("MSG in FILE:LINE"); a built-in default
+// has no position, and err is returned for the caller to place.
+func at(pos nginxconf.Pos, err error) error {
+	if pos.File == "" {
+		return err
+	}
+	return &nginxconf.Error{Pos: pos, Msg: err.Error(), Err: err}
 }
 
 // hasName reports whether name (any case) is in the lowercased list.

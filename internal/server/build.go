@@ -471,6 +471,11 @@ func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
 		return nil, err
 	}
 	if pp := l.ProxyPass; pp != nil {
+		if pp.HasVariables {
+			// Such a proxy_pass names no upstream group until a
+			// request evaluates it.
+			return nil, posErr(pp.Pos, proxy.ErrVariablePass)
+		}
 		g := b.groups[groupKey(pp.Upstream)]
 		if g == nil {
 			return nil, posErr(pp.Pos, fmt.Errorf("no upstream group %q", pp.Upstream.Name))

@@ -63,6 +63,10 @@ func TestBuildFailures(t *testing.T) {
 	srv := func(inner string) string {
 		return "http {\n    server {\n        listen 127.0.0.1:8443 ssl;\n" + inner + "\n    }\n}\n"
 	}
+	loc := func(inner string) string {
+		return "http {\n    server {\n        listen 127.0.0.1:8080;\n        location / {\n" + inner + "\n        }\n    }\n}\n"
+	}
+	conf := regexp.QuoteMeta(filepath.Join(dir, "test.conf"))
 	pair := "        ssl_certificate " + cert + "; ssl_certificate_key " + key + ";"
 	tests := []struct {
 		name string
@@ -97,6 +101,15 @@ func TestBuildFailures(t *testing.T) {
 			`^no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive in ` + regexp.QuoteMeta(filepath.Join(dir, "test.conf")) + `:2$`},
 		{"ssl listen, default server without certificate", "http {\n    server {\n        listen 127.0.0.1:8443 ssl;\n    }\n    server {\n        listen 127.0.0.1:8443 ssl;\n        server_name b;\n" + pair + "\n    }\n}\n",
 			`^no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive in ` + regexp.QuoteMeta(filepath.Join(dir, "test.conf")) + `:2$`},
+		// A location's proxy_* errors name the directive's own line, once.
+		{"proxy_pass with variables", loc("            proxy_pass http://$host;"),
+			`^proxy_pass with variables is not supported yet in ` + conf + `:5$`},
+		{"proxy_redirect regex", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_redirect ~^http://x(.*) /$1;"),
+			`^proxy_redirect with a regular expression or variables in the pattern is not supported yet in ` + conf + `:6$`},
+		{"proxy_redirect unknown variable", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_redirect http://x/ $nosuch;"),
+			`^unknown "nosuch" variable in ` + conf + `:6$`},
+		{"proxy_set_header unknown variable", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_set_header X-A $nosuch;"),
+			`^unknown "nosuch" variable in ` + conf + `:6$`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
