@@ -120,10 +120,7 @@ type builder struct {
 	store   *certs.Store
 	reg     *variables.Registry
 	formats *accesslog.Formats
-	files   *accesslog.Files
-	groups  map[string]*upstream.Group
 	tlsCtx  map[string]*tlsClient
-	logs    map[*config.Location]*accesslog.Logger
 	errLogs map[string]*errorlog.Logger // by their targets
 	rt      *Runtime
 	// mimes holds each distinct types table once, keyed by the identity
@@ -148,6 +145,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		Config:  cfg,
 		sockets: map[*route.Address]*socket{},
 		groups:  map[string]*upstream.Group{},
+		files:   accesslog.NewFiles(accesslog.FilesOptions{ErrorLog: deps.Log, Now: deps.Now}),
 		env: &proxy.Env{
 			Now:      deps.Now,
 			Rand:     deps.Rand,
@@ -165,15 +163,11 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		store:   certs.NewStore(deps.ReadFile),
 		reg:     reg,
 		formats: accesslog.NewFormats(reg),
-		files:   accesslog.NewFiles(accesslog.FilesOptions{ErrorLog: deps.Log, Now: deps.Now}),
-		groups:  rt.groups,
 		tlsCtx:  map[string]*tlsClient{},
-		logs:    map[*config.Location]*accesslog.Logger{},
 		errLogs: map[string]*errorlog.Logger{},
 		rt:      rt,
 		mimes:   map[uintptr]map[string][]byte{},
 	}
-	rt.files = b.files
 	if cfg.HTTP == nil {
 		return rt, nil
 	}
@@ -259,7 +253,7 @@ func (b *builder) build(prev *Runtime) error {
 				g.CarryFrom(old)
 			}
 		}
-		b.groups[groupKey(u)] = g
+		b.rt.groups[groupKey(u)] = g
 	}
 
 	// Routing view of every server, in configuration order.
@@ -476,7 +470,7 @@ func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
 			// request evaluates it.
 			return nil, posErr(pp.Pos, proxy.ErrVariablePass)
 		}
-		g := b.groups[groupKey(pp.Upstream)]
+		g := b.rt.groups[groupKey(pp.Upstream)]
 		if g == nil {
 			return nil, posErr(pp.Pos, fmt.Errorf("no upstream group %q", pp.Upstream.Name))
 		}
@@ -581,7 +575,7 @@ func LogTargets(logs []config.ErrorLog) []errorlog.Target {
 func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, error) {
 	var sinks []accesslog.Sink
 	for _, a := range logs {
-		f, err := b.files.Open(a.Path, int(a.Buffer), a.Flush, 0)
+		f, err := b.rt.files.Open(a.Path, int(a.Buffer), a.Flush, 0)
 		if err != nil {
 			return nil, err
 		}
