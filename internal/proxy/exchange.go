@@ -78,7 +78,6 @@ type Exchange struct {
 	st      attemptState
 	uriBuf  []byte
 	scratch []byte
-	hostBuf []byte
 }
 
 // Reset prepares x for the next request on the same connection.

@@ -85,7 +85,6 @@ type Location struct {
 	up             *http1.UpstreamOptions
 	bodyLimit      int64
 	hashKey        *variables.Template
-	serverTokens   bool
 	// clientSendTimeout is send_timeout, for writes to the client in an
 	// upgraded connection.
 	clientSendTimeout time.Duration
@@ -128,7 +127,6 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		triesTimeout:      px.NextUpstreamTimeout,
 		bodyLimit:         maxBufferedBody,
 		hashKey:           hashKey,
-		serverTokens:      loc.Core.ServerTokens,
 		clientSendTimeout: loc.Core.SendTimeout,
 		up: &http1.UpstreamOptions{
 			BufferSize:  int(px.BufferSize),
