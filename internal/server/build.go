@@ -98,7 +98,6 @@ type vhost struct {
 
 // loc is a compiled location (or a server's own level).
 type loc struct {
-	cfg    *config.Location
 	proxy  *proxy.Location
 	ret    *config.Return
 	retVal *variables.Template
@@ -353,7 +352,7 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 		}
 	}
 	v.verifies = s.SSL.VerifyClient != config.VerifyClientOff
-	level, err := b.loc(s.Level, s)
+	level, err := b.loc(s.Level)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +363,7 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 		}
 	}
 	v.level = level
-	locs, err := b.locTree(s.Locations, s)
+	locs, err := b.locTree(s.Locations)
 	if err != nil {
 		return nil, err
 	}
@@ -390,14 +389,14 @@ func primaryName(names []config.ServerName) string {
 	return n.Name
 }
 
-func (b *builder) locTree(ls []*config.Location, s *config.Server) ([]*route.Location, error) {
+func (b *builder) locTree(ls []*config.Location) ([]*route.Location, error) {
 	out := make([]*route.Location, 0, len(ls))
 	for _, l := range ls {
-		compiled, err := b.loc(l, s)
+		compiled, err := b.loc(l)
 		if err != nil {
 			return nil, err
 		}
-		children, err := b.locTree(l.Children, s)
+		children, err := b.locTree(l.Children)
 		if err != nil {
 			return nil, err
 		}
@@ -429,8 +428,8 @@ func modifier(k config.LocationKind) route.Modifier {
 	return route.Prefix
 }
 
-func (b *builder) loc(l *config.Location, s *config.Server) (*loc, error) {
-	c := &loc{cfg: l}
+func (b *builder) loc(l *config.Location) (*loc, error) {
+	c := &loc{}
 	core := l.Core
 	c.limits = http1.Limits{
 		ClientMaxBodySize: core.ClientMaxBodySize,
