@@ -93,14 +93,14 @@ func parseArgs(args []string) (*options, error) {
 	return o, nil
 }
 
+// valueName is what nginx calls the value a flag requires, for its
+// "requires" message.
 func valueName(c byte) string {
 	switch c {
-	case 's':
+	case 's', 'g':
 		return "parameter"
 	case 'p':
 		return "directory name"
-	case 'g':
-		return "parameter"
 	}
 	return "file name"
 }
