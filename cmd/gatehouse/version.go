@@ -5,12 +5,11 @@ import (
 	"io"
 	"runtime"
 	"strings"
+
+	"gatehouse/internal/variables"
 )
 
 const (
-	// nginxVersion is the nginx release whose behaviour gatehouse implements;
-	// tools that parse "nginx -v" see it.
-	nginxVersion = "1.28.3"
 	// version is gatehouse's own version.
 	version = "0.1.0"
 	// defaultPrefix, defaultConf and defaultErrorLog mirror nginx's compiled-in
@@ -34,7 +33,7 @@ var withoutModules = []string{
 }
 
 func printVersion(w io.Writer, full bool) {
-	fmt.Fprintf(w, "nginx version: nginx/%s (gatehouse %s)\n", nginxVersion, version)
+	fmt.Fprintf(w, "nginx version: nginx/%s (gatehouse %s)\n", variables.NginxRelease, version)
 	if !full {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"time"
 
 	"gatehouse/internal/nginxconf"
 )
@@ -535,28 +536,23 @@ func hUpKeepaliveRequests(c *compiler, f *frame, d *nginxconf.Directive) error {
 }
 
 func hUpKeepaliveTime(c *compiler, f *frame, d *nginxconf.Directive) error {
-	u := f.up
-	if u.kaTimeSet {
-		return errDup(d)
-	}
-	t, ok := parseTime(d.Args[0], false)
-	if !ok {
-		return dirErr(d, "invalid value")
-	}
-	u.kaTimeSet, u.u.KeepaliveTime = true, t
-	return nil
+	return setUpTime(d, &f.up.kaTimeSet, &f.up.u.KeepaliveTime)
 }
 
 func hUpKeepaliveTimeout(c *compiler, f *frame, d *nginxconf.Directive) error {
-	u := f.up
-	if u.kaToSet {
+	return setUpTime(d, &f.up.kaToSet, &f.up.u.KeepaliveTimeout)
+}
+
+// setUpTime sets a once-only time directive of an upstream block.
+func setUpTime(d *nginxconf.Directive, set *bool, dst *time.Duration) error {
+	if *set {
 		return errDup(d)
 	}
 	t, ok := parseTime(d.Args[0], false)
 	if !ok {
 		return dirErr(d, "invalid value")
 	}
-	u.kaToSet, u.u.KeepaliveTimeout = true, t
+	*set, *dst = true, t
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gatehouse/internal/variables"
 )
 
 // Handler serves one request. It runs on the connection's goroutine; the
@@ -75,7 +77,7 @@ func DefaultConfig() Config {
 		MaxDrain:       1 << 20,
 		MaxLinger:      1 << 20,
 		Product:        "nginx",
-		ProductVersion: "nginx/1.28.3",
+		ProductVersion: "nginx/" + variables.NginxRelease,
 	}
 }
 

@@ -264,7 +264,7 @@ func (x *Exchange) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 	case variables.Hostname:
 		return append(dst, x.Env.Hostname...), true
 	case variables.NginxVersion:
-		return append(dst, "1.28.3"...), true
+		return append(dst, variables.NginxRelease...), true
 	case variables.ProxyHost:
 		if x.Loc == nil {
 			return dst, false

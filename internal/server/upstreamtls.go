@@ -63,7 +63,11 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 	if b.cfg.Defaults == config.DefaultsNginx {
 		o.Rules = certs.NginxNames
 	}
-	key := fmt.Sprintf("%+v", o)
+	// Contexts are shared by their settings; the clock is the same for
+	// all and is left out of the key.
+	k := o
+	k.Now = nil
+	key := fmt.Sprintf("%+v", k)
 	if c, ok := b.tlsCtx[key]; ok {
 		return c, nil
 	}

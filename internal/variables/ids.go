@@ -1,5 +1,10 @@
 package variables
 
+// NginxRelease is the nginx release whose behaviour gatehouse implements:
+// the value of $nginx_version, and what "-v" and the default error pages
+// name.
+const NginxRelease = "1.28.3"
+
 // ID identifies a variable (or a family of variables) known at
 // configuration time. A Source switches on it per request, so it is a small
 // dense integer rather than a name. IDs at or above FirstDefined belong to
