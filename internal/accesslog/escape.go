@@ -1,24 +1,16 @@
 package accesslog
 
+import "gatehouse/internal/errorlog"
+
 // needsDefault reports whether escape=default rewrites c as \xHH: control
-// bytes, '"', '\\', DEL and every byte >= 0x80 (ngx_http_log_escape).
-func needsDefault(c byte) bool {
-	return c < 0x20 || c == '"' || c == '\\' || c >= 0x7f
-}
+// bytes, '"', '\\', DEL and every byte >= 0x80 (ngx_http_log_escape). The
+// error log escapes client bytes with the same rule, which it owns.
+func needsDefault(c byte) bool { return errorlog.NeedsEscape(c) }
 
 const hexUpper = "0123456789ABCDEF"
 
 // AppendEscapeDefault appends v to dst with escape=default rules.
-func AppendEscapeDefault(dst, v []byte) []byte {
-	for _, c := range v {
-		if needsDefault(c) {
-			dst = append(dst, '\\', 'x', hexUpper[c>>4], hexUpper[c&0xf])
-		} else {
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
+func AppendEscapeDefault(dst, v []byte) []byte { return errorlog.AppendEscaped(dst, v) }
 
 // AppendEscapeJSON appends v to dst with escape=json rules
 // (ngx_escape_json): '"' and '\\' get a backslash, \n \r \t \b \f their

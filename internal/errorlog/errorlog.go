@@ -391,7 +391,7 @@ func (l *Logger) write(b []byte, level Level, ctx *Context, msg string) []byte {
 		b = append(b, ' ')
 	}
 	msgStart := len(b)
-	b = append(b, msg...)
+	b = appendMessage(b, msg)
 	if level != Debug {
 		// nginx adds the context for every level but debug.
 		b = AppendContext(b, ctx)
@@ -438,7 +438,9 @@ func (l *Logger) write(b []byte, level Level, ctx *Context, msg string) []byte {
 }
 
 // AppendContext appends the text nginx adds after a message for ctx
-// (" while ACTION, client: ..."), without the "*CONN " prefix.
+// (" while ACTION, client: ..."), without the "*CONN " prefix. The quoted
+// fields (request, upstream, host, referrer) carry client bytes and are
+// escaped with AppendEscaped; nginx writes them raw.
 func AppendContext(b []byte, ctx *Context) []byte {
 	if ctx == nil {
 		return b
@@ -468,7 +470,7 @@ func appendQuoted(b []byte, label string, v []byte) []byte {
 	}
 	b = append(b, label...)
 	b = append(b, '"')
-	b = append(b, v...)
+	b = AppendEscaped(b, v)
 	return append(b, '"')
 }
 

@@ -506,3 +506,39 @@ func TestMaxLine(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestClientBytesEscaped proves a client cannot forge a log line: a CR or
+// LF in the request line, host or referrer, or one that reached a message,
+// comes out as \xHH inside the one line, with quotes and backslashes
+// escaped as the access log escapes them.
+func TestClientBytesEscaped(t *testing.T) {
+	fake := "\r2025/10/10 13:55:36 [emerg] 1#1: fake"
+	cases := []struct {
+		name string
+		ctx  *Context
+		msg  string
+		want string
+	}{
+		{"request line", &Context{Client: "203.0.113.7", InRequest: true, Request: []byte("GET /" + fake + " HTTP/1.1")},
+			"client sent invalid request",
+			`client sent invalid request, client: 203.0.113.7, server: , request: "GET /\x0D2025/10/10 13:55:36 [emerg] 1#1: fake HTTP/1.1"`},
+		{"host and referrer", &Context{InRequest: true, Request: []byte("GET / HTTP/1.1"), Host: []byte("a\"b\\c\nd"), Referrer: []byte("r\x00\x7f\xff")},
+			"m", `m, server: , request: "GET / HTTP/1.1", host: "a\x22b\x5Cc\x0Ad", referrer: "r\x00\x7F\xFF"`},
+		{"upstream", &Context{Upstream: []byte("http://u/\r\n")}, "m", `m, upstream: "http://u/\x0D\x0A"`},
+		{"message", nil, "bad\r\nline\x7f \"quoted\" \\ é", `bad\x0D\x0Aline\x7F "quoted" \ é`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l, buf := newStderrLogger(t, Info, false)
+			l.Log(Info, c.ctx, c.msg)
+			out := buf.String()
+			if strings.Count(out, "\n") != 1 || strings.ContainsAny(out[:len(out)-1], "\r\n\x00") {
+				t.Fatalf("not one clean line: %q", out)
+			}
+			prefix := "2025/10/10 13:55:36 [info] 4711#4711: "
+			if got := strings.TrimSuffix(out, "\n"); got != prefix+c.want {
+				t.Errorf("got  %q\nwant %q", got, prefix+c.want)
+			}
+		})
+	}
+}

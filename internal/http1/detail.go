@@ -1,5 +1,7 @@
 package http1
 
+import "gatehouse/internal/errorlog"
+
 // DetailError is an *Error with the detail nginx appends to its log text,
 // such as the offending header line. errors.Is and errors.As see the
 // *Error; Error() is nginx's complete text.
@@ -17,6 +19,10 @@ func (e *DetailError) Unwrap() error { return e.Err }
 // NGX_MAX_ERROR_STR minus its own overhead).
 const maxLogLine = 1748
 
+// The details below quote bytes a client or upstream sent; they are
+// escaped with errorlog.AppendEscaped (nginx logs them raw), so that a CR
+// or a quote in them cannot forge the rest of the error-log line.
+
 // appendBadByte appends nginx's `: "<line up to the bad byte>\xHH..."`.
 func appendBadByte(dst, prefix []byte, bad byte) []byte {
 	const hex = "0123456789ABCDEF"
@@ -24,7 +30,7 @@ func appendBadByte(dst, prefix []byte, bad byte) []byte {
 		prefix = prefix[:maxLogLine]
 	}
 	dst = append(dst, `: "`...)
-	dst = append(dst, prefix...)
+	dst = errorlog.AppendEscaped(dst, prefix)
 	dst = append(dst, '\\', 'x', hex[bad>>4], hex[bad&15])
 	return append(dst, `..."`...)
 }
@@ -35,16 +41,16 @@ func appendTruncated(dst, line []byte) []byte {
 		line = line[:maxLogLine]
 	}
 	dst = append(dst, `: "`...)
-	dst = append(dst, line...)
+	dst = errorlog.AppendEscaped(dst, line)
 	return append(dst, `..."`...)
 }
 
 // appendField appends `"Name: value"`.
 func appendField(dst, name, value []byte) []byte {
 	dst = append(dst, '"')
-	dst = append(dst, name...)
+	dst = errorlog.AppendEscaped(dst, name)
 	dst = append(dst, ':', ' ')
-	dst = append(dst, value...)
+	dst = errorlog.AppendEscaped(dst, value)
 	return append(dst, '"')
 }
 
@@ -59,7 +65,7 @@ func appendDuplicate(dst, name, value, prev []byte) []byte {
 // appendQuoted appends `: "v"`.
 func appendQuoted(dst, v []byte) []byte {
 	dst = append(dst, `: "`...)
-	dst = append(dst, v...)
+	dst = errorlog.AppendEscaped(dst, v)
 	return append(dst, '"')
 }
 
