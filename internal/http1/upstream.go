@@ -60,6 +60,8 @@ type UpstreamConn struct {
 	reqLeft    int64 // Content-Length bytes still to send, -1 for none
 	reqDone    bool
 	head       bool
+	lines      int  // CRLF-terminated lines of the request header so far
+	unsafe     bool // the header had a CR, LF or NUL in a field: send nothing
 	failed     bool
 
 	resp     Response
@@ -133,6 +135,7 @@ func (u *UpstreamConn) StartRequest(method, uri []byte, http11 bool) {
 	u.reqChunked, u.reqLeft, u.reqDone = false, -1, false
 	u.head = string(method) == "HEAD"
 	u.hdr = false
+	u.lines, u.unsafe = 1, false
 	u.wbuf = append(u.wbuf, method...)
 	u.wbuf = append(u.wbuf, ' ')
 	u.wbuf = append(u.wbuf, uri...)
@@ -150,6 +153,7 @@ func (u *UpstreamConn) AddHeader(name, value []byte) {
 		return
 	}
 	u.wbuf = AppendHeader(u.wbuf, name, value)
+	u.lines++
 }
 
 // AddHeaderString is AddHeader for a name and value known as strings.
@@ -158,24 +162,40 @@ func (u *UpstreamConn) AddHeaderString(name, value string) {
 		return
 	}
 	u.wbuf = AppendHeader(u.wbuf, name, value)
+	u.lines++
 }
 
 // EndHeader ends the header block and sets how the body is framed: a
 // Content-Length of contentLength bytes (the caller added the header), or
 // chunked when chunked is true (the caller added Transfer-Encoding), or no
 // body when contentLength <= 0 and !chunked. Nothing is sent yet.
-func (u *UpstreamConn) EndHeader(contentLength int64, chunked bool) {
+//
+// A request line or field that carries a CR, LF or NUL would put a second
+// request on the connection; EndHeader then drops the header, returns
+// ErrUnsafeHeader, and every later write of this request fails with it,
+// so nothing reaches the upstream. The proxy refuses such values before
+// they get here.
+func (u *UpstreamConn) EndHeader(contentLength int64, chunked bool) error {
 	u.wbuf = append(u.wbuf, '\r', '\n')
+	if !cleanHeader(u.wbuf, u.lines+1) {
+		u.wbuf = u.wbuf[:0]
+		u.unsafe, u.failed = true, true
+		return ErrUnsafeHeader
+	}
 	u.reqChunked = chunked
 	if !chunked && contentLength > 0 {
 		u.reqLeft = contentLength
 	} else {
 		u.reqLeft = 0
 	}
+	return nil
 }
 
 // Write sends request body bytes with the framing set by EndHeader.
 func (u *UpstreamConn) Write(p []byte) (int, error) {
+	if u.unsafe {
+		return 0, ErrUnsafeHeader
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -206,6 +226,9 @@ func (u *UpstreamConn) Write(p []byte) (int, error) {
 }
 
 func (u *UpstreamConn) write(p []byte) error {
+	if u.unsafe {
+		return ErrUnsafeHeader
+	}
 	if t := u.o.SendTimeout; t > 0 {
 		if at, ok := u.wdl.next(t); ok {
 			_ = u.nc.SetWriteDeadline(at)
@@ -235,6 +258,9 @@ func (u *UpstreamConn) Flush() error {
 // FinishRequest terminates the body (last chunk) and flushes. A
 // Content-Length body must have been written completely.
 func (u *UpstreamConn) FinishRequest() error {
+	if u.unsafe {
+		return ErrUnsafeHeader
+	}
 	if u.reqChunked {
 		u.wbuf = append(u.wbuf, "0\r\n\r\n"...)
 	} else if u.reqLeft > 0 {

@@ -200,6 +200,10 @@ func (w *ResponseWriter) WriteHeader() error {
 	}
 	w.clen = clen
 	b := w.wbuf
+	start := len(b)
+	// lines counts the CRLF-terminated lines written, the empty one that
+	// ends the header included; cleanHeader checks the count.
+	lines := 4 // status line, Server, Date, Connection
 	b = append(b, "HTTP/1.1 "...)
 	b = appendStatus(b, status, h.Reason)
 	b = append(b, "Server: "...)
@@ -219,17 +223,21 @@ func (w *ResponseWriter) WriteHeader() error {
 	b = append(b, '\r', '\n')
 	if len(h.ContentType) > 0 {
 		b = AppendHeader(b, "Content-Type", h.ContentType)
+		lines++
 	}
 	if clen >= 0 {
+		lines++
 		b = append(b, "Content-Length: "...)
 		b = appendInt(b, clen)
 		b = append(b, '\r', '\n')
 	}
 	if len(h.Location) > 0 {
 		b = AppendHeader(b, "Location", h.Location)
+		lines++
 	}
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+		lines++
 	}
 	switch {
 	case status == 101:
@@ -237,6 +245,7 @@ func (w *ResponseWriter) WriteHeader() error {
 	case w.keepAlive:
 		b = append(b, "Connection: keep-alive\r\n"...)
 		if t := c.lim.KeepaliveHeaderTimeout; t > 0 {
+			lines++
 			b = append(b, "Keep-Alive: timeout="...)
 			b = appendInt(b, int64(t/time.Second))
 			b = append(b, '\r', '\n')
@@ -248,6 +257,14 @@ func (w *ResponseWriter) WriteHeader() error {
 		b = AppendHeader(b, h.Header[i].Name, h.Header[i].Value)
 	}
 	b = append(b, '\r', '\n')
+	if !cleanHeader(b[start:], lines+len(h.Header)+1) {
+		// A CR, LF or NUL inside a field: the layers above refuse such
+		// values before they get here, so this is a defect; nothing is
+		// sent and the connection is dropped rather than split.
+		w.wbuf = b[:start]
+		w.aborted = true
+		return ErrUnsafeHeader
+	}
 	w.wbuf = b
 	return nil
 }
