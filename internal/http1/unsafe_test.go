@@ -20,7 +20,9 @@ func TestWriteHeaderRefusesUnsafeFields(t *testing.T) {
 		{"name", func(h *ResponseHeader) { h.Header = append(h.Header, Header{Name: bad, Value: []byte("v")}) }},
 		{"lone LF", func(h *ResponseHeader) { h.Header = append(h.Header, Header{Name: []byte("X"), Value: []byte("a\nb")}) }},
 		{"lone CR", func(h *ResponseHeader) { h.Header = append(h.Header, Header{Name: []byte("X"), Value: []byte("a\rb")}) }},
-		{"NUL", func(h *ResponseHeader) { h.Header = append(h.Header, Header{Name: []byte("X"), Value: []byte("a\x00b")}) }},
+		{"NUL", func(h *ResponseHeader) {
+			h.Header = append(h.Header, Header{Name: []byte("X"), Value: []byte("a\x00b")})
+		}},
 		{"location", func(h *ResponseHeader) { h.Status = 302; h.Location = bad }},
 		{"content type", func(h *ResponseHeader) { h.ContentType = bad }},
 		{"reason", func(h *ResponseHeader) { h.Reason = bad }},
