@@ -11,6 +11,7 @@ import (
 
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/route"
 	"gatehouse/internal/upstream"
 )
 
@@ -346,28 +347,13 @@ func (l *Location) appendURI(dst []byte, x *Exchange) []byte {
 		rest = nil
 	}
 	if x.URI.Quoted {
-		dst = appendEscapedURI(dst, rest)
+		dst = route.AppendEscapedURI(dst, rest)
 	} else {
 		dst = append(dst, rest...)
 	}
 	if x.URI.Args != nil {
 		dst = append(dst, '?')
 		dst = append(dst, x.URI.Args...)
-	}
-	return dst
-}
-
-// appendEscapedURI escapes what nginx's NGX_ESCAPE_URI set escapes.
-func appendEscapedURI(dst, s []byte) []byte {
-	const hex = "0123456789ABCDEF"
-	for _, c := range s {
-		switch {
-		case c <= 0x20, c >= 0x7f, c == '"', c == '#', c == '%', c == '<', c == '>', c == '?',
-			c == '\\', c == '^', c == '`', c == '{', c == '|', c == '}':
-			dst = append(dst, '%', hex[c>>4], hex[c&15])
-		default:
-			dst = append(dst, c)
-		}
 	}
 	return dst
 }
@@ -493,7 +479,8 @@ func (l *Location) rewriteLocation(x *Exchange, v []byte, absolutize bool) (out 
 		start := len(x.scratch)
 		b := x.scratch[start:]
 		if rd.to != nil {
-			b = rd.to.Append(b, x)
+			// decoded variables are escaped again, as in a URI
+			b = rd.to.AppendEscaping(b, x, route.EscapeURI)
 		} else {
 			b = append(b, rd.toLit...)
 		}

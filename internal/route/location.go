@@ -251,21 +251,7 @@ func locErr(l *Location, class error, format string, args ...any) error {
 
 // escapeURI escapes a location name for the Location header of the
 // auto-redirect the way nginx's ngx_escape_uri(NGX_ESCAPE_URI) does.
-func escapeURI(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= 0x20 || c >= 0x7f || strings.IndexByte("\"#%<>?\\^`{|}", c) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
+func escapeURI(s string) string { return string(AppendEscapedURI(nil, []byte(s))) }
 
 // Named returns the named location ("@name", with the "@"), or nil.
 func (t *Locations) Named(name string) *Location {

@@ -10,6 +10,7 @@ import (
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/proxy"
+	"gatehouse/internal/route"
 	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/variables"
 )
@@ -171,12 +172,20 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 	code := l.ret.Code
 	buf := x.Scratch()
 	var text []byte
+	redirect := code == 301 || code == 302 || code == 303 || code == 307 || code == 308
 	if l.retVal != nil {
-		buf = l.retVal.Append(buf, x)
+		if redirect {
+			// A decoded variable ($uri, a capture) is escaped again,
+			// as a URI it goes into: a decoded CR or LF cannot split
+			// the response. nginx writes the decoded bytes as they are.
+			buf = l.retVal.AppendEscaping(buf, x, route.EscapeURI)
+		} else {
+			buf = l.retVal.Append(buf, x)
+		}
 		text = buf
 	}
 	switch {
-	case code == 301 || code == 302 || code == 303 || code == 307 || code == 308:
+	case redirect:
 		h := w.Header()
 		switch {
 		case len(text) > 0 && text[0] == '/':
@@ -326,7 +335,7 @@ func (r *Responses) Special(w *http1.ResponseWriter, status int, src variables.S
 				}
 			}
 			start := len(buf)
-			buf = ep.uri.Append(buf, src)
+			buf = ep.uri.AppendEscaping(buf, src, route.EscapeURI)
 			h.Header = append(h.Header, http1.Header{Name: locationName, Value: buf[start:len(buf):len(buf)]})
 		}
 	}

@@ -224,6 +224,25 @@ func SSLIndex(id ID) (int, bool) {
 	return 0, false
 }
 
+// AnyByte reports whether a value of id may hold any byte, CR, LF and NUL
+// included: it was percent-decoded from the request ($uri, regex captures
+// and the named captures that are the defined variables), decoded from
+// base64 ($remote_user), is binary ($binary_remote_addr), or comes from
+// the client's TLS handshake (its server name and certificate). Every
+// other variable is computed by gatehouse or copied from bytes the codec
+// validated (header values, the raw request target), which hold no CR,
+// LF or NUL. A value that goes into a header line is checked or escaped
+// when its template uses such a variable.
+func (id ID) AnyByte() bool {
+	switch id {
+	case URI, Capture, RemoteUser, BinaryRemoteAddr, SSLServerName,
+		SSLClientSDN, SSLClientIDN, SSLClientSDNLegacy, SSLClientIDNLegacy,
+		SSLClientRawCert, SSLClientCert:
+		return true
+	}
+	return id >= FirstDefined
+}
+
 // IsPrefix reports whether id is one of the prefix families whose Source
 // argument is the NAME part of the variable.
 func (id ID) IsPrefix() bool { return id >= HTTP && id <= UpstreamCookie }

@@ -155,6 +155,44 @@ func (t *Template) Append(dst []byte, src Source) []byte {
 	return dst
 }
 
+// AnyByte reports whether a value of t may hold any byte, CR, LF and NUL
+// included: t references a variable for which ID.AnyByte holds. Other
+// templates are made of configuration text (checked when it is read) and
+// of values the codec validated or gatehouse computed.
+func (t *Template) AnyByte() bool {
+	for i := range t.segs {
+		if t.segs[i].ID.AnyByte() {
+			return true
+		}
+	}
+	return false
+}
+
+// AppendEscaping is Append with the value of every AnyByte variable
+// rewritten by escape, which escapes b[from:] in place and returns b
+// (route.EscapeURI, for a template whose value is a URI). It allocates
+// only if dst lacks capacity.
+func (t *Template) AppendEscaping(dst []byte, src Source, escape func(b []byte, from int) []byte) []byte {
+	if t.constant {
+		return append(dst, t.lit...)
+	}
+	for i := range t.segs {
+		s := &t.segs[i]
+		if s.ID == None {
+			dst = append(dst, s.Literal...)
+			continue
+		}
+		from := len(dst)
+		if d, ok := src.Var(s.ID, s.Arg, dst); ok {
+			dst = d
+			if s.ID.AnyByte() {
+				dst = escape(dst, from)
+			}
+		}
+	}
+	return dst
+}
+
 // IsConstant reports whether the template has no variables; then Value
 // returns its text and Append never calls the Source.
 func (t *Template) IsConstant() bool { return t.constant }

@@ -307,3 +307,34 @@ func TestAppendIgnoresNotFoundBytes(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestAppendEscaping(t *testing.T) {
+	r, err := NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := r.Compile("http://x$uri?$args#$1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tpl.AnyByte() {
+		t.Error("a template with $uri is not AnyByte")
+	}
+	src := mapSource{"uri": "/a\r\nb", "args": "q=%0d", "1": "c d"}
+	upper := func(b []byte, from int) []byte {
+		for i := from; i < len(b); i++ {
+			if b[i] == '\r' || b[i] == '\n' || b[i] == ' ' {
+				b[i] = '_'
+			}
+		}
+		return b
+	}
+	// $uri and the capture are rewritten, the raw $args is not
+	if got, want := string(tpl.AppendEscaping([]byte(">"), src, upper)), ">http://x/a__b?q=%0d#c_d"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	safe, _ := r.Compile("$host$request_uri$args$http_x")
+	if safe.AnyByte() {
+		t.Error("validated variables reported as AnyByte")
+	}
+}
