@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/variables"
 )
@@ -169,6 +170,21 @@ func (x *Exchange) Normalize(mergeSlashes bool) bool {
 	}
 	x.URI = u
 	return true
+}
+
+// LogRefusedHeader logs, at info as nginx logs client errors, that the
+// request is refused because it would put CR, LF or NUL into the header
+// field name that directive (at pos) sets.
+func (x *Exchange) LogRefusedHeader(directive string, name []byte, pos nginxconf.Pos) {
+	log := x.ErrorLog()
+	if !log.Enabled(errorlog.Info) {
+		return
+	}
+	msg := "client sent a request that puts CR, LF or NUL into header \"" + string(name) + "\" set by \"" + directive + "\""
+	if pos.File != "" {
+		msg += " in " + pos.File + ":" + strconv.Itoa(pos.Line)
+	}
+	log.Log(errorlog.Info, x.LogContext(""), msg)
 }
 
 // LogContext returns the error-log context of the request.

@@ -34,6 +34,11 @@ type setHeader struct {
 	// special marks the built-in Content-Length / Transfer-Encoding
 	// entries, whose values the proxy computes from the body.
 	special byte
+	// anyByte is set when the value may hold CR, LF or NUL at run time
+	// (variables.Template.AnyByte); such a value is checked before the
+	// request goes upstream.
+	anyByte bool
+	pos     nginxconf.Pos // the directive, for the refusal's log line
 }
 
 // redirectRule is one compiled proxy_redirect rule with a literal
@@ -157,6 +162,9 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 			return nil, at(rd.Pos, errors.New("proxy_redirect with a regular expression or variables in the pattern is not supported yet"))
 		default:
 			rule := redirectRule{from: rd.Pattern, toLit: rd.Replacement}
+			if strings.ContainsAny(rd.Replacement, unsafeBytes) {
+				return nil, at(rd.Pos, fmt.Errorf("%w in the replacement of \"proxy_redirect\"", ErrUnsafeConfigValue))
+			}
 			if strings.Contains(rd.Replacement, "$") {
 				t, err := reg.Compile(rd.Replacement)
 				if err != nil {
@@ -169,7 +177,10 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 	}
 	connectionEmpty := false
 	for _, h := range px.SetHeaders {
-		sh := setHeader{name: []byte(h.Name)}
+		sh := setHeader{name: []byte(h.Name), pos: h.Pos}
+		if strings.ContainsAny(h.Name, unsafeBytes) || strings.ContainsAny(h.Value, unsafeBytes) {
+			return nil, at(h.Pos, fmt.Errorf("%w in \"proxy_set_header\" %q", ErrUnsafeConfigValue, h.Name))
+		}
 		switch {
 		case strings.EqualFold(h.Name, "Content-Length") && h.Value == "$proxy_internal_body_length":
 			sh.special = specialContentLength
@@ -181,6 +192,7 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 				return nil, at(h.Pos, err)
 			}
 			sh.value = t
+			sh.anyByte = t.AnyByte()
 			if strings.EqualFold(h.Name, "Connection") && t.IsConstant() && t.Value() == "" {
 				connectionEmpty = true
 			}
@@ -212,6 +224,14 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 	}
 	return l, nil
 }
+
+// ErrUnsafeConfigValue is Compile's error for a header name or value, or
+// a proxy_redirect replacement, whose configuration text holds CR, LF or
+// NUL: sent as is it would split the header (nginx sends it).
+var ErrUnsafeConfigValue = errors.New("CR, LF or NUL")
+
+// unsafeBytes are the bytes no header line may carry inside a field.
+const unsafeBytes = "\r\n\x00"
 
 // ErrVariablePass is Compile's error for a proxy_pass URL with variables,
 // which gatehouse does not evaluate per request yet.

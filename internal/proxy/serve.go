@@ -39,6 +39,9 @@ func (l *Location) Serve(x *Exchange) {
 	x.Loc = l
 	st := &x.st
 	r := x.R
+	if l.refuseUnsafe(x) {
+		return
+	}
 
 	// The request body: buffered in memory so it can be sent again to
 	// another peer, unless it is declared larger than maxBufferedBody.
@@ -114,7 +117,16 @@ func (l *Location) Serve(x *Exchange) {
 		}
 
 		uc := l.up.Conn(conn)
-		if err := l.sendRequest(uc, x, bodyLen, streamed); err != nil {
+		if err := l.sendRequest(uc, x, bodyLen, streamed); errors.Is(err, http1.ErrUnsafeHeader) {
+			// refuseUnsafe let a bad value through: a defect, not
+			// the peer's failure; nothing was sent.
+			uc.Release()
+			st.att.Done()
+			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
+			x.ErrorLog().Log(errorlog.Alert, x.LogContext(actSend), "request header with CR, LF or NUL not sent")
+			l.respondError(x, 500)
+			return
+		} else if err != nil {
 			err = l.tlsReadError(err, conn)
 			uc.Release()
 			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
@@ -315,7 +327,9 @@ func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int6
 			uc.AddHeader(h.Name, h.Value)
 		}
 	}
-	uc.EndHeader(bodyLen, false)
+	if err := uc.EndHeader(bodyLen, false); err != nil {
+		return err
+	}
 	if bodyLen > 0 {
 		if streamed {
 			if st.copyBuf == nil {
@@ -329,6 +343,27 @@ func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int6
 		}
 	}
 	return uc.FinishRequest()
+}
+
+// refuseUnsafe answers 400 when a proxy_set_header value that may hold
+// any byte (setHeader.anyByte: $uri, a capture, ...) holds CR, LF or NUL
+// for this request, before anything is read or sent for it. Their
+// configuration text was checked by Compile, so the bytes came from the
+// client. Other values are not evaluated here.
+func (l *Location) refuseUnsafe(x *Exchange) bool {
+	for i := range l.headers {
+		h := &l.headers[i]
+		if !h.anyByte {
+			continue
+		}
+		x.st.hdr = h.value.Append(x.st.hdr[:0], x)
+		if !http1.SafeFieldValue(x.st.hdr) {
+			x.LogRefusedHeader("proxy_set_header", h.name, h.pos)
+			x.writeErrorPage(400)
+			return true
+		}
+	}
+	return false
 }
 
 // onlyReader hides WriteTo/ReadFrom so io.CopyBuffer uses the buffer.

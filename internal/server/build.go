@@ -358,8 +358,8 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 	}
 	if s.Return != nil && level.ret == nil {
 		level.ret = s.Return
-		if level.retVal, err = b.reg.Compile(s.Return.Text); err != nil {
-			return nil, posErr(s.Return.Pos, err)
+		if level.retVal, err = compileReturn(b.reg, s.Return); err != nil {
+			return nil, err
 		}
 	}
 	v.level = level
@@ -446,9 +446,9 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 	c.limits.KeepaliveHeaderTimeout = core.KeepaliveHeader
 	if l.Return != nil {
 		c.ret = l.Return
-		t, err := b.reg.Compile(l.Return.Text)
+		t, err := compileReturn(b.reg, l.Return)
 		if err != nil {
-			return nil, posErr(l.Return.Pos, err)
+			return nil, err
 		}
 		c.retVal = t
 	}
@@ -500,14 +500,21 @@ func (b *builder) responses(c *loc, l *config.Location) error {
 	if len(l.AddHeaders) > 0 || len(l.Core.ErrorPages) > 0 {
 		r := &Responses{}
 		for _, a := range l.AddHeaders {
+			if strings.ContainsAny(a.Name, unsafeBytes) || strings.ContainsAny(a.Value, unsafeBytes) {
+				return posErr(a.Pos, fmt.Errorf("%w in \"add_header\" %q", proxy.ErrUnsafeConfigValue, a.Name))
+			}
 			t, err := b.reg.Compile(a.Value)
 			if err != nil {
 				return posErr(a.Pos, err)
 			}
 			replace := strings.EqualFold(a.Name, "ETag") || strings.EqualFold(a.Name, "Last-Modified")
-			r.headers = append(r.headers, addHeader{name: []byte(a.Name), value: t, always: a.Always, replace: replace})
+			r.headers = append(r.headers, addHeader{name: []byte(a.Name), value: t, always: a.Always, replace: replace,
+				anyByte: t.AnyByte(), pos: a.Pos})
 		}
 		for _, ep := range l.Core.ErrorPages {
+			if strings.ContainsAny(ep.URI, unsafeBytes) {
+				return posErr(ep.Pos, fmt.Errorf("%w in the URI of \"error_page\"", proxy.ErrUnsafeConfigValue))
+			}
 			t, err := b.reg.Compile(ep.URI)
 			if err != nil {
 				return posErr(ep.Pos, err)
@@ -747,6 +754,23 @@ func protocolSet(p config.Protocols) certs.ProtocolSet {
 
 // posErr gives err the position of the directive it concerns, in nginx's
 // "MSG in FILE:LINE" form; errors that already carry one are kept.
+// unsafeBytes are the bytes no header line may carry inside a field.
+const unsafeBytes = "\r\n\x00"
+
+// compileReturn compiles the text of a return directive; the URL of a
+// redirect goes into Location, so its configuration text may not hold
+// CR, LF or NUL (at run time its decoded variables are escaped again).
+func compileReturn(reg *variables.Registry, r *config.Return) (*variables.Template, error) {
+	if isRedirect(r.Code) && strings.ContainsAny(r.Text, unsafeBytes) {
+		return nil, posErr(r.Pos, fmt.Errorf("%w in the URL of \"return\"", proxy.ErrUnsafeConfigValue))
+	}
+	t, err := reg.Compile(r.Text)
+	if err != nil {
+		return nil, posErr(r.Pos, err)
+	}
+	return t, nil
+}
+
 func posErr(pos nginxconf.Pos, err error) error {
 	var ne *nginxconf.Error
 	if errors.As(err, &ne) {

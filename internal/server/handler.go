@@ -9,6 +9,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/proxy"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tlsterm"
@@ -95,7 +96,9 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 	// A server-level return runs in nginx's server rewrite phase, before
 	// any location is looked up (and before client_max_body_size).
 	if v.level.ret != nil {
-		sk.doReturn(x, v.level)
+		if !sk.refuseUnsafe(x, v.level) {
+			sk.doReturn(x, v.level)
+		}
 		return v.level
 	}
 	m := v.locs.Find(x.URI.Path, &x.Caps)
@@ -113,6 +116,9 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 			return l
 		}
 		w.Abort()
+		return l
+	}
+	if sk.refuseUnsafe(x, l) {
 		return l
 	}
 	if m.Redirect != "" {
@@ -172,7 +178,7 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 	code := l.ret.Code
 	buf := x.Scratch()
 	var text []byte
-	redirect := code == 301 || code == 302 || code == 303 || code == 307 || code == 308
+	redirect := isRedirect(code)
 	if l.retVal != nil {
 		if redirect {
 			// A decoded variable ($uri, a capture) is escaped again,
@@ -214,6 +220,11 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 			_, _ = w.Write(text)
 		}
 	}
+}
+
+// isRedirect reports whether return's code makes its text a Location.
+func isRedirect(code int) bool {
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
 }
 
 // special sends nginx's answer for an error or redirect status with the
@@ -348,6 +359,10 @@ type addHeader struct {
 	name   []byte
 	value  *variables.Template
 	always bool
+	// anyByte is set when the value may hold CR, LF or NUL at run time
+	// (variables.Template.AnyByte); see refuseUnsafe.
+	anyByte bool
+	pos     nginxconf.Pos
 	// replace is set for ETag and Last-Modified, which nginx keeps once:
 	// add_header replaces the field already there (an upstream's) or,
 	// with an empty value, removes it.
@@ -373,6 +388,13 @@ func (r *Responses) AddHeaders(h *http1.ResponseHeader, status int, src variable
 		start := len(buf)
 		buf = a.value.Append(buf, src)
 		v := buf[start:len(buf):len(buf)]
+		if a.anyByte && !http1.SafeFieldValue(v) {
+			// refuseUnsafe answered this request with 400; this is
+			// that answer (an add_header ... always): leave the
+			// field out.
+			buf = buf[:start]
+			continue
+		}
 		if a.replace {
 			h.Header = replaceField(h.Header, a.name, v)
 			continue
@@ -382,6 +404,32 @@ func (r *Responses) AddHeaders(h *http1.ResponseHeader, status int, src variable
 		}
 	}
 	return buf
+}
+
+// refuseUnsafe answers 400 when an add_header value that may hold any
+// byte ($uri, a capture, ...) holds CR, LF or NUL for this request,
+// before the request is served: the configuration text was checked when
+// it was read, so the bytes came from the client. It logs the header and
+// the directive's position and reports whether it answered.
+func (sk *socket) refuseUnsafe(x *proxy.Exchange, l *loc) bool {
+	r := l.resp
+	if r == nil {
+		return false
+	}
+	for i := range r.headers {
+		a := &r.headers[i]
+		if !a.anyByte {
+			continue
+		}
+		buf := a.value.Append(x.Scratch(), x)
+		x.KeepScratch(buf)
+		if !http1.SafeFieldValue(buf) {
+			x.LogRefusedHeader("add_header", a.name, a.pos)
+			sk.special(x, l, 400, x.Scratch())
+			return true
+		}
+	}
+	return false
 }
 
 // replaceField is ngx_http_set_response_header: the first field named
