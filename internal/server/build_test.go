@@ -110,6 +110,17 @@ func TestBuildFailures(t *testing.T) {
 			`^unknown "nosuch" variable in ` + conf + `:6$`},
 		{"proxy_set_header unknown variable", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_set_header X-A $nosuch;"),
 			`^unknown "nosuch" variable in ` + conf + `:6$`},
+		// CR, LF or NUL in configuration text that goes into a header.
+		{"proxy_set_header value with LF", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_set_header X-A \"a\\nX-B: b\";"),
+			`^CR, LF or NUL in "proxy_set_header" "X-A" in ` + conf + `:6$`},
+		{"proxy_set_header name with CR", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_set_header \"X\\rA\" v;"),
+			`^CR, LF or NUL in "proxy_set_header" "X\\rA" in ` + conf + `:6$`},
+		{"add_header value with CR", loc("            add_header X-A \"a\\r\";"),
+			`^CR, LF or NUL in "add_header" "X-A" in ` + conf + `:5$`},
+		{"return URL with LF", loc("            return 302 \"http://x/\\nSet-Cookie: a\";"),
+			`^CR, LF or NUL in the URL of "return" in ` + conf + `:5$`},
+		{"proxy_redirect replacement with LF", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_redirect http://x/ \"/\\n$uri\";"),
+			`^CR, LF or NUL in the replacement of "proxy_redirect" in ` + conf + `:6$`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
