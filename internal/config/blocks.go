@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/upstream"
 )
 
 func hHTTP(c *compiler, f *frame, d *nginxconf.Directive) error {
@@ -371,7 +372,7 @@ func hUpstreamServer(c *compiler, f *frame, d *nginxconf.Directive) error {
 
 func (u *upRaw) methodAllowsBackup() bool {
 	switch u.u.Method {
-	case RoundRobin, LeastConn:
+	case upstream.RoundRobin, upstream.LeastConn:
 		return true
 	}
 	return false
@@ -457,7 +458,7 @@ func splitHostPort(s string, defPort int, listen bool) (host string, port int, u
 	return host, port, "", ""
 }
 
-func hMethod(m BalanceMethod) handler {
+func hMethod(m upstream.Method) handler {
 	return func(c *compiler, f *frame, d *nginxconf.Directive) error {
 		c.setMethod(f.up, m, d)
 		return nil
@@ -467,7 +468,7 @@ func hMethod(m BalanceMethod) handler {
 // setMethod records the balancing method; a second method (or one after
 // keepalive, which wraps the method in effect) warns as nginx does, and
 // the later one replaces the earlier, dropping keepalive with it.
-func (c *compiler) setMethod(u *upRaw, m BalanceMethod, d *nginxconf.Directive) {
+func (c *compiler) setMethod(u *upRaw, m upstream.Method, d *nginxconf.Directive) {
 	if u.methodSet || u.keepSet {
 		c.warn(d.Pos, "load balancing method redefined")
 		if u.keepSet {
@@ -479,12 +480,12 @@ func (c *compiler) setMethod(u *upRaw, m BalanceMethod, d *nginxconf.Directive) 
 }
 
 func hHash(c *compiler, f *frame, d *nginxconf.Directive) error {
-	m := Hash
+	m := upstream.Hash
 	if len(d.Args) == 2 {
 		if d.Args[1] != "consistent" {
 			return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", d.Args[1])
 		}
-		m = HashConsistent
+		m = upstream.HashConsistent
 	}
 	c.setMethod(f.up, m, d)
 	f.up.u.HashKey = d.Args[0]
@@ -492,17 +493,17 @@ func hHash(c *compiler, f *frame, d *nginxconf.Directive) error {
 }
 
 func hRandom(c *compiler, f *frame, d *nginxconf.Directive) error {
-	m := Random
+	m := upstream.Random
 	if len(d.Args) >= 1 {
 		if d.Args[0] != "two" {
 			return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", d.Args[0])
 		}
-		m = RandomTwo
+		m = upstream.RandomTwo
 		if len(d.Args) == 2 {
 			if d.Args[1] != "least_conn" {
 				return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", d.Args[1])
 			}
-			m = RandomTwoLeastConn
+			// "random two" compares the two by least_conn anyway.
 		}
 	}
 	c.setMethod(f.up, m, d)

@@ -21,29 +21,6 @@ func (k LocationKind) String() string {
 	return "?"
 }
 
-// String names the method as the upstream directive would.
-func (m BalanceMethod) String() string {
-	switch m {
-	case RoundRobin:
-		return "round_robin"
-	case LeastConn:
-		return "least_conn"
-	case IPHash:
-		return "ip_hash"
-	case Hash:
-		return "hash"
-	case HashConsistent:
-		return "hash consistent"
-	case Random:
-		return "random"
-	case RandomTwo:
-		return "random two"
-	case RandomTwoLeastConn:
-		return "random two least_conn"
-	}
-	return "?"
-}
-
 // String is the ssl_verify_client word.
 func (v VerifyClient) String() string {
 	for _, e := range verifyClientEnum {

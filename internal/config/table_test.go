@@ -114,7 +114,6 @@ func TestStrings(t *testing.T) {
 		VerifyClientOptionalNoCA.String():      "optional_no_ca",
 		HTTP11.String():                        "1.1",
 		LocRegexCaseless.String():              "~*",
-		RandomTwoLeastConn.String():            "random two least_conn",
 		LevelWarn.String():                     "warn",
 		DefaultsNginx.String():                 "nginx",
 	}

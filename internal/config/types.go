@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/upstream"
 )
 
 // Resolver maps a host name to its addresses. nginx resolves upstream and
@@ -609,21 +610,6 @@ type ProxySSL struct {
 	DefaultPos nginxconf.Pos
 }
 
-// BalanceMethod is an upstream group's load-balancing method.
-type BalanceMethod int
-
-// Balancing methods.
-const (
-	RoundRobin BalanceMethod = iota
-	LeastConn
-	IPHash
-	Hash
-	HashConsistent
-	Random
-	RandomTwo
-	RandomTwoLeastConn
-)
-
 // Upstream is an upstream group, explicit (an upstream block) or implicit
 // (made for a proxy_pass host).
 type Upstream struct {
@@ -631,7 +617,7 @@ type Upstream struct {
 	Implicit bool
 	Pos, End nginxconf.Pos
 	Servers  []*UpstreamServer
-	Method   BalanceMethod
+	Method   upstream.Method
 	// HashKey is the raw hash key (variables compiled elsewhere).
 	HashKey           string
 	Keepalive         int // idle connections cached; 0 = none

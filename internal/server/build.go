@@ -301,22 +301,7 @@ func groupKey(u *config.Upstream) string {
 }
 
 func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
-	o := upstream.Options{Name: u.Name}
-	switch u.Method {
-	case config.LeastConn:
-		o.Method = upstream.LeastConn
-	case config.IPHash:
-		o.Method = upstream.IPHash
-	case config.Hash:
-		o.Method = upstream.Hash
-	case config.HashConsistent:
-		o.Method = upstream.HashConsistent
-	case config.Random:
-		o.Method = upstream.Random
-	case config.RandomTwo, config.RandomTwoLeastConn:
-		// nginx's "random two" always compares the two by least_conn.
-		o.Method = upstream.RandomTwo
-	}
+	o := upstream.Options{Name: u.Name, Method: u.Method}
 	for _, s := range u.Servers {
 		o.Servers = append(o.Servers, upstream.Server{
 			Address:     s.Address,
