@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/route"
 	"gatehouse/internal/upstream"
 )
 
@@ -85,13 +86,13 @@ func hLocation(c *compiler, f *frame, d *nginxconf.Directive) error {
 		l.name = name
 		switch mod {
 		case "=":
-			l.kind = LocExact
+			l.kind = route.Exact
 		case "^~":
-			l.kind = LocPrefixNoRegex
+			l.kind = route.PrefixNoRegex
 		case "~":
-			l.kind = LocRegex
+			l.kind = route.Regex
 		case "~*":
-			l.kind = LocRegexCaseless
+			l.kind = route.RegexCaseless
 		default:
 			return nginxconf.Errorf(d.Pos, "invalid location modifier \"%s\"", mod)
 		}
@@ -99,34 +100,34 @@ func hLocation(c *compiler, f *frame, d *nginxconf.Directive) error {
 		name := d.Args[0]
 		switch {
 		case strings.HasPrefix(name, "="):
-			l.kind, l.name = LocExact, name[1:]
+			l.kind, l.name = route.Exact, name[1:]
 		case strings.HasPrefix(name, "^~"):
-			l.kind, l.name = LocPrefixNoRegex, name[2:]
+			l.kind, l.name = route.PrefixNoRegex, name[2:]
 		case strings.HasPrefix(name, "~*"):
-			l.kind, l.name = LocRegexCaseless, name[2:]
+			l.kind, l.name = route.RegexCaseless, name[2:]
 		case strings.HasPrefix(name, "~"):
-			l.kind, l.name = LocRegex, name[1:]
+			l.kind, l.name = route.Regex, name[1:]
 		case strings.HasPrefix(name, "@"):
-			l.kind, l.name = LocNamed, name
+			l.kind, l.name = route.Named, name
 		default:
-			l.kind, l.name = LocPrefix, name
+			l.kind, l.name = route.Prefix, name
 		}
 	}
-	if l.kind == LocRegex || l.kind == LocRegexCaseless {
-		re, err := compileRegex(l.name, l.kind == LocRegexCaseless)
+	if l.kind == route.Regex || l.kind == route.RegexCaseless {
+		re, err := compileRegex(l.name, l.kind == route.RegexCaseless)
 		if err != nil {
 			return &nginxconf.Error{Pos: d.Pos, Msg: fmt.Sprintf("regular expression \"%s\" cannot be compiled: %s", l.name, regexReason(err)), Err: err}
 		}
 		l.re = re
 	}
 	if p := f.loc; p != nil {
-		if p.kind == LocExact {
+		if p.kind == route.Exact {
 			return nginxconf.Errorf(d.Pos, "location \"%s\" cannot be inside the exact location \"%s\"", l.name, p.name)
 		}
-		if p.kind == LocNamed {
+		if p.kind == route.Named {
 			return nginxconf.Errorf(d.Pos, "location \"%s\" cannot be inside the named location \"%s\"", l.name, p.name)
 		}
-		if l.kind == LocNamed {
+		if l.kind == route.Named {
 			return nginxconf.Errorf(d.Pos, "named location \"%s\" can be on the server level only", l.name)
 		}
 		if l.re == nil && !strings.HasPrefix(l.name, p.name) {
@@ -616,7 +617,7 @@ func hProxyPass(c *compiler, f *frame, d *nginxconf.Directive) error {
 	default:
 		p.ProxyHost, p.ProxyPort = host+":"+strconv.Itoa(port), strconv.Itoa(port)
 	}
-	if (l.kind == LocRegex || l.kind == LocRegexCaseless || l.kind == LocNamed) && p.HasURI {
+	if (l.kind == route.Regex || l.kind == route.RegexCaseless || l.kind == route.Named) && p.HasURI {
 		return nginxconf.Errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 	}
 	l.pass = p

@@ -2,25 +2,6 @@ package config
 
 import "strings"
 
-// String is the location modifier ("" for a plain prefix).
-func (k LocationKind) String() string {
-	switch k {
-	case LocPrefix:
-		return ""
-	case LocExact:
-		return "="
-	case LocPrefixNoRegex:
-		return "^~"
-	case LocRegex:
-		return "~"
-	case LocRegexCaseless:
-		return "~*"
-	case LocNamed:
-		return "@"
-	}
-	return "?"
-}
-
 // String is the ssl_verify_client word.
 func (v VerifyClient) String() string {
 	for _, e := range verifyClientEnum {

@@ -113,7 +113,6 @@ func TestStrings(t *testing.T) {
 		(NextError | NextHTTP502).String():     "error http_502",
 		VerifyClientOptionalNoCA.String():      "optional_no_ca",
 		HTTP11.String():                        "1.1",
-		LocRegexCaseless.String():              "~*",
 		LevelWarn.String():                     "warn",
 		DefaultsNginx.String():                 "nginx",
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/route"
 	"gatehouse/internal/upstream"
 )
 
@@ -328,23 +329,10 @@ type SessionCache struct {
 	SharedSize int64
 }
 
-// LocationKind is a location's match modifier.
-type LocationKind int
-
-// Location kinds.
-const (
-	LocPrefix        LocationKind = iota // location /x
-	LocExact                             // location = /x
-	LocPrefixNoRegex                     // location ^~ /x
-	LocRegex                             // location ~ re
-	LocRegexCaseless                     // location ~* re
-	LocNamed                             // location @name
-)
-
 // Location is one location block with fully merged settings.
 type Location struct {
 	Pos, End nginxconf.Pos
-	Kind     LocationKind
+	Kind     route.Modifier
 	Name     string
 	Regexp   *regexp.Regexp
 	Children []*Location

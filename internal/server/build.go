@@ -386,7 +386,7 @@ func (b *builder) locTree(ls []*config.Location) ([]*route.Location, error) {
 			return nil, err
 		}
 		out = append(out, &route.Location{
-			Modifier: modifier(l.Kind),
+			Modifier: l.Kind,
 			Name:     l.Name,
 			Regexp:   l.Regexp,
 			Proxy:    l.ProxyPass != nil,
@@ -395,22 +395,6 @@ func (b *builder) locTree(ls []*config.Location) ([]*route.Location, error) {
 		})
 	}
 	return out, nil
-}
-
-func modifier(k config.LocationKind) route.Modifier {
-	switch k {
-	case config.LocExact:
-		return route.Exact
-	case config.LocPrefixNoRegex:
-		return route.PrefixNoRegex
-	case config.LocRegex:
-		return route.Regex
-	case config.LocRegexCaseless:
-		return route.RegexCaseless
-	case config.LocNamed:
-		return route.Named
-	}
-	return route.Prefix
 }
 
 func (b *builder) loc(l *config.Location) (*loc, error) {
