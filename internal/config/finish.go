@@ -10,6 +10,7 @@ import (
 
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
+	"gatehouse/internal/upstream"
 )
 
 // endHTTP runs, at the closing brace of http, the checks nginx makes
@@ -461,9 +462,9 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	}
 	ver = HTTPVersion(cf.HTTPVersion.or(uint64(ver)))
 	_, _, _, busy := proxyBuffers(cf)
-	nu := NextUpstream(cf.NextUpstream.or(uint64(NextError | NextTimeout)))
-	if nu&NextOff != 0 {
-		nu = NextOff
+	nu := upstream.NextUpstream(cf.NextUpstream.or(uint64(upstream.NextError | upstream.NextTimeout)))
+	if nu&upstream.NextOff != 0 {
+		nu = upstream.NextOff
 	}
 	px := Proxy{
 		HTTPVersion:         ver,

@@ -22,14 +22,3 @@ func (v HTTPVersion) String() string {
 
 // String lists the protocols as nginx's directive would, e.g. "TLSv1.2 TLSv1.3".
 func (p Protocols) String() string { return strings.Join(protocolNames(p), " ") }
-
-// String lists the conditions as proxy_next_upstream would.
-func (n NextUpstream) String() string {
-	var out []string
-	for _, e := range nextUpstreamBits {
-		if uint64(n)&e.val != 0 {
-			out = append(out, e.name)
-		}
-	}
-	return strings.Join(out, " ")
-}

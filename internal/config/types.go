@@ -495,25 +495,6 @@ const (
 	HTTP11
 )
 
-// NextUpstream is the proxy_next_upstream bitmask.
-type NextUpstream uint16
-
-// proxy_next_upstream bits.
-const (
-	NextError NextUpstream = 1 << iota
-	NextTimeout
-	NextInvalidHeader
-	NextHTTP500
-	NextHTTP502
-	NextHTTP503
-	NextHTTP504
-	NextHTTP403
-	NextHTTP404
-	NextHTTP429
-	NextNonIdempotent
-	NextOff
-)
-
 // Header is one proxy_set_header entry; Value is raw (variables are
 // compiled by the variables package).
 type Header struct {
@@ -543,7 +524,7 @@ type Proxy struct {
 	ConnectTimeout      time.Duration
 	ReadTimeout         time.Duration
 	SendTimeout         time.Duration
-	NextUpstream        NextUpstream
+	NextUpstream        upstream.NextUpstream
 	NextUpstreamTries   int
 	NextUpstreamTimeout time.Duration
 	PassRequestHeaders  bool
