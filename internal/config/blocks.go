@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/route"
+	"gatehouse/internal/upstream"
 )
 
 func hHTTP(c *compiler, f *frame, d *nginxconf.Directive) error {
@@ -84,13 +86,13 @@ func hLocation(c *compiler, f *frame, d *nginxconf.Directive) error {
 		l.name = name
 		switch mod {
 		case "=":
-			l.kind = LocExact
+			l.kind = route.Exact
 		case "^~":
-			l.kind = LocPrefixNoRegex
+			l.kind = route.PrefixNoRegex
 		case "~":
-			l.kind = LocRegex
+			l.kind = route.Regex
 		case "~*":
-			l.kind = LocRegexCaseless
+			l.kind = route.RegexCaseless
 		default:
 			return nginxconf.Errorf(d.Pos, "invalid location modifier \"%s\"", mod)
 		}
@@ -98,34 +100,34 @@ func hLocation(c *compiler, f *frame, d *nginxconf.Directive) error {
 		name := d.Args[0]
 		switch {
 		case strings.HasPrefix(name, "="):
-			l.kind, l.name = LocExact, name[1:]
+			l.kind, l.name = route.Exact, name[1:]
 		case strings.HasPrefix(name, "^~"):
-			l.kind, l.name = LocPrefixNoRegex, name[2:]
+			l.kind, l.name = route.PrefixNoRegex, name[2:]
 		case strings.HasPrefix(name, "~*"):
-			l.kind, l.name = LocRegexCaseless, name[2:]
+			l.kind, l.name = route.RegexCaseless, name[2:]
 		case strings.HasPrefix(name, "~"):
-			l.kind, l.name = LocRegex, name[1:]
+			l.kind, l.name = route.Regex, name[1:]
 		case strings.HasPrefix(name, "@"):
-			l.kind, l.name = LocNamed, name
+			l.kind, l.name = route.Named, name
 		default:
-			l.kind, l.name = LocPrefix, name
+			l.kind, l.name = route.Prefix, name
 		}
 	}
-	if l.kind == LocRegex || l.kind == LocRegexCaseless {
-		re, err := compileRegex(l.name, l.kind == LocRegexCaseless)
+	if l.kind == route.Regex || l.kind == route.RegexCaseless {
+		re, err := compileRegex(l.name, l.kind == route.RegexCaseless)
 		if err != nil {
 			return &nginxconf.Error{Pos: d.Pos, Msg: fmt.Sprintf("regular expression \"%s\" cannot be compiled: %s", l.name, regexReason(err)), Err: err}
 		}
 		l.re = re
 	}
 	if p := f.loc; p != nil {
-		if p.kind == LocExact {
+		if p.kind == route.Exact {
 			return nginxconf.Errorf(d.Pos, "location \"%s\" cannot be inside the exact location \"%s\"", l.name, p.name)
 		}
-		if p.kind == LocNamed {
+		if p.kind == route.Named {
 			return nginxconf.Errorf(d.Pos, "location \"%s\" cannot be inside the named location \"%s\"", l.name, p.name)
 		}
-		if l.kind == LocNamed {
+		if l.kind == route.Named {
 			return nginxconf.Errorf(d.Pos, "named location \"%s\" can be on the server level only", l.name)
 		}
 		if l.re == nil && !strings.HasPrefix(l.name, p.name) {
@@ -371,7 +373,7 @@ func hUpstreamServer(c *compiler, f *frame, d *nginxconf.Directive) error {
 
 func (u *upRaw) methodAllowsBackup() bool {
 	switch u.u.Method {
-	case RoundRobin, LeastConn:
+	case upstream.RoundRobin, upstream.LeastConn:
 		return true
 	}
 	return false
@@ -457,7 +459,7 @@ func splitHostPort(s string, defPort int, listen bool) (host string, port int, u
 	return host, port, "", ""
 }
 
-func hMethod(m BalanceMethod) handler {
+func hMethod(m upstream.Method) handler {
 	return func(c *compiler, f *frame, d *nginxconf.Directive) error {
 		c.setMethod(f.up, m, d)
 		return nil
@@ -467,7 +469,7 @@ func hMethod(m BalanceMethod) handler {
 // setMethod records the balancing method; a second method (or one after
 // keepalive, which wraps the method in effect) warns as nginx does, and
 // the later one replaces the earlier, dropping keepalive with it.
-func (c *compiler) setMethod(u *upRaw, m BalanceMethod, d *nginxconf.Directive) {
+func (c *compiler) setMethod(u *upRaw, m upstream.Method, d *nginxconf.Directive) {
 	if u.methodSet || u.keepSet {
 		c.warn(d.Pos, "load balancing method redefined")
 		if u.keepSet {
@@ -479,12 +481,12 @@ func (c *compiler) setMethod(u *upRaw, m BalanceMethod, d *nginxconf.Directive) 
 }
 
 func hHash(c *compiler, f *frame, d *nginxconf.Directive) error {
-	m := Hash
+	m := upstream.Hash
 	if len(d.Args) == 2 {
 		if d.Args[1] != "consistent" {
 			return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", d.Args[1])
 		}
-		m = HashConsistent
+		m = upstream.HashConsistent
 	}
 	c.setMethod(f.up, m, d)
 	f.up.u.HashKey = d.Args[0]
@@ -492,17 +494,17 @@ func hHash(c *compiler, f *frame, d *nginxconf.Directive) error {
 }
 
 func hRandom(c *compiler, f *frame, d *nginxconf.Directive) error {
-	m := Random
+	m := upstream.Random
 	if len(d.Args) >= 1 {
 		if d.Args[0] != "two" {
 			return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", d.Args[0])
 		}
-		m = RandomTwo
+		m = upstream.RandomTwo
 		if len(d.Args) == 2 {
 			if d.Args[1] != "least_conn" {
 				return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", d.Args[1])
 			}
-			m = RandomTwoLeastConn
+			// "random two" compares the two by least_conn anyway.
 		}
 	}
 	c.setMethod(f.up, m, d)
@@ -615,7 +617,7 @@ func hProxyPass(c *compiler, f *frame, d *nginxconf.Directive) error {
 	default:
 		p.ProxyHost, p.ProxyPort = host+":"+strconv.Itoa(port), strconv.Itoa(port)
 	}
-	if (l.kind == LocRegex || l.kind == LocRegexCaseless || l.kind == LocNamed) && p.HasURI {
+	if (l.kind == route.Regex || l.kind == route.RegexCaseless || l.kind == route.Named) && p.HasURI {
 		return nginxconf.Errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 	}
 	l.pass = p

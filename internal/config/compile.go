@@ -36,6 +36,7 @@ import (
 	"strings"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/route"
 )
 
 // ErrHostNotFound is wrapped by the error reported when a host name in an
@@ -85,7 +86,7 @@ type srvRaw struct {
 
 type locRaw struct {
 	pos, end nginxconf.Pos
-	kind     LocationKind
+	kind     route.Modifier
 	name     string
 	re       *regexp.Regexp
 	conf     conf

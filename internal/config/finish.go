@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/route"
+	"gatehouse/internal/upstream"
 )
 
 // endHTTP runs, at the closing brace of http, the checks nginx makes
@@ -289,7 +291,7 @@ func checkDuplicateLocations(ls []*locRaw) error {
 	var plain []*locRaw
 	for _, l := range ls {
 		switch l.kind {
-		case LocExact, LocPrefix, LocPrefixNoRegex:
+		case route.Exact, route.Prefix, route.PrefixNoRegex:
 			plain = append(plain, l)
 		}
 	}
@@ -299,13 +301,13 @@ func checkDuplicateLocations(ls []*locRaw) error {
 		if plain[i].name != plain[j].name {
 			return plain[i].name < plain[j].name
 		}
-		return plain[i].kind == LocExact && plain[j].kind != LocExact
+		return plain[i].kind == route.Exact && plain[j].kind != route.Exact
 	})
 	for i := 0; i < len(plain); {
 		j := i
 		exact, inclusive := 0, 0
 		for ; j < len(plain) && plain[j].name == plain[i].name; j++ {
-			if plain[j].kind == LocExact {
+			if plain[j].kind == route.Exact {
 				exact++
 			} else {
 				inclusive++
@@ -449,7 +451,7 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	cf := &l.conf
 	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret}
 	out.AutoRedirect = l.pass != nil && strings.HasSuffix(l.name, "/") &&
-		(l.kind == LocPrefix || l.kind == LocPrefixNoRegex || l.kind == LocExact)
+		(l.kind == route.Prefix || l.kind == route.PrefixNoRegex || l.kind == route.Exact)
 	if p := l.pass; p != nil && p.up != nil {
 		p.Upstream = p.up.u
 	}
@@ -460,9 +462,9 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	}
 	ver = HTTPVersion(cf.HTTPVersion.or(uint64(ver)))
 	_, _, _, busy := proxyBuffers(cf)
-	nu := NextUpstream(cf.NextUpstream.or(uint64(NextError | NextTimeout)))
-	if nu&NextOff != 0 {
-		nu = NextOff
+	nu := upstream.NextUpstream(cf.NextUpstream.or(uint64(upstream.NextError | upstream.NextTimeout)))
+	if nu&upstream.NextOff != 0 {
+		nu = upstream.NextOff
 	}
 	px := Proxy{
 		HTTPVersion:         ver,

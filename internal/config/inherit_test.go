@@ -1,6 +1,7 @@
 package config
 
 import (
+	"gatehouse/internal/upstream"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,8 +101,8 @@ func TestInheritance(t *testing.T) {
 		{"bitmask inherited", inh.ProxySSL.Protocols, ProtoTLSv1_2 | ProtoTLSv1_3},
 		{"bitmask replaced, not OR-ed", ovr.ProxySSL.Protocols, ProtoTLSv1_3},
 		{"bitmask position kept", ovr.ProxySSL.ProtocolsPos.Line, 23},
-		{"next_upstream inherited", inh.Proxy.NextUpstream, NextError | NextTimeout | NextHTTP502},
-		{"next_upstream off", ovr.Proxy.NextUpstream, NextOff},
+		{"next_upstream inherited", inh.Proxy.NextUpstream, upstream.NextError | upstream.NextTimeout | upstream.NextHTTP502},
+		{"next_upstream off", ovr.Proxy.NextUpstream, upstream.NextOff},
 		{"hide_header inherited", inh.Proxy.HideHeaders, []string{"x-secret"}},
 		{"pass_header independent of hide_header", ovr.Proxy.HideHeaders, []string{"x-secret"}},
 		{"pass_header set", ovr.Proxy.PassHeaders, []string{"server"}},
@@ -195,7 +196,7 @@ http {
 		{"client_max_body_size", int64(1 << 20), int64(1 << 20), func(c *Config) any { return loc(c).Core.ClientMaxBodySize }},
 		{"ssl_session_timeout", 5 * time.Minute, 5 * time.Minute, func(c *Config) any { return c.HTTP.Servers[0].SSL.SessionTimeout }},
 		{"proxy_buffer_size", int64(4096), int64(4096), func(c *Config) any { return loc(c).Proxy.BufferSize }},
-		{"proxy_next_upstream", NextError | NextTimeout, NextError | NextTimeout, func(c *Config) any { return loc(c).Proxy.NextUpstream }},
+		{"proxy_next_upstream", upstream.NextError | upstream.NextTimeout, upstream.NextError | upstream.NextTimeout, func(c *Config) any { return loc(c).Proxy.NextUpstream }},
 		{"pid", "/p/logs/gatehouse.pid", "/p/logs/gatehouse.pid", func(c *Config) any { return c.PID }},
 		{"error_log", "/p/logs/error.log", "/p/logs/error.log", func(c *Config) any { return c.ErrorLogs[0].Path }},
 		{"access_log", "/p/logs/access.log", "/p/logs/access.log", func(c *Config) any { return loc(c).Core.AccessLogs[0].Path }},

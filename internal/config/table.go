@@ -1,5 +1,7 @@
 package config
 
+import "gatehouse/internal/upstream"
+
 // directives is the directive table: for each name, the rows nginx's
 // modules define for it (a name may have rows for different contexts, as
 // "server" does). Anything not listed is an unknown directive.
@@ -71,8 +73,8 @@ func directiveTable() map[string][]spec {
 
 		// upstream
 		"upstream":   {{ctx: ctxHTTP, block: true, min: 1, max: 1, kind: kindBlock, fn: hUpstream}},
-		"least_conn": {{ctx: ctxUpstream, min: 0, max: 0, kind: kindCustom, fn: hMethod(LeastConn)}},
-		"ip_hash":    {{ctx: ctxUpstream, min: 0, max: 0, kind: kindCustom, fn: hMethod(IPHash)}},
+		"least_conn": {{ctx: ctxUpstream, min: 0, max: 0, kind: kindCustom, fn: hMethod(upstream.LeastConn)}},
+		"ip_hash":    {{ctx: ctxUpstream, min: 0, max: 0, kind: kindCustom, fn: hMethod(upstream.IPHash)}},
 		"hash":       {{ctx: ctxUpstream, min: 1, max: 2, kind: kindCustom, fn: hHash}},
 		"random":     {{ctx: ctxUpstream, min: 0, max: 2, kind: kindCustom, fn: hRandom}},
 		"keepalive":  {{ctx: ctxUpstream, min: 1, max: 1, kind: kindNumber, fn: hKeepalive}},

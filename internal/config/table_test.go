@@ -110,11 +110,8 @@ func TestWeakCiphers(t *testing.T) {
 func TestStrings(t *testing.T) {
 	tests := map[string]string{
 		(ProtoTLSv1_2 | ProtoTLSv1_3).String(): "TLSv1.2 TLSv1.3",
-		(NextError | NextHTTP502).String():     "error http_502",
 		VerifyClientOptionalNoCA.String():      "optional_no_ca",
 		HTTP11.String():                        "1.1",
-		LocRegexCaseless.String():              "~*",
-		RandomTwoLeastConn.String():            "random two least_conn",
 		LevelWarn.String():                     "warn",
 		DefaultsNginx.String():                 "nginx",
 	}

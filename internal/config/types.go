@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/route"
+	"gatehouse/internal/upstream"
 )
 
 // Resolver maps a host name to its addresses. nginx resolves upstream and
@@ -327,23 +329,10 @@ type SessionCache struct {
 	SharedSize int64
 }
 
-// LocationKind is a location's match modifier.
-type LocationKind int
-
-// Location kinds.
-const (
-	LocPrefix        LocationKind = iota // location /x
-	LocExact                             // location = /x
-	LocPrefixNoRegex                     // location ^~ /x
-	LocRegex                             // location ~ re
-	LocRegexCaseless                     // location ~* re
-	LocNamed                             // location @name
-)
-
 // Location is one location block with fully merged settings.
 type Location struct {
 	Pos, End nginxconf.Pos
-	Kind     LocationKind
+	Kind     route.Modifier
 	Name     string
 	Regexp   *regexp.Regexp
 	Children []*Location
@@ -506,25 +495,6 @@ const (
 	HTTP11
 )
 
-// NextUpstream is the proxy_next_upstream bitmask.
-type NextUpstream uint16
-
-// proxy_next_upstream bits.
-const (
-	NextError NextUpstream = 1 << iota
-	NextTimeout
-	NextInvalidHeader
-	NextHTTP500
-	NextHTTP502
-	NextHTTP503
-	NextHTTP504
-	NextHTTP403
-	NextHTTP404
-	NextHTTP429
-	NextNonIdempotent
-	NextOff
-)
-
 // Header is one proxy_set_header entry; Value is raw (variables are
 // compiled by the variables package).
 type Header struct {
@@ -554,7 +524,7 @@ type Proxy struct {
 	ConnectTimeout      time.Duration
 	ReadTimeout         time.Duration
 	SendTimeout         time.Duration
-	NextUpstream        NextUpstream
+	NextUpstream        upstream.NextUpstream
 	NextUpstreamTries   int
 	NextUpstreamTimeout time.Duration
 	PassRequestHeaders  bool
@@ -609,21 +579,6 @@ type ProxySSL struct {
 	DefaultPos nginxconf.Pos
 }
 
-// BalanceMethod is an upstream group's load-balancing method.
-type BalanceMethod int
-
-// Balancing methods.
-const (
-	RoundRobin BalanceMethod = iota
-	LeastConn
-	IPHash
-	Hash
-	HashConsistent
-	Random
-	RandomTwo
-	RandomTwoLeastConn
-)
-
 // Upstream is an upstream group, explicit (an upstream block) or implicit
 // (made for a proxy_pass host).
 type Upstream struct {
@@ -631,7 +586,7 @@ type Upstream struct {
 	Implicit bool
 	Pos, End nginxconf.Pos
 	Servers  []*UpstreamServer
-	Method   BalanceMethod
+	Method   upstream.Method
 	// HashKey is the raw hash key (variables compiled elsewhere).
 	HashKey           string
 	Keepalive         int // idle connections cached; 0 = none

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"gatehouse/internal/upstream"
 )
 
 // parseNumber is ngx_atoi: decimal digits only, no sign, no overflow.
@@ -205,12 +207,12 @@ var (
 		{"TLSv1.1", uint64(ProtoTLSv1_1)}, {"TLSv1.2", uint64(ProtoTLSv1_2)}, {"TLSv1.3", uint64(ProtoTLSv1_3)},
 	}
 	nextUpstreamBits = []enumValue{
-		{"error", uint64(NextError)}, {"timeout", uint64(NextTimeout)},
-		{"invalid_header", uint64(NextInvalidHeader)}, {"http_500", uint64(NextHTTP500)},
-		{"http_502", uint64(NextHTTP502)}, {"http_503", uint64(NextHTTP503)},
-		{"http_504", uint64(NextHTTP504)}, {"http_403", uint64(NextHTTP403)},
-		{"http_404", uint64(NextHTTP404)}, {"http_429", uint64(NextHTTP429)},
-		{"non_idempotent", uint64(NextNonIdempotent)}, {"off", uint64(NextOff)},
+		{"error", uint64(upstream.NextError)}, {"timeout", uint64(upstream.NextTimeout)},
+		{"invalid_header", uint64(upstream.NextInvalidHeader)}, {"http_500", uint64(upstream.NextHTTP500)},
+		{"http_502", uint64(upstream.NextHTTP502)}, {"http_503", uint64(upstream.NextHTTP503)},
+		{"http_504", uint64(upstream.NextHTTP504)}, {"http_403", uint64(upstream.NextHTTP403)},
+		{"http_404", uint64(upstream.NextHTTP404)}, {"http_429", uint64(upstream.NextHTTP429)},
+		{"non_idempotent", uint64(upstream.NextNonIdempotent)}, {"off", uint64(upstream.NextOff)},
 	}
 )
 

@@ -106,7 +106,7 @@ func keepAliveLocation(t *testing.T, addr netip.AddrPort, now func() time.Time) 
 		ConnectTimeout:     10 * time.Second,
 		ReadTimeout:        10 * time.Second,
 		SendTimeout:        10 * time.Second,
-		NextUpstream:       config.NextError | config.NextTimeout,
+		NextUpstream:       upstream.NextError | upstream.NextTimeout,
 		PassRequestHeaders: true,
 		PassRequestBody:    true,
 		BufferSize:         4096,

@@ -142,11 +142,7 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 	if pp.HTTPS {
 		l.scheme = "https://"
 	}
-	nu, err := nextUpstreamMask(px.NextUpstream)
-	if err != nil {
-		return nil, fmt.Errorf("location %q: %w", loc.Name, err)
-	}
-	l.nextUpstream = nu
+	l.nextUpstream = px.NextUpstream
 	for _, rd := range px.Redirects {
 		switch {
 		case rd.Default:

@@ -301,22 +301,7 @@ func groupKey(u *config.Upstream) string {
 }
 
 func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
-	o := upstream.Options{Name: u.Name}
-	switch u.Method {
-	case config.LeastConn:
-		o.Method = upstream.LeastConn
-	case config.IPHash:
-		o.Method = upstream.IPHash
-	case config.Hash:
-		o.Method = upstream.Hash
-	case config.HashConsistent:
-		o.Method = upstream.HashConsistent
-	case config.Random:
-		o.Method = upstream.Random
-	case config.RandomTwo, config.RandomTwoLeastConn:
-		// nginx's "random two" always compares the two by least_conn.
-		o.Method = upstream.RandomTwo
-	}
+	o := upstream.Options{Name: u.Name, Method: u.Method}
 	for _, s := range u.Servers {
 		o.Servers = append(o.Servers, upstream.Server{
 			Address:     s.Address,
@@ -401,7 +386,7 @@ func (b *builder) locTree(ls []*config.Location) ([]*route.Location, error) {
 			return nil, err
 		}
 		out = append(out, &route.Location{
-			Modifier: modifier(l.Kind),
+			Modifier: l.Kind,
 			Name:     l.Name,
 			Regexp:   l.Regexp,
 			Proxy:    l.ProxyPass != nil,
@@ -410,22 +395,6 @@ func (b *builder) locTree(ls []*config.Location) ([]*route.Location, error) {
 		})
 	}
 	return out, nil
-}
-
-func modifier(k config.LocationKind) route.Modifier {
-	switch k {
-	case config.LocExact:
-		return route.Exact
-	case config.LocPrefixNoRegex:
-		return route.PrefixNoRegex
-	case config.LocRegex:
-		return route.Regex
-	case config.LocRegexCaseless:
-		return route.RegexCaseless
-	case config.LocNamed:
-		return route.Named
-	}
-	return route.Prefix
 }
 
 func (b *builder) loc(l *config.Location) (*loc, error) {
