@@ -14,7 +14,9 @@
 # DURATION (default 8s), CONNS (default 64) and THREADS (default 1) tune
 # wrk; ROUNDS (default 3) is the number of paired runs; WORKERS (default
 # auto) is worker_processes and KEEPALIVE (default 64) the upstream
-# block's keepalive, for both proxies.
+# block's keepalive, for both proxies. BASELINE, if set, is another
+# gatehouse binary (say, built from an earlier commit) run as a third
+# proxy, "baseline", in the same rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,7 @@ threads=${THREADS:-1}
 rounds=${ROUNDS:-3}
 workers=${WORKERS:-auto}
 keepalive=${KEEPALIVE:-64}
+baseline=${BASELINE:-}
 
 dir=$(mktemp -d)
 pids=()
@@ -57,7 +60,7 @@ openssl x509 -req -in "$dir/cli.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAc
 
 go build -o "$dir/gatehouse" ./cmd/gatehouse
 go build -o "$dir/benchupstream" ./scripts/benchupstream
-mkdir -p "$dir/ng" "$dir/gh"
+mkdir -p "$dir/ng" "$dir/gh" "$dir/base"
 
 # The proxy configuration, identical for both: TLS towards clients, mTLS
 # towards the upstream group with verification, keep-alive on both sides.
@@ -79,12 +82,18 @@ CONF
 }
 proxy_conf "$dir/ng" 18443 > "$dir/ng/nginx.conf"
 proxy_conf "$dir/gh" 17443 > "$dir/gh/gatehouse.conf"
+proxy_conf "$dir/base" 16443 > "$dir/base/gatehouse.conf"
 
 "$dir/benchupstream" -cert "$dir/srv.crt" -key "$dir/srv.key" -ca "$dir/ca.crt" \
   -control 127.0.0.1:19000 127.0.0.1:19443 127.0.0.1:19444 & pids+=($!)
 nginx -p "$dir/ng/" -c "$dir/ng/nginx.conf" -e stderr & pids+=($!)
 "$dir/gatehouse" -p "$dir/gh/" -c "$dir/gh/gatehouse.conf" -e stderr & pids+=($!)
-for f in "$dir/ng/proxy.pid" "$dir/gh/proxy.pid"; do
+pidfiles=("$dir/ng/proxy.pid" "$dir/gh/proxy.pid")
+if [ -n "$baseline" ]; then
+  "$baseline" -p "$dir/base/" -c "$dir/base/gatehouse.conf" -e stderr & pids+=($!)
+  pidfiles+=("$dir/base/proxy.pid")
+fi
+for f in "${pidfiles[@]}"; do
   for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.1; done
 done
 for _ in $(seq 100); do curl -s http://127.0.0.1:19000/ >/dev/null && break; sleep 0.1; done
@@ -120,6 +129,7 @@ echo "TLS -> proxy -> mTLS upstream group of 2, keep-alive, $conns connections, 
 for r in $(seq "$rounds"); do
   run nginx 18443 "$(cat "$dir/ng/proxy.pid")"
   run gatehouse 17443 "$(cat "$dir/gh/proxy.pid")"
+  [ -z "$baseline" ] || run baseline 16443 "$(cat "$dir/base/proxy.pid")"
 done
 
 # median NAME COLUMN: the median of a column over the rounds.
@@ -132,3 +142,9 @@ printf 'median     nginx %s req/s %s us %s conns; gatehouse %s req/s %s us %s co
   "$ng_rps" "$ng_us" "$ng_nc" "$gh_rps" "$gh_us" "$gh_nc"
 awk -v a="$gh_rps" -v b="$ng_rps" -v c="$gh_us" -v d="$ng_us" \
   'BEGIN { printf "ratio      gatehouse/nginx: %.2fx req/s, %.2fx CPU/request\n", a / b, c / d }'
+if [ -n "$baseline" ]; then
+  b_rps=$(median baseline 2); b_us=$(median baseline 3); b_nc=$(median baseline 4)
+  printf 'median     baseline %s req/s %s us %s conns\n' "$b_rps" "$b_us" "$b_nc"
+  awk -v a="$b_rps" -v b="$ng_rps" -v c="$b_us" -v d="$ng_us" \
+    'BEGIN { printf "ratio      baseline/nginx: %.2fx req/s, %.2fx CPU/request\n", a / b, c / d }'
+fi
