@@ -68,7 +68,8 @@ type Config struct {
 	// ErrorLogs are the main-context error_log directives, or the default
 	// PREFIX/logs/error.log at level error when there is none.
 	ErrorLogs []ErrorLog
-	// WorkerProcesses is the worker_processes value; 0 means "auto".
+	// WorkerProcesses is the worker_processes value; 0 means "auto". It
+	// sizes the upstream keep-alive pools (keepalive N is per worker).
 	WorkerProcesses    int
 	WorkerRlimitNofile int // 0 when unset
 	// User and Group are set only when "user root" was accepted while

@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,10 @@ type Deps struct {
 	// Product and ProductVersion name gatehouse in the Server header and
 	// error pages (server_tokens off / on).
 	Product, ProductVersion string
+	// CPUs is the number of CPUs "worker_processes auto" stands for; 0
+	// means runtime.NumCPU(), which is what nginx's auto counts (the CPUs
+	// the process may run on).
+	CPUs int
 }
 
 // Runtime is one configuration generation, ready to serve. It is never
@@ -316,6 +321,7 @@ func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
 	}
 	o.Keepalive = upstream.Keepalive{
 		MaxIdle:  u.Keepalive,
+		Workers:  b.workers(),
 		Requests: u.KeepaliveRequests,
 		Time:     u.KeepaliveTime,
 		Timeout:  u.KeepaliveTimeout,
@@ -326,6 +332,24 @@ func (b *builder) group(u *config.Upstream) (*upstream.Group, error) {
 	}
 	return g, nil
 }
+
+// workers is the number of nginx worker processes the configuration's
+// worker_processes stands for: keepalive N is a limit per worker, and the
+// one gatehouse process serves what they would (see package upstream).
+func (b *builder) workers() int {
+	if n := b.cfg.WorkerProcesses; n > 0 {
+		return n
+	}
+	if b.deps.CPUs > 0 {
+		return b.deps.CPUs
+	}
+	return runtime.NumCPU()
+}
+
+// Group returns the upstream group named name (an upstream block's name,
+// as written), or nil; for tests and diagnostics such as the pool's
+// [upstream.Pool.Stats].
+func (rt *Runtime) Group(name string) *upstream.Group { return rt.groups[name] }
 
 func (b *builder) vhost(s *config.Server) (*vhost, error) {
 	v := &vhost{cfg: s, mergeSlashes: s.Core.MergeSlashes}

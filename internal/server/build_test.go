@@ -228,3 +228,48 @@ func TestSocketSSL(t *testing.T) {
 		t.Errorf("no socket %s", a)
 	}
 }
+
+// TestKeepalivePerWorker: an upstream block's keepalive N is nginx's limit
+// per worker process, so the group's pool keeps N times the worker
+// processes worker_processes stands for ("auto": the CPUs), also for the
+// keepalive "defaults secure" supplies.
+func TestKeepalivePerWorker(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		main    string
+		up      string
+		cpus    int
+		maxIdle int
+	}{
+		{"default is one worker", "", "keepalive 16;", 3, 16},
+		{"worker_processes N", "worker_processes 4;", "keepalive 16;", 3, 64},
+		{"worker_processes auto", "worker_processes auto;", "keepalive 16;", 3, 48},
+		{"secure default keepalive", "worker_processes auto;", "", 2, 64},
+		{"defaults nginx: no keepalive", "defaults nginx; worker_processes auto; events {}", "", 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, err := compile(t, dir, tc.main+`
+pid DIR/logs/pid;
+error_log DIR/logs/error.log;
+http {
+    access_log off;
+    upstream app { server 127.0.0.1:1; `+tc.up+` }
+    server { listen 127.0.0.1:1; location / { proxy_pass http://app; } }
+}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps := testDeps(t)
+			deps.CPUs = tc.cpus
+			rt, err := Build(cfg, deps, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rt.Close()
+			if got := rt.Group("app").Pool().MaxIdle(); got != tc.maxIdle {
+				t.Errorf("pool keeps %d idle connections, want %d", got, tc.maxIdle)
+			}
+		})
+	}
+}

@@ -35,6 +35,33 @@
 // keep-alive connections once the new generation is committed. [CarryOver]
 // does both for whole generations.
 //
+// # Keep-alive pool size
+//
+// nginx's "keepalive N" caches up to N idle connections in each worker
+// process (ngx_http_upstream_keepalive_module keeps its cache per
+// worker), so an nginx with worker_processes W keeps up to N × W in all,
+// each worker seeing about 1/W of the concurrent requests. gatehouse is one
+// process serving what all W workers would, so its pool keeps N × W
+// ([Keepalive.Workers]; the server package maps worker_processes onto it,
+// "auto" being the number of CPUs, as in nginx). Dividing the load by W and
+// the cache by W, as nginx does, or neither, as gatehouse does, gives the
+// same number of idle connections for the same load; one pool of N for all
+// of it would, under a steady load of more than N concurrent requests,
+// close connections the next requests open again, each with a TLS
+// handshake. The same applies to the keepalive that "defaults secure"
+// supplies.
+//
+// An adaptive limit (keep whatever the recent peak concurrency needs) was
+// not chosen: it would let idle connections exceed N × W, and nginx's
+// keepalive is also how an operator bounds the idle connections a backend
+// must hold open for the proxy.
+//
+// Idle connections are reused most recently used first (LIFO, like
+// nginx's cache), so under a falling load the surplus ones gather at the
+// least recently used end and keepalive_timeout closes them. [Pool.Stats]
+// counts connections made (with full and resumed TLS handshakes), reused,
+// kept, and closed by reason.
+//
 // # Time
 //
 // Failure accounting uses whole seconds, as nginx does (ngx_time()), read from

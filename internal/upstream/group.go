@@ -91,9 +91,15 @@ type Server struct {
 // Keepalive holds the keep-alive settings of an upstream block. Zero
 // Requests, Time and Timeout mean nginx's defaults (1000, 1h, 60s).
 type Keepalive struct {
-	// MaxIdle is "keepalive N": idle connections kept per group; 0 disables
-	// caching ("defaults secure" makes it 32, see defaults.md).
+	// MaxIdle is "keepalive N": idle connections kept per group and worker
+	// process; 0 disables caching ("defaults secure" makes it 32, see
+	// defaults.md).
 	MaxIdle int
+	// Workers is the number of nginx worker processes the one gatehouse
+	// process stands for (worker_processes; "auto" is the number of
+	// CPUs); 0 means 1. nginx keeps up to N idle connections in each
+	// worker, so the pool keeps up to MaxIdle × Workers.
+	Workers int
 	// Requests is keepalive_requests.
 	Requests int
 	// Time is keepalive_time, the maximum age of a reused connection.

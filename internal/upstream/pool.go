@@ -1,8 +1,10 @@
 package upstream
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,9 +56,10 @@ func (c *Conn) Requests() int { return c.requests }
 func (c *Conn) KeptDeadlines() (read, write *time.Time) { return &c.readDeadline, &c.writeDeadline }
 
 // Pool keeps the idle keep-alive connections of one group, nginx's
-// ngx_http_upstream_keepalive_module: at most MaxIdle idle connections in
-// all, the least recently used evicted first, looked up by peer (most
-// recently used first). It is safe for concurrent use.
+// ngx_http_upstream_keepalive_module: at most MaxIdle × Workers idle
+// connections in all (see [Keepalive.Workers]), the least recently used
+// evicted first, looked up by peer (most recently used first). It is safe
+// for concurrent use.
 //
 // An idle connection is checked just before it is handed out: a
 // non-blocking one-byte MSG_PEEK read on its socket (below any TLS layer)
@@ -83,7 +86,51 @@ type Pool struct {
 	tail   *Conn // least recently used
 	n      int
 	closed bool
+
+	stats poolCounters
 }
+
+// PoolStats counts what a pool did with its connections since it was
+// made, for tests, benchmarks and diagnostics. Every connection made is
+// counted once in New; every one the pool closed once in one of the
+// close reasons.
+type PoolStats struct {
+	// New is the number of connections made ([Pool.NewConn]); of them,
+	// FullHandshakes and Resumed are TLS connections whose handshake was
+	// a full one or resumed a session.
+	New, FullHandshakes, Resumed int64
+	// Reused is the number of idle connections handed out by [Pool.Get].
+	Reused int64
+	// Kept is the number of connections [Pool.Put] kept.
+	Kept int64
+	// Evicted were closed because the pool was full (the least recently
+	// used one on Put or on reload), Renewed because keepalive_requests or
+	// keepalive_time was used up, Expired because they were idle for
+	// keepalive_timeout, Dead because the upstream had closed them or
+	// sent something unasked, Discarded because the pool was closed,
+	// keeps nothing, or was told to close them ([Pool.CloseIdle]).
+	Evicted, Renewed, Expired, Dead, Discarded int64
+}
+
+type poolCounters struct {
+	new, full, resumed, reused, kept           atomic.Int64
+	evicted, renewed, expired, dead, discarded atomic.Int64
+}
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() PoolStats {
+	c := &p.stats
+	return PoolStats{
+		New: c.new.Load(), FullHandshakes: c.full.Load(), Resumed: c.resumed.Load(),
+		Reused: c.reused.Load(), Kept: c.kept.Load(),
+		Evicted: c.evicted.Load(), Renewed: c.renewed.Load(), Expired: c.expired.Load(),
+		Dead: c.dead.Load(), Discarded: c.discarded.Load(),
+	}
+}
+
+// MaxIdle is the number of idle connections the pool keeps at most:
+// keepalive N times the worker processes it stands for.
+func (p *Pool) MaxIdle() int { return p.maxIdle }
 
 // NewPool makes a pool with the given settings and clock (nil means
 // time.Now). Groups make their own; see [Group.Pool].
@@ -94,7 +141,7 @@ func newPool(k Keepalive, now func() time.Time) *Pool {
 		now = time.Now
 	}
 	p := &Pool{
-		maxIdle:     max(k.MaxIdle, 0),
+		maxIdle:     max(k.MaxIdle, 0) * max(k.Workers, 1),
 		requests:    k.Requests,
 		maxAge:      k.Time,
 		idleTimeout: k.Timeout,
@@ -117,6 +164,14 @@ func newPool(k Keepalive, now func() time.Time) *Pool {
 // (plain and TLS, different TLS settings or server names); use "" when
 // there is only one kind.
 func (p *Pool) NewConn(peer *Peer, c net.Conn, scope string) *Conn {
+	p.stats.new.Add(1)
+	if tc, ok := c.(*tls.Conn); ok {
+		if tc.ConnectionState().DidResume {
+			p.stats.resumed.Add(1)
+		} else {
+			p.stats.full.Add(1)
+		}
+	}
 	return &Conn{Conn: c, peer: peer, scope: scope, created: p.now(), live: newLiveness(c)}
 }
 
@@ -135,13 +190,15 @@ func (p *Pool) Get(peer *Peer, scope string) *Conn {
 			}
 		}
 		p.mu.Unlock()
-		closeChain(dead)
+		p.stats.expired.Add(int64(closeChain(dead)))
 		if found == nil {
 			return nil
 		}
 		if found.live.alive() {
+			p.stats.reused.Add(1)
 			return found
 		}
+		p.stats.dead.Add(1)
 		found.Conn.Close()
 	}
 }
@@ -160,7 +217,13 @@ func (p *Pool) Put(c *Conn) bool {
 	now := p.now()
 	p.mu.Lock()
 	if p.closed || p.maxIdle == 0 || c.requests >= p.requests || now.Sub(c.created) > p.maxAge {
+		closed := p.closed || p.maxIdle == 0
 		p.mu.Unlock()
+		if closed {
+			p.stats.discarded.Add(1)
+		} else {
+			p.stats.renewed.Add(1)
+		}
 		c.Conn.Close()
 		return false
 	}
@@ -173,7 +236,8 @@ func (p *Pool) Put(c *Conn) bool {
 	c.idleSince = now
 	p.pushLocked(c)
 	p.mu.Unlock()
-	closeChain(evicted)
+	p.stats.kept.Add(1)
+	p.stats.evicted.Add(int64(closeChain(evicted)))
 	return true
 }
 
@@ -190,7 +254,8 @@ func (p *Pool) Len() int {
 // timer.
 func (p *Pool) Sweep() int {
 	p.mu.Lock()
-	dead := p.expireLocked(p.now())
+	expired := p.expireLocked(p.now())
+	var dead *Conn
 	for c := p.head; c != nil; {
 		next := c.next
 		if !c.live.alive() {
@@ -201,7 +266,10 @@ func (p *Pool) Sweep() int {
 		c = next
 	}
 	p.mu.Unlock()
-	return closeChain(dead)
+	ne, nd := closeChain(expired), closeChain(dead)
+	p.stats.expired.Add(int64(ne))
+	p.stats.dead.Add(int64(nd))
+	return ne + nd
 }
 
 // CloseIdle closes the idle connections to peers for which remove is true,
@@ -219,7 +287,9 @@ func (p *Pool) CloseIdle(remove func(*Peer) bool) int {
 		c = next
 	}
 	p.mu.Unlock()
-	return closeChain(dead)
+	n := closeChain(dead)
+	p.stats.discarded.Add(int64(n))
+	return n
 }
 
 // CloseAll closes every idle connection; connections offered later by
@@ -231,7 +301,9 @@ func (p *Pool) CloseAll() int {
 	dead := p.head
 	p.head, p.tail, p.n = nil, nil, 0
 	p.mu.Unlock()
-	return closeChain(dead)
+	n := closeChain(dead)
+	p.stats.discarded.Add(int64(n))
+	return n
 }
 
 // handOver closes p and moves its idle connections to next, re-pointed to
@@ -262,7 +334,7 @@ func (p *Pool) handOver(next *Pool, successor func(*Peer) *Peer) {
 		}
 		c = prev
 	}
-	closeChain(dead)
+	p.stats.discarded.Add(int64(closeChain(dead)))
 }
 
 // adopt puts an idle connection at the head of p without counting a

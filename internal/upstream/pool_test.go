@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -359,5 +360,62 @@ func TestPoolTLS(t *testing.T) {
 	waitReadable(t, c2)
 	if pool.Get(a, "tls") != nil {
 		t.Fatal("TLS connection closed by the upstream was handed out")
+	}
+	if st := pool.Stats(); st.New != 2 || st.FullHandshakes != 2 || st.Resumed != 0 || st.Reused != 1 || st.Dead != 1 {
+		t.Errorf("stats %+v, want 2 new with full handshakes, 1 reused, 1 dead", st)
+	}
+}
+
+// TestPoolWorkers: keepalive N is per worker process, so a pool that
+// stands for W workers keeps N × W idle connections.
+func TestPoolWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		k    Keepalive
+		want int
+	}{
+		{Keepalive{MaxIdle: 3}, 3},
+		{Keepalive{MaxIdle: 3, Workers: 1}, 3},
+		{Keepalive{MaxIdle: 3, Workers: 2}, 6},
+		{Keepalive{MaxIdle: 0, Workers: 4}, 0},
+	} {
+		tg, a, _ := newPoolGroup(t, tc.k)
+		pool := tg.Pool()
+		if got := pool.MaxIdle(); got != tc.want {
+			t.Errorf("%+v: MaxIdle %d, want %d", tc.k, got, tc.want)
+		}
+		for i := range tc.want + 2 {
+			pool.Put(pool.NewConn(a, &fakeConn{id: fmt.Sprint(i)}, ""))
+		}
+		// Two more than fit: two closed, evicted from a full pool or
+		// discarded by one that keeps nothing.
+		st := pool.Stats()
+		if pool.Len() != tc.want || st.Evicted+st.Discarded != 2 {
+			t.Errorf("%+v: %d idle after %d puts, stats %+v", tc.k, pool.Len(), tc.want+2, st)
+		}
+	}
+}
+
+// TestPoolStats: every connection made is counted once, and every one the
+// pool closes is counted once under its reason.
+func TestPoolStats(t *testing.T) {
+	tg, a, b := newPoolGroup(t, Keepalive{MaxIdle: 2, Requests: 2, Timeout: time.Minute})
+	pool := tg.Pool()
+	mk := func(p *Peer) *Conn { return pool.NewConn(p, &fakeConn{}, "") }
+	c1, c2, c3 := mk(a), mk(a), mk(b)
+	pool.Put(c1)               // kept
+	pool.Put(c2)               // kept
+	pool.Put(c3)               // kept, c1 evicted
+	if pool.Get(a, "") != c2 { // reused
+		t.Fatal("c2 not reused")
+	}
+	pool.Put(c2) // second request: keepalive_requests 2 used up
+	tg.clock.Add(time.Minute)
+	pool.Get(b, "") // c3 expired on the way
+	pool.Put(mk(a)) // kept
+	pool.CloseAll() // discarded
+	pool.Put(mk(b)) // discarded: closed pool
+	want := PoolStats{New: 5, Reused: 1, Kept: 4, Evicted: 1, Renewed: 1, Expired: 1, Discarded: 2}
+	if got := pool.Stats(); got != want {
+		t.Errorf("stats\n got %+v\nwant %+v", got, want)
 	}
 }
