@@ -23,29 +23,26 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "accesslog-example")
 	defer os.RemoveAll(dir)
 
-	// Configuration time: formats, then each access_log directive.
+	// Configuration time: the formats, then a file per access_log path.
 	reg, _ := variables.NewRegistry()
-	formats := accesslog.NewFormats(reg)
-	if _, err := formats.Define([]string{"short", "escape=json", `{"status":$status,"uri":"$uri"}`}); err != nil {
-		panic(err)
-	}
-	spec, err := accesslog.ParseAccessLog([]string{filepath.Join(dir, "access.log"), "short", "buffer=32k"}, reg, formats)
+	format, err := accesslog.NewFormat(reg, "short", accesslog.EscapeJSON, `{"status":$status,"uri":"$uri"}`)
 	if err != nil {
 		panic(err)
 	}
+	path := filepath.Join(dir, "access.log")
 	files := accesslog.NewFiles(accesslog.FilesOptions{})
-	f, err := files.Open(spec.Path, spec.Buffer, spec.Flush, spec.Gzip)
+	f, err := files.Open(path, 32<<10, 0, 0)
 	if err != nil {
 		panic(err)
 	}
-	logger := accesslog.NewLogger(accesslog.Sink{File: f, Format: spec.Format, If: spec.If})
+	logger := accesslog.NewLogger(accesslog.Sink{File: f, Format: format})
 
 	// Per request, when the response is done.
 	logger.Log(req{variables.Status: "200", variables.URI: `/a"b`})
 
 	// USR1 calls files.Reopen(); shutdown flushes and closes.
 	files.Close()
-	b, _ := os.ReadFile(spec.Path)
+	b, _ := os.ReadFile(path)
 	fmt.Print(string(b))
 	// Output:
 	// {"status":200,"uri":"/a\"b"}

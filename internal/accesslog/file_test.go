@@ -235,8 +235,7 @@ func TestWriteErrorAlertRateLimited(t *testing.T) {
 func TestLoggerIfAndSinks(t *testing.T) {
 	dir := t.TempDir()
 	reg := registry(t)
-	formats := NewFormats(reg)
-	short, err := formats.Define([]string{"short", "$status $uri"})
+	short, err := NewFormat(reg, "short", EscapeDefault, "$status $uri")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +270,7 @@ func TestLoggerIfAndSinks(t *testing.T) {
 func TestConcurrentLogging(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.log")
 	reg := registry(t)
-	f, _ := NewFormats(reg).Define([]string{"f", "$uri"})
+	f, _ := NewFormat(reg, "f", EscapeDefault, "$uri")
 	fs := NewFiles(FilesOptions{})
 	file, _ := fs.Open(p, 100, 0, 0)
 	l := NewLogger(Sink{File: file, Format: f})
@@ -331,7 +330,7 @@ func (r *fastRequest) Var(id variables.ID, arg []byte, dst []byte) ([]byte, bool
 func newBenchLogger(tb testing.TB, buffer int) (*Logger, *Files) {
 	tb.Helper()
 	reg := registry(tb)
-	combined, _ := NewFormats(reg).Lookup("combined")
+	combined, _ := NewFormat(reg, "combined", EscapeDefault, Combined)
 	fs := NewFiles(FilesOptions{})
 	f, err := fs.Open(filepath.Join(tb.TempDir(), "bench.log"), buffer, 0, 0)
 	if err != nil {

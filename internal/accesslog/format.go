@@ -7,7 +7,6 @@ package accesslog
 
 import (
 	"errors"
-	"strings"
 
 	"gatehouse/internal/variables"
 )
@@ -38,7 +37,7 @@ const Combined = `$remote_addr - $remote_user [$time_local] ` +
 	`"$request" $status $body_bytes_sent ` +
 	`"$http_referer" "$http_user_agent"`
 
-// Error is an invalid log_format or access_log directive. Its text is
+// Error is an invalid log_format. Its text is
 // nginx's message without position; the configuration layer adds
 // " in FILE:LINE". Syntax errors of variables and unknown variables come
 // back as the variables package's own types instead, because nginx reports
@@ -50,12 +49,6 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
-
-// ErrDuplicateFormat classifies a log_format name defined twice.
-var ErrDuplicateFormat = errors.New("duplicate log_format")
-
-// ErrUnknownFormat classifies an access_log naming an undefined format.
-var ErrUnknownFormat = errors.New("unknown log format")
 
 // Format is a compiled log_format. It is immutable and safe for concurrent
 // use.
@@ -71,23 +64,14 @@ func (f *Format) Name() string { return f.name }
 // Escape returns the format's escaping mode.
 func (f *Format) Escape() Escape { return f.escape }
 
-// CompileFormat compiles a log_format's arguments after the name: an
-// optional "escape=..." and one or more strings, which are concatenated.
-func CompileFormat(reg *variables.Registry, name string, args []string) (*Format, error) {
-	f := &Format{name: name}
-	if len(args) > 0 && strings.HasPrefix(args[0], "escape=") {
-		switch v := args[0][len("escape="):]; v {
-		case "default":
-		case "json":
-			f.escape = EscapeJSON
-		case "none":
-			f.escape = EscapeNone
-		default:
-			return nil, &Error{Msg: `unknown log format escaping "` + v + `"`}
-		}
-		args = args[1:]
-	}
-	for _, a := range args {
+// NewFormat compiles a log_format from its name, escape= mode and strings
+// (the directive's arguments after those), once at configuration time.
+// Each string is compiled on its own, as ngx_http_log_compile_format does,
+// so a "$" that ends one string is an error even if the next begins with
+// a name.
+func NewFormat(reg *variables.Registry, name string, escape Escape, strs ...string) (*Format, error) {
+	f := &Format{name: name, escape: escape}
+	for _, a := range strs {
 		t, err := reg.CompileMode(a, variables.LogFormat)
 		if err != nil {
 			var se *variables.SyntaxError
@@ -101,68 +85,6 @@ func CompileFormat(reg *variables.Registry, name string, args []string) (*Format
 		f.segs = append(f.segs, t.Segments()...)
 	}
 	return f, nil
-}
-
-// NewFormat compiles a format from its escape mode and text (the strings
-// of the directive already concatenated), for callers that parsed the
-// log_format directive themselves.
-func NewFormat(reg *variables.Registry, name string, escape Escape, text string) (*Format, error) {
-	f, err := CompileFormat(reg, name, []string{text})
-	if err != nil {
-		return nil, err
-	}
-	f.escape = escape
-	return f, nil
-}
-
-// Formats is the set of log formats of one configuration, with "combined"
-// predefined.
-type Formats struct {
-	reg  *variables.Registry
-	list []*Format
-}
-
-// NewFormats returns a set holding only the predefined "combined" format.
-func NewFormats(reg *variables.Registry) *Formats {
-	combined, err := CompileFormat(reg, "combined", []string{Combined})
-	if err != nil {
-		// Combined uses only built-in variables; this cannot happen with a
-		// registry from variables.NewRegistry.
-		combined = &Format{name: "combined"}
-	}
-	return &Formats{reg: reg, list: []*Format{combined}}
-}
-
-// Define compiles and adds a log_format: args are the directive's arguments
-// (name first). Redefining a name (compared exactly, as nginx does,
-// "combined" included) is an error wrapping ErrDuplicateFormat.
-func (fs *Formats) Define(args []string) (*Format, error) {
-	if len(args) < 2 {
-		return nil, &Error{Msg: `invalid number of arguments in "log_format" directive`}
-	}
-	name := args[0]
-	for _, f := range fs.list {
-		if f.name == name {
-			return nil, &Error{Msg: `duplicate "log_format" name "` + name + `"`, Err: ErrDuplicateFormat}
-		}
-	}
-	f, err := CompileFormat(fs.reg, name, args[1:])
-	if err != nil {
-		return nil, err
-	}
-	fs.list = append(fs.list, f)
-	return f, nil
-}
-
-// Lookup finds a format by name, case-insensitively, the first defined
-// winning.
-func (fs *Formats) Lookup(name string) (*Format, bool) {
-	for _, f := range fs.list {
-		if strings.EqualFold(f.name, name) {
-			return f, true
-		}
-	}
-	return nil, false
 }
 
 // Append renders one log line (without the newline) for src into dst:

@@ -66,17 +66,15 @@ var hostileRequest = request{
 
 func TestCombinedGolden(t *testing.T) {
 	reg := registry(t)
-	fs := NewFormats(reg)
-	for _, mode := range []string{"json", "none", "default"} {
-		if _, err := fs.Define([]string{"combined_" + mode, "escape=" + mode, Combined}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var out bytes.Buffer
-	for _, name := range []string{"combined", "combined_default", "combined_json", "combined_none"} {
-		f, ok := fs.Lookup(name)
-		if !ok {
-			t.Fatalf("format %s missing", name)
+	for _, c := range []struct {
+		name   string
+		escape Escape
+	}{{"combined", EscapeDefault}, {"combined_default", EscapeDefault}, {"combined_json", EscapeJSON}, {"combined_none", EscapeNone}} {
+		name := c.name
+		f, err := NewFormat(reg, name, c.escape, Combined)
+		if err != nil {
+			t.Fatal(err)
 		}
 		for i, req := range []request{curlRequest, hostileRequest} {
 			fmt.Fprintf(&out, "# %s request %d\n", name, i)
@@ -101,7 +99,10 @@ func TestCombinedGolden(t *testing.T) {
 
 // TestCombinedExample pins nginx.md's example line without the golden file.
 func TestCombinedExample(t *testing.T) {
-	f, _ := NewFormats(registry(t)).Lookup("combined")
+	f, err := NewFormat(registry(t), "combined", EscapeDefault, Combined)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := string(f.Append(nil, curlRequest))
 	want := `203.0.113.7 - - [10/Oct/2025:13:55:36 +0000] "GET /upstream/x HTTP/1.1" 200 612 "-" "curl/8.5.0"`
 	if got != want {
@@ -113,20 +114,20 @@ func TestRenderingRules(t *testing.T) {
 	reg := registry(t)
 	req := request{"host": "", "uri": "a\"b"}
 	tests := []struct {
-		args []string
-		want string
+		escape Escape
+		args   []string
+		want   string
 	}{
 		// not found: "-" only with escape=default; empty prints nothing
-		{[]string{"[$http_x][$host][$uri]"}, `[-][][a\x22b]`},
-		{[]string{"escape=default", "[$http_x][$host][$uri]"}, `[-][][a\x22b]`},
-		{[]string{"escape=json", "[$http_x][$host][$uri]"}, `[][][a\"b]`},
-		{[]string{"escape=none", "[$http_x][$host][$uri]"}, `[][][a"b]`},
+		{EscapeDefault, []string{"[$http_x][$host][$uri]"}, `[-][][a\x22b]`},
+		{EscapeJSON, []string{"[$http_x][$host][$uri]"}, `[][][a\"b]`},
+		{EscapeNone, []string{"[$http_x][$host][$uri]"}, `[][][a"b]`},
 		// literal text is never escaped; strings are concatenated
-		{[]string{`"lit\`, ` $uri`}, `"lit\ a\x22b`},
-		{[]string{"${uri}x"}, `a\x22bx`},
+		{EscapeDefault, []string{`"lit\`, ` $uri`}, `"lit\ a\x22b`},
+		{EscapeDefault, []string{"${uri}x"}, `a\x22bx`},
 	}
 	for _, tc := range tests {
-		f, err := CompileFormat(reg, "t", tc.args)
+		f, err := NewFormat(reg, "t", tc.escape, tc.args...)
 		if err != nil {
 			t.Fatalf("%q: %v", tc.args, err)
 		}
@@ -143,7 +144,6 @@ func TestFormatErrors(t *testing.T) {
 		want string
 		is   error
 	}{
-		{[]string{"escape=xml", "$uri"}, `unknown log format escaping "xml"`, nil},
 		{[]string{"a $ b"}, `invalid parameter "$ b"`, variables.ErrInvalidName},
 		{[]string{"ok", "x$"}, `invalid parameter "$"`, variables.ErrInvalidName},
 		{[]string{"${}"}, `invalid parameter "${}"`, variables.ErrInvalidName},
@@ -152,7 +152,7 @@ func TestFormatErrors(t *testing.T) {
 		{[]string{"$1"}, `unknown "1" variable`, variables.ErrUnknown},
 	}
 	for _, tc := range tests {
-		_, err := CompileFormat(reg, "t", tc.args)
+		_, err := NewFormat(reg, "t", EscapeDefault, tc.args...)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%q: err %v, want %s", tc.args, err, tc.want)
 			continue
@@ -163,35 +163,7 @@ func TestFormatErrors(t *testing.T) {
 	}
 }
 
-func TestFormatsDefineLookup(t *testing.T) {
-	fs := NewFormats(registry(t))
-	if _, err := fs.Define([]string{"combined", "$uri"}); !errors.Is(err, ErrDuplicateFormat) ||
-		err.Error() != `duplicate "log_format" name "combined"` {
-		t.Errorf("redefining combined: %v", err)
-	}
-	main, err := fs.Define([]string{"main", "$uri"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fs.Define([]string{"main", "$host"}); !errors.Is(err, ErrDuplicateFormat) {
-		t.Errorf("duplicate main: %v", err)
-	}
-	// Duplicates compare exactly, lookups case-insensitively (nginx).
-	if _, err := fs.Define([]string{"MAIN", "$host"}); err != nil {
-		t.Errorf("MAIN: %v", err)
-	}
-	if f, ok := fs.Lookup("Main"); !ok || f != main {
-		t.Error("Lookup is not case-insensitive or not first-defined")
-	}
-	if f, ok := fs.Lookup("COMBINED"); !ok || f.Name() != "combined" || f.Escape() != EscapeDefault {
-		t.Error("combined lookup")
-	}
-	if _, ok := fs.Lookup("missing"); ok {
-		t.Error("missing found")
-	}
-	if _, err := fs.Define([]string{"short"}); err == nil {
-		t.Error("log_format without a string accepted")
-	}
+func TestEscapeString(t *testing.T) {
 	if EscapeJSON.String() != "json" || EscapeNone.String() != "none" || EscapeDefault.String() != "default" {
 		t.Error("Escape.String")
 	}
@@ -252,8 +224,8 @@ func FuzzCompileFormat(f *testing.F) {
 	}
 	reg := registry(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, args := range [][]string{{s}, {"escape=json", s}, {"escape=" + s, "$uri"}} {
-			fm, err := CompileFormat(reg, "f", args)
+		for _, args := range [][]string{{s}, {s, "$uri"}, {"x", s}} {
+			fm, err := NewFormat(reg, "f", EscapeJSON, args...)
 			if err != nil {
 				var ae *Error
 				var se *variables.SyntaxError
@@ -281,13 +253,13 @@ func (sloppy) Var(id variables.ID, arg []byte, dst []byte) ([]byte, bool) {
 
 func TestSloppySource(t *testing.T) {
 	reg := registry(t)
-	for _, esc := range []string{"default", "json", "none"} {
-		f, err := CompileFormat(reg, "s", []string{"escape=" + esc, "a $host b $uri c"})
+	for _, esc := range []Escape{EscapeDefault, EscapeJSON, EscapeNone} {
+		f, err := NewFormat(reg, "s", esc, "a $host b $uri c")
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := "a - b - c"
-		if esc != "default" {
+		if esc != EscapeDefault {
 			want = "a  b  c"
 		}
 		if got := string(f.Append([]byte{}, sloppy{})); got != want {

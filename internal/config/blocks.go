@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/internal/accesslog"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/upstream"
@@ -189,25 +190,22 @@ func hLogFormat(c *compiler, f *frame, d *nginxconf.Directive) error {
 		switch e := args[0][len("escape="):]; e {
 		case "default":
 		case "json":
-			lf.Escape = EscapeJSON
+			lf.Escape = accesslog.EscapeJSON
 		case "none":
-			lf.Escape = EscapeNone
+			lf.Escape = accesslog.EscapeNone
 		default:
 			return nginxconf.Errorf(d.Pos, "unknown log format escaping \"%s\"", e)
 		}
 		args = args[1:]
 	}
-	lf.Format = strings.Join(args, "")
+	lf.Strings = args
 	c.m.logOrder = append(c.m.logOrder, lf)
 	return nil
 }
 
-// combinedFormat is nginx's predefined log format.
-const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
-
 func (c *compiler) findLogFormat(name string) *LogFormat {
 	if strings.EqualFold(name, "combined") {
-		return &LogFormat{Name: "combined", Format: combinedFormat}
+		return &LogFormat{Name: "combined", Strings: []string{accesslog.Combined}}
 	}
 	for _, lf := range c.m.logOrder {
 		if strings.EqualFold(lf.Name, name) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/internal/accesslog"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/upstream"
@@ -361,7 +362,7 @@ func (c *compiler) finish() (*Config, error) {
 }
 
 func (c *compiler) buildHTTP() *HTTP {
-	h := &HTTP{Pos: c.m.httpPos, LogFormats: map[string]*LogFormat{"combined": {Name: "combined", Format: combinedFormat}}}
+	h := &HTTP{Pos: c.m.httpPos, LogFormats: map[string]*LogFormat{"combined": {Name: "combined", Strings: []string{accesslog.Combined}}}}
 	for _, lf := range c.m.logOrder {
 		k := strings.ToLower(lf.Name)
 		if _, ok := h.LogFormats[k]; !ok {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"gatehouse/internal/accesslog"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/upstream"
@@ -434,23 +435,13 @@ type AccessLog struct {
 	Pos    nginxconf.Pos
 }
 
-// LogEscape is log_format's escape= mode.
-type LogEscape int
-
-// log_format escape modes.
-const (
-	EscapeDefault LogEscape = iota
-	EscapeJSON
-	EscapeNone
-)
-
-// LogFormat is a named log_format; Format holds the concatenated raw
-// strings for the accesslog package to compile.
+// LogFormat is a named log_format: Strings are its raw strings, which
+// the accesslog package compiles with the registry of the generation.
 type LogFormat struct {
-	Name   string
-	Escape LogEscape
-	Format string
-	Pos    nginxconf.Pos // zero for the predefined "combined"
+	Name    string
+	Escape  accesslog.Escape
+	Strings []string
+	Pos     nginxconf.Pos // zero for the predefined "combined"
 }
 
 // Return is the return directive.

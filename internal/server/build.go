@@ -119,11 +119,12 @@ type loc struct {
 
 // builder holds what Build shares between servers and locations.
 type builder struct {
-	cfg     *config.Config
-	deps    Deps
-	store   *certs.Store
-	reg     *variables.Registry
-	formats *accesslog.Formats
+	cfg   *config.Config
+	deps  Deps
+	store *certs.Store
+	reg   *variables.Registry
+	// formats are the compiled log_formats, nil keying "combined".
+	formats map[*config.LogFormat]*accesslog.Format
 	tlsCtx  map[string]*tlsClient
 	errLogs map[string]*errorlog.Logger // by their targets
 	rt      *Runtime
@@ -166,7 +167,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		deps:    deps,
 		store:   certs.NewStore(deps.ReadFile),
 		reg:     reg,
-		formats: accesslog.NewFormats(reg),
+		formats: map[*config.LogFormat]*accesslog.Format{},
 		tlsCtx:  map[string]*tlsClient{},
 		errLogs: map[string]*errorlog.Logger{},
 		rt:      rt,
@@ -232,19 +233,11 @@ func registry(cfg *config.Config) (*variables.Registry, error) {
 
 func (b *builder) build(prev *Runtime) error {
 	h := b.cfg.HTTP
+	// Every log_format is compiled, used or not, as nginx compiles it
+	// where it is defined.
 	for _, lf := range h.LogFormats {
-		if lf.Pos.File == "" {
-			continue // the predefined "combined"
-		}
-		args := []string{lf.Name}
-		switch lf.Escape {
-		case config.EscapeJSON:
-			args = append(args, "escape=json")
-		case config.EscapeNone:
-			args = append(args, "escape=none")
-		}
-		if _, err := b.formats.Define(append(args, lf.Format)); err != nil {
-			return posErr(lf.Pos, err)
+		if _, err := b.format(lf); err != nil {
+			return err
 		}
 	}
 	for _, u := range h.Upstreams {
@@ -571,6 +564,25 @@ func LogTargets(logs []config.ErrorLog) []errorlog.Target {
 	return targets
 }
 
+// format compiles a log_format once per generation; the predefined
+// "combined" (which the config layer may hand out as several values) is
+// one format.
+func (b *builder) format(lf *config.LogFormat) (*accesslog.Format, error) {
+	key := lf
+	if lf.Pos.File == "" {
+		key = nil
+	}
+	if f, ok := b.formats[key]; ok {
+		return f, nil
+	}
+	f, err := accesslog.NewFormat(b.reg, lf.Name, lf.Escape, lf.Strings...)
+	if err != nil {
+		return nil, posErr(lf.Pos, err)
+	}
+	b.formats[key] = f
+	return f, nil
+}
+
 func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, error) {
 	var sinks []accesslog.Sink
 	for _, a := range logs {
@@ -578,9 +590,9 @@ func (b *builder) accessLogger(logs []config.AccessLog) (*accesslog.Logger, erro
 		if err != nil {
 			return nil, err
 		}
-		format, ok := b.formats.Lookup(a.Format.Name)
-		if !ok {
-			return nil, posErr(a.Pos, fmt.Errorf("unknown log format %q", a.Format.Name))
+		format, err := b.format(a.Format)
+		if err != nil {
+			return nil, err
 		}
 		sink := accesslog.Sink{File: f, Format: format}
 		if a.If != "" {
