@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -624,5 +626,70 @@ func TestUpstreamNonTLSPeer(t *testing.T) {
 		if !errors.As(err, &ue) || ue.Message() != tt.want || !errors.Is(err, ErrHandshake) || ue.Fix == "" {
 			t.Errorf("got %v, want %q", err, tt.want)
 		}
+	}
+}
+
+// TestUpstreamVerifyCacheSameLeafOtherChain: a remembered verification is
+// used only for the very chain that verified. Two backends present the same
+// leaf, one with its intermediate and one without; the one without must be
+// refused whether or not the other was verified first, exactly as a fresh
+// context refuses it.
+func TestUpstreamVerifyCacheSameLeafOtherChain(t *testing.T) {
+	root := testpki.NewCA(t)
+	inter := root.Intermediate()
+	leaf := inter.Leaf(testpki.WithDNS("b1.test"))
+	full := startBackend(t, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}})
+	bare := startBackend(t, &tls.Config{Certificates: []tls.Certificate{leaf.LeafOnlyTLSCertificate()}})
+	for _, reuse := range []bool{false, true} {
+		opts := UpstreamOptions{Verify: true, TrustedCertificate: root.CertFile(), VerifyDepth: 2, Name: "b1.test", ServerName: true, SessionReuse: reuse}
+		fresh := func(b *backend) error {
+			_, err := dial(t, newUpstream(t, opts), b)
+			<-b.results
+			return err
+		}
+		wantFull, wantBare := fresh(full), fresh(bare)
+		if wantFull != nil || wantBare == nil {
+			t.Fatalf("fresh: full chain %v, leaf only %v", wantFull, wantBare)
+		}
+		u := newUpstream(t, opts)
+		for i, b := range []*backend{full, bare, full, bare} {
+			_, err := dial(t, u, b)
+			<-b.results
+			want := wantFull
+			if b == bare {
+				want = wantBare
+			}
+			if fmt.Sprint(err) != fmt.Sprint(want) {
+				t.Errorf("reuse %v step %d: %v, a fresh context says %v", reuse, i, err, want)
+			}
+		}
+	}
+}
+
+// BenchmarkUpstreamVerify measures what remembering a verified chain saves
+// on a handshake to a known peer (the name check runs either way).
+func BenchmarkUpstreamVerify(b *testing.B) {
+	root := testpki.NewCA(b)
+	leaf := root.Intermediate().Leaf(testpki.WithDNS("b1.test"))
+	dir := b.TempDir()
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, root.CertPEM(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for _, cached := range []bool{true, false} {
+		b.Run(fmt.Sprintf("cached=%v", cached), func(b *testing.B) {
+			u, err := NewUpstream(UpstreamOptions{Verify: true, TrustedCertificate: ca, VerifyDepth: 2, Name: "b1.test"}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			u.noCache = !cached
+			chain := leaf.Chain()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := u.verify(chain, "b1.test"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
