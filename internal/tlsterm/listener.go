@@ -56,7 +56,8 @@ type Server struct {
 	// PreferServerCiphers come from ssl_protocols, ssl_ciphers,
 	// ssl_ecdh_curve and ssl_prefer_server_ciphers. As in nginx 1.28 only
 	// the default server's values are used for the socket. crypto/tls
-	// orders cipher suites itself, so PreferServerCiphers has no effect.
+	// orders cipher suites and groups itself, so PreferServerCiphers has
+	// no effect and CurvePreferences only says which groups may be used.
 	MinVersion, MaxVersion uint16
 	CipherSuites           []uint16
 	CurvePreferences       []tls.CurveID
