@@ -3,6 +3,7 @@ package tlsterm
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,6 +167,48 @@ func TestNoResumptionAcrossServers(t *testing.T) {
 					t.Errorf("resumed: $ssl_client_verify = %q, want SUCCESS", got)
 				}
 			}
+		}
+	}
+}
+
+// TestSessionTimeoutFromFirstHandshake: ssl_session_timeout counts from
+// the full handshake that created the session, however often it is
+// resumed (each TLS 1.2 resumption re-issues the ticket). With TLS 1.3 a
+// resumption makes a new session, as in OpenSSL, so its clock restarts.
+func TestSessionTimeoutFromFirstHandshake(t *testing.T) {
+	root := testpki.NewCA(t)
+	cert := root.Leaf(testpki.WithDNS("a.test")).TLSCertificate()
+	for _, tt := range []struct {
+		version uint16
+		last    string // $ssl_session_reused 6 minutes after the first handshake
+	}{{tls.VersionTLS12, "."}, {tls.VersionTLS13, "r"}} {
+		clock := newFakeClock()
+		l, err := New(Options{Servers: []Server{{Certificates: []tls.Certificate{cert}, SessionTimeout: 5 * time.Minute}}, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := clientConfig(root.Pool(), "a.test")
+		cfg.MaxVersion = tt.version
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		cfg.Time = clock.Now
+		reused := func() string {
+			t.Helper()
+			r := handshake(t, l, cfg)
+			if r.clientErr != nil || r.serverErr != nil {
+				t.Fatalf("handshake: client %v, server %v", r.clientErr, r.serverErr)
+			}
+			return varString(t, r.info, variables.SSLSessionReused)
+		}
+		want := []string{".", "r", "r", tt.last}
+		var got []string
+		for i := range want {
+			if i > 0 {
+				clock.Advance(2 * time.Minute)
+			}
+			got = append(got, reused())
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("TLS %x: at 0, 2, 4, 6 minutes $ssl_session_reused = %q, want %q", tt.version, got, want)
 		}
 	}
 }
