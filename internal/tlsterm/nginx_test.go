@@ -270,6 +270,8 @@ func TestAgainstNginx(t *testing.T) {
 	server := root.Leaf(testpki.WithDNS("mtls.test"))
 	revoked := root.Leaf(testpki.WithCN("revoked"))
 	notCA := root.Intermediate(testpki.WithCN("Not A CA"), testpki.NotCA())
+	noExt := root.Intermediate(testpki.WithCN("No Extensions"), testpki.NoExtensions())
+	noBC := root.Intermediate(testpki.WithCN("No Basic Constraints"), testpki.NoBasicConstraints())
 	writePEM(t, filepath.Join(dir, "server.crt"), "CERTIFICATE", server.Cert.Raw)
 	if err := os.WriteFile(filepath.Join(dir, "server.key"), server.KeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
@@ -340,6 +342,8 @@ func TestAgainstNginx(t *testing.T) {
 		{"tricky subject", &tricky},
 		{"root sent along", withExtra(inter.Leaf(testpki.WithCN("with root")), root.Cert)},
 		{"intermediate without CA flag", ptr(own(notCA, testpki.WithCN("under not-CA")))},
+		{"intermediate without extensions", ptr(own(noExt, testpki.WithCN("under no-ext")))},
+		{"intermediate without basicConstraints", ptr(own(noBC, testpki.WithCN("under no-bc")))},
 		{"no EKU", ptr(own(root, testpki.WithCN("no eku"), testpki.WithUsage(testpki.UsageNone)))},
 		{"code-signing EKU", ptr(own(root, testpki.WithCN("codesign"), testpki.WithUsage(testpki.UsageCodeSigning)))},
 		{"unknown root sent along", withExtra(strangerInt.Leaf(testpki.WithCN("with stranger root")), stranger.Cert)},
