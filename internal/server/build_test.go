@@ -114,6 +114,8 @@ func TestBuildFailures(t *testing.T) {
 			`^proxy_redirect with a regular expression or variables in the pattern is not supported yet in ` + conf + `:6$`},
 		{"proxy_redirect unknown variable", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_redirect http://x/ $nosuch;"),
 			`^unknown "nosuch" variable in ` + conf + `:6$`},
+		{"proxy_ssl_name unknown variable", loc("            proxy_pass https://127.0.0.1:9;\n            proxy_ssl_name $nosuch;"),
+			`^unknown "nosuch" variable in ` + conf + `:6$`},
 		{"proxy_set_header unknown variable", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_set_header X-A $nosuch;"),
 			`^unknown "nosuch" variable in ` + conf + `:6$`},
 	}
