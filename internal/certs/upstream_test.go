@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -691,5 +692,50 @@ func BenchmarkUpstreamVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestUpstreamSessionPerName: with proxy_ssl_session_reuse, a session made
+// for one proxy_ssl_name is never offered for another name at the same
+// peer, and a name the certificate does not match fails after a sibling
+// name succeeded, as it fails on a fresh context.
+func TestUpstreamSessionPerName(t *testing.T) {
+	root := testpki.NewCA(t)
+	for _, max := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		b := startBackend(t, &tls.Config{Certificates: []tls.Certificate{root.Leaf(testpki.WithDNS("a.test", "b.test")).TLSCertificate()}, MaxVersion: max})
+		only := startBackend(t, &tls.Config{Certificates: []tls.Certificate{root.Leaf(testpki.WithDNS("a.test")).TLSCertificate()}, MaxVersion: max})
+		u := newUpstream(t, UpstreamOptions{Verify: true, TrustedCertificate: root.CertFile(), VerifyDepth: 1, ServerName: true, SessionReuse: true})
+		for i, s := range []struct {
+			b      *backend
+			name   string
+			ok     bool
+			resume bool
+		}{
+			{b, "a.test", true, false},
+			{b, "a.test", true, true},
+			{b, "b.test", true, false},
+			{b, "a.test", true, true},
+			{only, "a.test", true, false},
+			{only, "a.test", true, true},
+			{only, "b.test", false, false},
+		} {
+			c, err := net.Dial("tcp", s.b.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc, err := u.HandshakeName(context.Background(), c, s.b.addr, s.name)
+			if (err == nil) != s.ok {
+				t.Errorf("TLS %x step %d %s: %v", max, i, s.name, err)
+			}
+			if tc != nil {
+				var buf [2]byte
+				_, _ = io.ReadFull(tc, buf[:])
+				tc.Close()
+			}
+			r := <-s.b.results
+			if r.err == nil && r.state.DidResume != s.resume {
+				t.Errorf("TLS %x step %d %s: resumed %v, want %v", max, i, s.name, r.state.DidResume, s.resume)
+			}
+		}
 	}
 }
