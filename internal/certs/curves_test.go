@@ -97,3 +97,27 @@ func TestCurvesAsNginx(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCurves: any value is either refused or gives distinct groups
+// crypto/tls implements.
+func FuzzParseCurves(f *testing.F) {
+	for _, s := range []string{"auto", "X25519:prime256v1", "P-256:secp256r1", "X448", "", ":", "bogus"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := ParseCurves(s)
+		if err != nil {
+			return
+		}
+		seen := map[tls.CurveID]bool{}
+		for _, id := range ids {
+			if id == 0 || seen[id] {
+				t.Fatalf("%q: %v", s, ids)
+			}
+			seen[id] = true
+		}
+		if s != "auto" && len(ids) == 0 {
+			t.Fatalf("%q: no groups", s)
+		}
+	})
+}
