@@ -10,23 +10,26 @@ type VerifyCode int
 
 // The OpenSSL verify codes gatehouse can produce or report.
 const (
-	VerifyOK                      VerifyCode = 0
-	VerifyUnspecified             VerifyCode = 1
-	VerifyUnableToGetIssuer       VerifyCode = 2
-	VerifyUnableToGetCRL          VerifyCode = 3
-	VerifySignatureFailure        VerifyCode = 7
-	VerifyCRLSignatureFailure     VerifyCode = 8
-	VerifyNotYetValid             VerifyCode = 9
-	VerifyExpired                 VerifyCode = 10
-	VerifyCRLNotYetValid          VerifyCode = 11
-	VerifyCRLExpired              VerifyCode = 12
-	VerifyDepthZeroSelfSigned     VerifyCode = 18
-	VerifySelfSignedInChain       VerifyCode = 19
-	VerifyUnableToGetIssuerLocal  VerifyCode = 20
-	VerifyUnableToVerifyLeaf      VerifyCode = 21
-	VerifyChainTooLong            VerifyCode = 22
-	VerifyRevoked                 VerifyCode = 23
-	VerifyInvalidCA               VerifyCode = 24
+	VerifyOK                     VerifyCode = 0
+	VerifyUnspecified            VerifyCode = 1
+	VerifyUnableToGetIssuer      VerifyCode = 2
+	VerifyUnableToGetCRL         VerifyCode = 3
+	VerifySignatureFailure       VerifyCode = 7
+	VerifyCRLSignatureFailure    VerifyCode = 8
+	VerifyNotYetValid            VerifyCode = 9
+	VerifyExpired                VerifyCode = 10
+	VerifyCRLNotYetValid         VerifyCode = 11
+	VerifyCRLExpired             VerifyCode = 12
+	VerifyDepthZeroSelfSigned    VerifyCode = 18
+	VerifySelfSignedInChain      VerifyCode = 19
+	VerifyUnableToGetIssuerLocal VerifyCode = 20
+	VerifyUnableToVerifyLeaf     VerifyCode = 21
+	VerifyChainTooLong           VerifyCode = 22
+	VerifyRevoked                VerifyCode = 23
+	VerifyNoIssuerPublicKey      VerifyCode = 24
+	// VerifyInvalidCA is X509_V_ERR_INVALID_CA, which OpenSSL 3 numbers
+	// 79 (1.1.1 used 24, now X509_V_ERR_NO_ISSUER_PUBLIC_KEY).
+	VerifyInvalidCA               VerifyCode = 79
 	VerifyPathLengthExceeded      VerifyCode = 25
 	VerifyInvalidPurpose          VerifyCode = 26
 	VerifyUntrusted               VerifyCode = 27
@@ -67,7 +70,7 @@ var verifyTexts = map[VerifyCode]string{
 	21: "unable to verify the first certificate",
 	22: "certificate chain too long",
 	23: "certificate revoked",
-	24: "invalid CA certificate",
+	24: "issuer certificate doesn't have a public key",
 	25: "path length constraint exceeded",
 	26: "unsuitable certificate purpose",
 	27: "certificate not trusted",
@@ -78,6 +81,7 @@ var verifyTexts = map[VerifyCode]string{
 	36: "unhandled critical CRL extension",
 	62: "hostname mismatch",
 	64: "IP address mismatch",
+	79: "invalid CA certificate",
 }
 
 // String returns OpenSSL's text for the code; an unknown code is "error

@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -64,21 +65,44 @@ type Upstream struct {
 	cache    *sessionCache
 	warnings []string
 	now      func() time.Time
+	noCache  bool // tests and benchmarks: never remember a verification
 
 	mu    sync.RWMutex
 	peers map[peerKey]*tls.Config
 
-	// verified remembers chains that verified, keyed by the parsed leaf.
-	// crypto/tls hands a resumed session's certificates back as the same
-	// *x509.Certificate values, so an abbreviated handshake need not redo
-	// the signature checks (OpenSSL keeps the verify result in the
-	// session); the window is when the result stays true.
+	// verified remembers presented chains that verified, indexed by the
+	// parsed leaf. crypto/tls hands a resumed session's certificates back
+	// as the same *x509.Certificate values (and shares parsed certificates
+	// between connections), so an abbreviated handshake need not redo the
+	// signature checks (OpenSSL keeps the verify result in the session).
+	// The result depends on the whole presented chain (the same leaf with
+	// another chain may not verify), on the trust store, depth, purpose and
+	// CRLs (fixed for one Upstream) and on the time (the window); the name
+	// is checked on every handshake. An entry is used only when all match.
 	vmu      sync.Mutex
-	verified map[*x509.Certificate]window
+	verified map[*x509.Certificate]verifiedChain
 }
 
-// window is the time range in which a verified chain stays valid.
-type window struct{ from, until time.Time }
+// verifiedChain is one remembered verification: the chain the peer
+// presented and the time range in which its result stays true.
+type verifiedChain struct {
+	presented   []*x509.Certificate
+	from, until time.Time
+}
+
+// sameChain reports whether two presented chains are the same
+// certificates in the same order.
+func sameChain(a, b []*x509.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !bytes.Equal(a[i].Raw, b[i].Raw) {
+			return false
+		}
+	}
+	return true
+}
 
 // peerKey identifies the per-peer configuration (and session slot).
 type peerKey struct{ peer, name string }
@@ -315,7 +339,7 @@ func (u *Upstream) verify(peer []*x509.Certificate, name string) error {
 	if len(peer) == 0 {
 		return &UpstreamError{Kind: FailVerify, Code: VerifyUnspecified, Fix: "the upstream sent no certificate"}
 	}
-	if u.cachedOK(peer[0], now) {
+	if u.cachedOK(peer, now) {
 		if !MatchName(peer[0], name, u.opts.Rules) {
 			return &UpstreamError{Kind: FailName, Name: name, Peer: DescribePeer(peer), Fix: u.nameFix(peer[0], name)}
 		}
@@ -330,25 +354,30 @@ func (u *Upstream) verify(peer []*x509.Certificate, name string) error {
 	if !res.OK() {
 		return &UpstreamError{Kind: FailVerify, Code: res.Code, Depth: res.Depth, Peer: DescribePeer(peer), Fix: verifyFix(&res, peer)}
 	}
-	u.rememberOK(peer[0], res.Chain)
+	u.rememberOK(peer, res.Chain)
 	if !MatchName(peer[0], name, u.opts.Rules) {
 		return &UpstreamError{Kind: FailName, Name: name, Peer: DescribePeer(peer), Fix: u.nameFix(peer[0], name)}
 	}
 	return nil
 }
 
-func (u *Upstream) cachedOK(leaf *x509.Certificate, now time.Time) bool {
+// cachedOK reports whether the presented chain verified before and the
+// result still holds at now.
+func (u *Upstream) cachedOK(peer []*x509.Certificate, now time.Time) bool {
 	u.vmu.Lock()
 	defer u.vmu.Unlock()
-	w, ok := u.verified[leaf]
-	return ok && !now.Before(w.from) && !now.After(w.until)
+	w, ok := u.verified[peer[0]]
+	return ok && sameChain(w.presented, peer) && !now.Before(w.from) && !now.After(w.until)
 }
 
-func (u *Upstream) rememberOK(leaf *x509.Certificate, chain []*x509.Certificate) {
-	if len(chain) == 0 {
+// rememberOK records that the presented chain peer verified, building
+// chain; the result holds while every certificate of chain and every CRL
+// checked is current.
+func (u *Upstream) rememberOK(peer, chain []*x509.Certificate) {
+	if len(chain) == 0 || u.noCache {
 		return
 	}
-	w := window{from: chain[0].NotBefore, until: chain[0].NotAfter}
+	w := verifiedChain{presented: append([]*x509.Certificate(nil), peer...), from: chain[0].NotBefore, until: chain[0].NotAfter}
 	for _, c := range chain[1:] {
 		if c.NotBefore.After(w.from) {
 			w.from = c.NotBefore
@@ -370,9 +399,9 @@ func (u *Upstream) rememberOK(leaf *x509.Certificate, chain []*x509.Certificate)
 	u.vmu.Lock()
 	defer u.vmu.Unlock()
 	if u.verified == nil || len(u.verified) >= 2*u.opts.MaxPeers {
-		u.verified = map[*x509.Certificate]window{}
+		u.verified = map[*x509.Certificate]verifiedChain{}
 	}
-	u.verified[leaf] = w
+	u.verified[peer[0]] = w
 }
 
 // verifySystem verifies against the system trust store (secure defaults

@@ -5,7 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -623,6 +626,116 @@ func TestUpstreamNonTLSPeer(t *testing.T) {
 		var ue *UpstreamError
 		if !errors.As(err, &ue) || ue.Message() != tt.want || !errors.Is(err, ErrHandshake) || ue.Fix == "" {
 			t.Errorf("got %v, want %q", err, tt.want)
+		}
+	}
+}
+
+// TestUpstreamVerifyCacheSameLeafOtherChain: a remembered verification is
+// used only for the very chain that verified. Two backends present the same
+// leaf, one with its intermediate and one without; the one without must be
+// refused whether or not the other was verified first, exactly as a fresh
+// context refuses it.
+func TestUpstreamVerifyCacheSameLeafOtherChain(t *testing.T) {
+	root := testpki.NewCA(t)
+	inter := root.Intermediate()
+	leaf := inter.Leaf(testpki.WithDNS("b1.test"))
+	full := startBackend(t, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}})
+	bare := startBackend(t, &tls.Config{Certificates: []tls.Certificate{leaf.LeafOnlyTLSCertificate()}})
+	for _, reuse := range []bool{false, true} {
+		opts := UpstreamOptions{Verify: true, TrustedCertificate: root.CertFile(), VerifyDepth: 2, Name: "b1.test", ServerName: true, SessionReuse: reuse}
+		fresh := func(b *backend) error {
+			_, err := dial(t, newUpstream(t, opts), b)
+			<-b.results
+			return err
+		}
+		wantFull, wantBare := fresh(full), fresh(bare)
+		if wantFull != nil || wantBare == nil {
+			t.Fatalf("fresh: full chain %v, leaf only %v", wantFull, wantBare)
+		}
+		u := newUpstream(t, opts)
+		for i, b := range []*backend{full, bare, full, bare} {
+			_, err := dial(t, u, b)
+			<-b.results
+			want := wantFull
+			if b == bare {
+				want = wantBare
+			}
+			if fmt.Sprint(err) != fmt.Sprint(want) {
+				t.Errorf("reuse %v step %d: %v, a fresh context says %v", reuse, i, err, want)
+			}
+		}
+	}
+}
+
+// BenchmarkUpstreamVerify measures what remembering a verified chain saves
+// on a handshake to a known peer (the name check runs either way).
+func BenchmarkUpstreamVerify(b *testing.B) {
+	root := testpki.NewCA(b)
+	leaf := root.Intermediate().Leaf(testpki.WithDNS("b1.test"))
+	dir := b.TempDir()
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, root.CertPEM(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for _, cached := range []bool{true, false} {
+		b.Run(fmt.Sprintf("cached=%v", cached), func(b *testing.B) {
+			u, err := NewUpstream(UpstreamOptions{Verify: true, TrustedCertificate: ca, VerifyDepth: 2, Name: "b1.test"}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			u.noCache = !cached
+			chain := leaf.Chain()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := u.verify(chain, "b1.test"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestUpstreamSessionPerName: with proxy_ssl_session_reuse, a session made
+// for one proxy_ssl_name is never offered for another name at the same
+// peer, and a name the certificate does not match fails after a sibling
+// name succeeded, as it fails on a fresh context.
+func TestUpstreamSessionPerName(t *testing.T) {
+	root := testpki.NewCA(t)
+	for _, max := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		b := startBackend(t, &tls.Config{Certificates: []tls.Certificate{root.Leaf(testpki.WithDNS("a.test", "b.test")).TLSCertificate()}, MaxVersion: max})
+		only := startBackend(t, &tls.Config{Certificates: []tls.Certificate{root.Leaf(testpki.WithDNS("a.test")).TLSCertificate()}, MaxVersion: max})
+		u := newUpstream(t, UpstreamOptions{Verify: true, TrustedCertificate: root.CertFile(), VerifyDepth: 1, ServerName: true, SessionReuse: true})
+		for i, s := range []struct {
+			b      *backend
+			name   string
+			ok     bool
+			resume bool
+		}{
+			{b, "a.test", true, false},
+			{b, "a.test", true, true},
+			{b, "b.test", true, false},
+			{b, "a.test", true, true},
+			{only, "a.test", true, false},
+			{only, "a.test", true, true},
+			{only, "b.test", false, false},
+		} {
+			c, err := net.Dial("tcp", s.b.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc, err := u.HandshakeName(context.Background(), c, s.b.addr, s.name)
+			if (err == nil) != s.ok {
+				t.Errorf("TLS %x step %d %s: %v", max, i, s.name, err)
+			}
+			if tc != nil {
+				var buf [2]byte
+				_, _ = io.ReadFull(tc, buf[:])
+				tc.Close()
+			}
+			r := <-s.b.results
+			if r.err == nil && r.state.DidResume != s.resume {
+				t.Errorf("TLS %x step %d %s: resumed %v, want %v", max, i, s.name, r.state.DidResume, s.resume)
+			}
 		}
 	}
 }

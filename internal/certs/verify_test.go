@@ -214,6 +214,12 @@ func TestVerifyCodes(t *testing.T) {
 		{"client purpose ok", inter.Leaf(testpki.WithUsage(testpki.UsageClient)).Chain(), []*x509.Certificate{root.Cert}, 1, PurposeClient, VerifyOK, 0},
 		{"server cert as client", inter.Leaf(testpki.WithUsage(testpki.UsageServer)).Chain(), []*x509.Certificate{root.Cert}, 1, PurposeClient, VerifyInvalidPurpose, 0},
 		{"no EKU is any purpose", inter.Leaf(testpki.WithUsage(testpki.UsageNone)).Chain(), []*x509.Certificate{root.Cert}, 1, PurposeServer, VerifyOK, 0},
+		// 79 from check_extensions, then 26 from the purpose check of a CA
+		// (check_ssl_ca): with nginx's accept-all callback the last stays.
+		{"intermediate without extensions", root.Intermediate(testpki.NoExtensions()).Leaf().Chain(), []*x509.Certificate{root.Cert}, 1, PurposeServer, VerifyInvalidPurpose, 1},
+		// keyCertSign without basicConstraints passes the purpose check, so
+		// 79 (invalid CA certificate) is the result.
+		{"intermediate without basicConstraints", root.Intermediate(testpki.NoBasicConstraints()).Leaf().Chain(), []*x509.Certificate{root.Cert}, 1, PurposeServer, VerifyInvalidCA, 1},
 		{"path length", pathLenLeaf.Chain(), []*x509.Certificate{pathLenRoot.Cert}, 4, PurposeServer, VerifyPathLengthExceeded, 2},
 		{"bad signature", []*x509.Certificate{badSig, inter.Cert}, []*x509.Certificate{root.Cert}, 1, PurposeServer, VerifySignatureFailure, 0},
 		{"no certificate", nil, []*x509.Certificate{root.Cert}, 1, PurposeServer, VerifyUnspecified, 0},
@@ -310,7 +316,8 @@ func TestVerifyCodeText(t *testing.T) {
 		10: "(10:certificate has expired)", 18: "(18:self-signed certificate)",
 		19: "(19:self-signed certificate in certificate chain)", 20: "(20:unable to get local issuer certificate)",
 		21: "(21:unable to verify the first certificate)", 22: "(22:certificate chain too long)",
-		23: "(23:certificate revoked)", 24: "(24:invalid CA certificate)",
+		23: "(23:certificate revoked)", 24: "(24:issuer certificate doesn't have a public key)",
+		79: "(79:invalid CA certificate)",
 		26: "(26:unsuitable certificate purpose)", 27: "(27:certificate not trusted)",
 		0: "(0:ok)", 1: "(1:unspecified certificate verification error)",
 		32: "(32:key usage does not include certificate signing)", 34: "(34:unhandled critical extension)",

@@ -434,6 +434,7 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 		TrustedCertificate:  c.fullPath(cf.SSLTrustedCert.V, true),
 		CRL:                 c.fullPath(cf.SSLCRL.V, true),
 		ECDHCurve:           cf.SSLECDHCurve.or("auto"),
+		ECDHCurvePos:        cf.SSLECDHCurve.Pos,
 		DHParam:             c.fullPath(cf.SSLDHParam.V, true),
 		RejectHandshake:     cf.SSLReject.V,
 		BufferSize:          cf.SSLBufferSize.or(16384),

@@ -317,6 +317,7 @@ type ServerSSL struct {
 	TrustedCertificate  string
 	CRL                 string
 	ECDHCurve           string // "auto" or a colon-separated list
+	ECDHCurvePos        nginxconf.Pos
 	DHParam             string // accepted, no effect
 	RejectHandshake     bool
 	BufferSize          int64

@@ -27,6 +27,21 @@ type TLSClient interface {
 	Scope() string
 }
 
+// TLSNameClient is a TLSClient whose proxy_ssl_name has variables: the
+// name is evaluated per request (ngx_http_upstream_ssl_name), its port
+// stripped, and used for SNI and the name check.
+type TLSNameClient interface {
+	TLSClient
+	// NameTemplate is the compiled proxy_ssl_name; nil when it is
+	// constant (Handshake then uses it).
+	NameTemplate() *variables.Template
+	// SSLName turns the evaluated template into the name sent and
+	// checked (its port stripped).
+	SSLName(evaluated []byte) string
+	// HandshakeName is Handshake with a name from SSLName.
+	HandshakeName(ctx context.Context, raw net.Conn, addr, name string) (net.Conn, error)
+}
+
 // setHeader is one compiled proxy_set_header entry.
 type setHeader struct {
 	name  []byte
@@ -62,6 +77,9 @@ type Location struct {
 	env   *Env
 	group *upstream.Group
 	tls   TLSClient
+	// sslName is proxy_ssl_name when it has variables (tls is then a
+	// TLSNameClient); nil otherwise.
+	sslName *variables.Template
 	// scheme is "http://" or "https://", for the log's upstream URL.
 	scheme string
 	// name is the location's name (a prefix or exact URI), replaced by uri
@@ -141,6 +159,9 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 	}
 	if pp.HTTPS {
 		l.scheme = "https://"
+	}
+	if nc, ok := tls.(TLSNameClient); ok {
+		l.sslName = nc.NameTemplate()
 	}
 	l.nextUpstream = px.NextUpstream
 	for _, rd := range px.Redirects {

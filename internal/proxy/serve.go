@@ -103,7 +103,7 @@ func (l *Location) Serve(x *Exchange) {
 		}
 		fromStart = false
 
-		conn, cached, action, err := l.connect(peer)
+		conn, cached, action, err := l.connect(x, peer)
 		if err != nil {
 			x.attemptTimes(-1, -1, l.env.Now().Sub(start))
 			if l.fail(x, peer, err, action, false, cached, nonIdem, streamed) {
@@ -194,11 +194,19 @@ func (l *Location) tlsReadError(err error, conn net.Conn) error {
 
 // connect returns a connection to peer: an idle pooled one, or a new TCP
 // connection with the TLS handshake done when the location uses https.
-func (l *Location) connect(peer *upstream.Peer) (net.Conn, bool, string, error) {
+func (l *Location) connect(x *Exchange, peer *upstream.Peer) (net.Conn, bool, string, error) {
 	pool := l.group.Pool()
-	scope := ""
+	scope, name := "", ""
 	if l.tls != nil {
 		scope = l.tls.Scope()
+		if l.sslName != nil {
+			// A pooled connection was verified for one name: it is reused
+			// only for requests that evaluate to the same name.
+			b := l.sslName.Append(x.Scratch(), x)
+			name = l.tls.(TLSNameClient).SSLName(b)
+			x.KeepScratch(b)
+			scope += "\x00" + name
+		}
 	}
 	if l.keepalive {
 		if c := pool.Get(peer, scope); c != nil {
@@ -214,7 +222,11 @@ func (l *Location) connect(peer *upstream.Peer) (net.Conn, bool, string, error) 
 	}
 	c := raw
 	if l.tls != nil {
-		c, err = l.tls.Handshake(ctx, raw, peer.Name())
+		if l.sslName != nil {
+			c, err = l.tls.(TLSNameClient).HandshakeName(ctx, raw, peer.Name(), name)
+		} else {
+			c, err = l.tls.Handshake(ctx, raw, peer.Name())
+		}
 		if err != nil {
 			raw.Close()
 			return nil, false, actHandshake, err

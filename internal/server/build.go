@@ -720,6 +720,19 @@ func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
 		}
 		ts.CipherSuites = list.IDs
 	}
+	// nginx sets the curves of every server that has a TLS context
+	// (ngx_ssl_ecdh_curve); the socket uses the default server's.
+	if len(c.Certificates) > 0 || c.RejectHandshake {
+		curves, err := certs.ParseCurves(c.ECDHCurve)
+		var ue *certs.UnsupportedCurveError
+		if errors.As(err, &ue) {
+			return ts, posErr(c.ECDHCurvePos, err)
+		}
+		if err != nil {
+			return ts, err
+		}
+		ts.CurvePreferences = curves
+	}
 	var err error
 	if c.ClientCertificate != "" {
 		if ts.ClientCAs, err = b.store.CAs(c.ClientCertificate); err != nil {

@@ -83,6 +83,12 @@ func TestBuildFailures(t *testing.T) {
 			`^SSL_CTX_use_PrivateKey\("` + regexp.QuoteMeta(otherKey) + `"\) failed .*key values mismatch.*$`},
 		{"bad cipher string", srv(pair + "\n        ssl_ciphers NOSUCHCIPHER;"),
 			`^SSL_CTX_set_cipher_list\("NOSUCHCIPHER"\) failed .*no cipher match.*$`},
+		{"bad ssl_ecdh_curve", srv(pair + "\n        ssl_ecdh_curve bogus;"),
+			`^SSL_CTX_set1_curves_list\("bogus"\) failed \(SSL: error:0A080106:SSL routines::passed invalid argument:group 'bogus' cannot be set\)$`},
+		{"ssl_ecdh_curve in a second server", srv(pair + "\n    }\n    server {\n        listen 127.0.0.1:8443 ssl;\n        server_name b;\n" + pair + "\n        ssl_ecdh_curve X25519::prime256v1;"),
+			`^SSL_CTX_set1_curves_list\("X25519::prime256v1"\) failed$`},
+		{"ssl_ecdh_curve crypto/tls lacks", srv(pair + "\n        ssl_ecdh_curve X25519:X448;"),
+			`^the group "X448" in "ssl_ecdh_curve X25519:X448" is not supported by gatehouse: .* in ` + conf + `:5$`},
 		{"missing client CA file", srv(pair + "\n        ssl_client_certificate " + missing + "; ssl_verify_client on;"),
 			// nginx 1.28 loads CA files through its certificate cache and
 			// words this as a certificate (1.22: SSL_CTX_load_verify_locations).
@@ -107,6 +113,8 @@ func TestBuildFailures(t *testing.T) {
 		{"proxy_redirect regex", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_redirect ~^http://x(.*) /$1;"),
 			`^proxy_redirect with a regular expression or variables in the pattern is not supported yet in ` + conf + `:6$`},
 		{"proxy_redirect unknown variable", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_redirect http://x/ $nosuch;"),
+			`^unknown "nosuch" variable in ` + conf + `:6$`},
+		{"proxy_ssl_name unknown variable", loc("            proxy_pass https://127.0.0.1:9;\n            proxy_ssl_name $nosuch;"),
 			`^unknown "nosuch" variable in ` + conf + `:6$`},
 		{"proxy_set_header unknown variable", loc("            proxy_pass http://127.0.0.1:9;\n            proxy_set_header X-A $nosuch;"),
 			`^unknown "nosuch" variable in ` + conf + `:6$`},

@@ -9,16 +9,33 @@ import (
 	"gatehouse/internal/certs"
 	"gatehouse/internal/config"
 	"gatehouse/internal/upstream"
+	"gatehouse/internal/variables"
 )
 
-// tlsClient adapts a certs.Upstream to the proxy's TLSClient.
+// tlsClient adapts a certs.Upstream to the proxy's TLSClient (and
+// TLSNameClient when proxy_ssl_name has variables).
 type tlsClient struct {
 	u     *certs.Upstream
 	scope string
+	name  *variables.Template // proxy_ssl_name with variables, else nil
 }
 
 func (c *tlsClient) Handshake(ctx context.Context, raw net.Conn, addr string) (net.Conn, error) {
 	return c.u.Handshake(ctx, raw, addr)
+}
+
+// NameTemplate is the compiled proxy_ssl_name when it has variables.
+func (c *tlsClient) NameTemplate() *variables.Template { return c.name }
+
+// SSLName is the evaluated proxy_ssl_name without its port, as
+// ngx_http_upstream_ssl_name strips it.
+func (c *tlsClient) SSLName(evaluated []byte) string { return certs.StripPort(string(evaluated)) }
+
+// HandshakeName runs the handshake with a per-request proxy_ssl_name;
+// the session slot and *tls.Config are per (peer, name), so a session is
+// never resumed under another name.
+func (c *tlsClient) HandshakeName(ctx context.Context, raw net.Conn, addr, name string) (net.Conn, error) {
+	return c.u.HandshakeName(ctx, raw, addr, name)
 }
 
 func (c *tlsClient) Scope() string { return c.scope }
@@ -71,11 +88,21 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 	if c, ok := b.tlsCtx[key]; ok {
 		return c, nil
 	}
+	var nameTmpl *variables.Template
+	if ps.Name != "" && variables.HasVariables(ps.Name) {
+		t, err := b.reg.Compile(ps.Name)
+		if err != nil {
+			return nil, posErr(ps.NamePos, err)
+		}
+		if !t.IsConstant() {
+			nameTmpl = t
+		}
+	}
 	u, err := certs.NewUpstream(o, b.store)
 	if err != nil {
 		return nil, err
 	}
-	c := &tlsClient{u: u, scope: fmt.Sprintf("tls%d", len(b.tlsCtx)+1)}
+	c := &tlsClient{u: u, scope: fmt.Sprintf("tls%d", len(b.tlsCtx)+1), name: nameTmpl}
 	b.tlsCtx[key] = c
 	return c, nil
 }

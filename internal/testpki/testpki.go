@@ -70,6 +70,8 @@ type options struct {
 	usage     Usage
 	usageSet  bool
 	serial    *big.Int
+	noExt     bool
+	noBC      bool
 	notCA     bool
 	maxPath   int
 	maxPathOK bool
@@ -132,6 +134,16 @@ func WithSerial(serial int64) Option {
 // NotCA makes Intermediate produce a certificate without the CA flag that
 // nonetheless signs others, for "invalid CA certificate" tests.
 func NotCA() Option { return func(o *options) { o.notCA = true } }
+
+// NoExtensions makes Intermediate produce a CA certificate without
+// basicConstraints and keyUsage (crypto/x509 still adds the authority key
+// identifier), as old or hand-made CAs are, for "invalid CA certificate"
+// tests.
+func NoExtensions() Option { return func(o *options) { o.noExt = true } }
+
+// NoBasicConstraints makes Intermediate produce a CA certificate whose
+// keyUsage allows certificate signing but which has no basicConstraints.
+func NoBasicConstraints() Option { return func(o *options) { o.noBC = true } }
 
 // WithMaxPathLen sets the basicConstraints pathLenConstraint of a CA.
 func WithMaxPathLen(n int) Option {
@@ -259,6 +271,13 @@ func sign(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicKey, si
 
 func (o *options) caTemplate(t testing.TB, defaultCN string) *x509.Certificate {
 	tmpl := o.template(t, defaultCN)
+	if o.noExt {
+		return tmpl
+	}
+	if o.noBC {
+		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+		return tmpl
+	}
 	tmpl.BasicConstraintsValid = true
 	tmpl.IsCA = !o.notCA
 	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature

@@ -208,10 +208,22 @@ func (i *Info) AppendReason(dst []byte, v Verdict) []byte {
 }
 
 // AppendVar appends the value of a TLS variable (§8.1) or $https and
-// reports whether id is one this package answers. Use a nil *Info for
-// plain-HTTP connections: TLS variables are then not found and $https is
-// empty.
+// reports whether it is found. Use a nil *Info for plain-HTTP connections:
+// TLS variables are then not found and $https is empty. As in nginx's
+// ngx_http_ssl_variable, a TLS variable whose value is empty (no client
+// certificate, no SNI, ...) is not found, so the access log shows "-";
+// $ssl_protocol and $ssl_cipher (ngx_http_ssl_static_variable) and $https
+// are always found.
 func (i *Info) AppendVar(dst []byte, id variables.ID) ([]byte, bool) {
+	n := len(dst)
+	dst, ok := i.appendVar(dst, id)
+	if ok && len(dst) == n && id != variables.HTTPS && id != variables.SSLProtocol && id != variables.SSLCipher {
+		return dst, false
+	}
+	return dst, ok
+}
+
+func (i *Info) appendVar(dst []byte, id variables.ID) ([]byte, bool) {
 	if id == variables.HTTPS {
 		if i == nil {
 			return dst, true

@@ -56,7 +56,8 @@ type Server struct {
 	// PreferServerCiphers come from ssl_protocols, ssl_ciphers,
 	// ssl_ecdh_curve and ssl_prefer_server_ciphers. As in nginx 1.28 only
 	// the default server's values are used for the socket. crypto/tls
-	// orders cipher suites itself, so PreferServerCiphers has no effect.
+	// orders cipher suites and groups itself, so PreferServerCiphers has
+	// no effect and CurvePreferences only says which groups may be used.
 	MinVersion, MaxVersion uint16
 	CipherSuites           []uint16
 	CurvePreferences       []tls.CurveID
@@ -262,7 +263,14 @@ func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Dura
 		// crypto/tls creates and rotates; a ticket from another server
 		// block (or an older configuration) does not decrypt here.
 		cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-			ss.Extra = append(ss.Extra, sessionExtra(l.now(), cs.ServerName))
+			created := l.now().Unix()
+			if cs.DidResume && cs.Version <= tls.VersionTLS12 {
+				// A TLS 1.2 resumption re-issues the ticket of the same
+				// session: its age counts from the full handshake, as
+				// ssl_session_timeout does in nginx, not from now.
+				created = sessionCreated(ss, cs.Version)
+			}
+			ss.Extra = append(ss.Extra, sessionExtra(created, cs.ServerName))
 			return cfg.EncryptTicket(cs, ss)
 		}
 		cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
@@ -296,11 +304,26 @@ func isECDSA(c tls.Certificate) bool {
 // for (for the TLS 1.3 cross-server resumption guard of §3.4).
 const sessionExtraTag = "gatehouse-tlsterm-1\x00"
 
-func sessionExtra(now time.Time, sni string) []byte {
+func sessionExtra(created int64, sni string) []byte {
 	b := make([]byte, 0, len(sessionExtraTag)+8+len(sni))
 	b = append(b, sessionExtraTag...)
-	b = binary.BigEndian.AppendUint64(b, uint64(now.Unix()))
+	b = binary.BigEndian.AppendUint64(b, uint64(created))
 	return append(b, sni...)
+}
+
+// sessionCreated returns the creation time (Unix seconds) crypto/tls keeps
+// in ss: for a TLS 1.2 ticket re-issued on resumption, that of the
+// original session. crypto/tls exposes it only in the encoding of
+// SessionState.Bytes (version, type, cipher suite, creation time); if that
+// does not look as expected the result is 0, so the ticket is never
+// resumed rather than living past ssl_session_timeout.
+// TestSessionTimeoutFromFirstHandshake fails if the encoding changes.
+func sessionCreated(ss *tls.SessionState, version uint16) int64 {
+	b, err := ss.Bytes()
+	if err != nil || len(b) < 13 || binary.BigEndian.Uint16(b) != version || b[2] != 1 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b[5:13]))
 }
 
 // resumable decides whether a decrypted session may be resumed: it must

@@ -195,7 +195,7 @@ func leafWithSubject(t *testing.T, ca *testpki.CA, subject []byte, serial int64)
 
 // underSigningNonCA is a client certificate sent with its issuer, which has
 // basicConstraints CA:FALSE but a key usage that allows keyCertSign: not a
-// CA (24), and so not fit for the purpose either (26).
+// CA (79), and so not fit for the purpose either (26).
 func underSigningNonCA(t *testing.T, root *testpki.CA) *tls.Certificate {
 	t.Helper()
 	inter, interKey := issue(t, &x509.Certificate{
@@ -270,6 +270,8 @@ func TestAgainstNginx(t *testing.T) {
 	server := root.Leaf(testpki.WithDNS("mtls.test"))
 	revoked := root.Leaf(testpki.WithCN("revoked"))
 	notCA := root.Intermediate(testpki.WithCN("Not A CA"), testpki.NotCA())
+	noExt := root.Intermediate(testpki.WithCN("No Extensions"), testpki.NoExtensions())
+	noBC := root.Intermediate(testpki.WithCN("No Basic Constraints"), testpki.NoBasicConstraints())
 	writePEM(t, filepath.Join(dir, "server.crt"), "CERTIFICATE", server.Cert.Raw)
 	if err := os.WriteFile(filepath.Join(dir, "server.key"), server.KeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
@@ -340,6 +342,8 @@ func TestAgainstNginx(t *testing.T) {
 		{"tricky subject", &tricky},
 		{"root sent along", withExtra(inter.Leaf(testpki.WithCN("with root")), root.Cert)},
 		{"intermediate without CA flag", ptr(own(notCA, testpki.WithCN("under not-CA")))},
+		{"intermediate without extensions", ptr(own(noExt, testpki.WithCN("under no-ext")))},
+		{"intermediate without basicConstraints", ptr(own(noBC, testpki.WithCN("under no-bc")))},
 		{"no EKU", ptr(own(root, testpki.WithCN("no eku"), testpki.WithUsage(testpki.UsageNone)))},
 		{"code-signing EKU", ptr(own(root, testpki.WithCN("codesign"), testpki.WithUsage(testpki.UsageCodeSigning)))},
 		{"unknown root sent along", withExtra(strangerInt.Leaf(testpki.WithCN("with stranger root")), stranger.Cert)},
@@ -568,4 +572,94 @@ func rawGet(port int, cfg *tls.Config, host string) (int, string, error) {
 	var code int
 	_, _ = fmt.Sscanf(head, "HTTP/1.1 %d", &code)
 	return code, body, nil
+}
+
+// TestAgainstNginxEmptyIsNotFound: nginx's ngx_http_ssl_variable makes an
+// empty TLS variable "not found", which the access log writes as "-".
+// A client without a certificate (ssl_verify_client optional), with and
+// without SNI, is logged by nginx with every TLS variable; each one is "-"
+// there exactly when AppendVar reports it not found.
+func TestAgainstNginxEmptyIsNotFound(t *testing.T) {
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Skipf("differential test needs nginx at %s", nginxBinary)
+	}
+	if testing.Short() {
+		t.Skip("starts nginx")
+	}
+	dir := t.TempDir()
+	root := testpki.NewCA(t)
+	server := root.Leaf(testpki.WithDNS("mtls.test"))
+	writePEM(t, filepath.Join(dir, "server.crt"), "CERTIFICATE", server.Cert.Raw)
+	if err := os.WriteFile(filepath.Join(dir, "server.key"), server.KeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, filepath.Join(dir, "ca.crt"), "CERTIFICATE", root.Cert.Raw)
+	vars := []struct {
+		name string
+		id   variables.ID
+	}{
+		{"ssl_protocol", variables.SSLProtocol}, {"ssl_cipher", variables.SSLCipher},
+		{"ssl_server_name", variables.SSLServerName}, {"ssl_session_reused", variables.SSLSessionReused},
+		{"ssl_alpn_protocol", variables.SSLALPNProtocol}, {"ssl_early_data", variables.SSLEarlyData},
+		{"ssl_client_verify", variables.SSLClientVerify}, {"ssl_client_s_dn", variables.SSLClientSDN},
+		{"ssl_client_i_dn", variables.SSLClientIDN}, {"ssl_client_s_dn_legacy", variables.SSLClientSDNLegacy},
+		{"ssl_client_i_dn_legacy", variables.SSLClientIDNLegacy}, {"ssl_client_serial", variables.SSLClientSerial},
+		{"ssl_client_fingerprint", variables.SSLClientFingerprint}, {"ssl_client_raw_cert", variables.SSLClientRawCert},
+		{"ssl_client_cert", variables.SSLClientCert}, {"ssl_client_escaped_cert", variables.SSLClientEscapedCert},
+		{"ssl_client_v_start", variables.SSLClientVStart}, {"ssl_client_v_end", variables.SSLClientVEnd},
+		{"ssl_client_v_remain", variables.SSLClientVRemain}, {"https", variables.HTTPS},
+	}
+	var format strings.Builder
+	for k, v := range vars {
+		if k > 0 {
+			format.WriteByte('|')
+		}
+		format.WriteString("$" + v.name)
+	}
+	port := freePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "daemon off; master_process off; worker_processes 1;\nerror_log %s/error.log info; pid %s/nginx.pid;\n", dir, dir)
+	fmt.Fprintf(&conf, "events { worker_connections 64; }\nhttp {\n log_format v '%s';\n access_log %s/access.log v;\n", format.String(), dir)
+	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&conf, " %s_temp_path %s/tmp_%s;\n", p, dir, p)
+	}
+	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d ssl;\n  server_name mtls.test;\n", port)
+	fmt.Fprintf(&conf, "  ssl_certificate %s/server.crt; ssl_certificate_key %s/server.key;\n", dir, dir)
+	fmt.Fprintf(&conf, "  ssl_client_certificate %s/ca.crt; ssl_verify_client optional;\n  location / { return 200 ok; }\n }\n}\n", dir)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startNginxConf(t, dir, port)
+	l, err := New(Options{
+		Servers:   []Server{{Certificates: []tls.Certificate{server.TLSCertificate()}, VerifyClient: VerifyOptional, VerifyDepth: 1, ClientCAs: []*x509.Certificate{root.Cert}}},
+		LookupSNI: nameTable(map[string]int{"mtls.test": 0}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sni := range []string{"mtls.test", ""} {
+		cfg := clientConfig(root.Pool(), sni)
+		if status, _, err := rawGet(port, cfg, "mtls.test"); err != nil || status != 200 {
+			t.Fatalf("nginx: %d, %v", status, err)
+		}
+		log, err := os.ReadFile(filepath.Join(dir, "access.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(log), "\n"), "\n")
+		if len(lines) != i+1 {
+			t.Fatalf("access log has %d lines, want %d", len(lines), i+1)
+		}
+		fields := strings.Split(lines[i], "|")
+		r := handshake(t, l, clientConfig(root.Pool(), sni))
+		if r.clientErr != nil || r.serverErr != nil {
+			t.Fatalf("handshake: client %v, server %v", r.clientErr, r.serverErr)
+		}
+		for k, v := range vars {
+			_, found := r.info.AppendVar(nil, v.id)
+			if nginxFound := fields[k] != "-"; found != nginxFound {
+				t.Errorf("SNI %q: $%s found %v, nginx logs %q", sni, v.name, found, fields[k])
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package tlsterm
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,6 +165,108 @@ func TestNoResumptionAcrossServers(t *testing.T) {
 				// Resumed sessions keep the client certificate and its result.
 				if got := varString(t, r.info, variables.SSLClientVerify); got != "SUCCESS" {
 					t.Errorf("resumed: $ssl_client_verify = %q, want SUCCESS", got)
+				}
+			}
+		}
+	}
+}
+
+// TestSessionTimeoutFromFirstHandshake: ssl_session_timeout counts from
+// the full handshake that created the session, however often it is
+// resumed (each TLS 1.2 resumption re-issues the ticket). With TLS 1.3 a
+// resumption makes a new session, as in OpenSSL, so its clock restarts.
+func TestSessionTimeoutFromFirstHandshake(t *testing.T) {
+	root := testpki.NewCA(t)
+	cert := root.Leaf(testpki.WithDNS("a.test")).TLSCertificate()
+	for _, tt := range []struct {
+		version uint16
+		last    string // $ssl_session_reused 6 minutes after the first handshake
+	}{{tls.VersionTLS12, "."}, {tls.VersionTLS13, "r"}} {
+		clock := newFakeClock()
+		l, err := New(Options{Servers: []Server{{Certificates: []tls.Certificate{cert}, SessionTimeout: 5 * time.Minute}}, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := clientConfig(root.Pool(), "a.test")
+		cfg.MaxVersion = tt.version
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		cfg.Time = clock.Now
+		reused := func() string {
+			t.Helper()
+			r := handshake(t, l, cfg)
+			if r.clientErr != nil || r.serverErr != nil {
+				t.Fatalf("handshake: client %v, server %v", r.clientErr, r.serverErr)
+			}
+			return varString(t, r.info, variables.SSLSessionReused)
+		}
+		want := []string{".", "r", "r", tt.last}
+		var got []string
+		for i := range want {
+			if i > 0 {
+				clock.Advance(2 * time.Minute)
+			}
+			got = append(got, reused())
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("TLS %x: at 0, 2, 4, 6 minutes $ssl_session_reused = %q, want %q", tt.version, got, want)
+		}
+	}
+}
+
+// TestResumptionMatchesFreshHandshake: a session issued by a server that
+// requires client certificates (ssl_verify_client on, with a CA) is
+// offered to the other servers of the socket, which share its ticket keys
+// by having no certificate of their own. Whenever it resumes, the
+// connection must get the verdict and $ssl_client_verify a fresh handshake
+// with the same client certificate gets; a server with other client
+// certificate requirements must not resume it at all.
+func TestResumptionMatchesFreshHandshake(t *testing.T) {
+	root := testpki.NewCA(t)
+	other := testpki.NewCA(t)
+	cert := root.Leaf(testpki.WithDNS("on.test", "otherca.test", "optional.test", "off.test")).TLSCertificate()
+	clientCert := root.Leaf(testpki.WithCN("client"), testpki.WithUsage(testpki.UsageClient)).TLSCertificate()
+	l, err := New(Options{
+		Servers: []Server{
+			{Certificates: []tls.Certificate{cert}, VerifyClient: VerifyOn, VerifyDepth: 1, ClientCAs: []*x509.Certificate{root.Cert}},
+			{VerifyClient: VerifyOn, VerifyDepth: 1, ClientCAs: []*x509.Certificate{other.Cert}},
+			{VerifyClient: VerifyOptionalNoCA, VerifyDepth: 1},
+			{},
+		},
+		LookupSNI: nameTable(map[string]int{"on.test": 0, "otherca.test": 1, "optional.test": 2, "off.test": 3}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		for idx, tt := range []struct {
+			sni    string
+			resume bool
+		}{{"on.test", true}, {"otherca.test", false}, {"optional.test", false}, {"off.test", true}} {
+			mkcfg := func(cache tls.ClientSessionCache) *tls.Config {
+				return &tls.Config{ServerName: tt.sni, InsecureSkipVerify: true, MaxVersion: version,
+					ClientSessionCache: cache, GetClientCertificate: sendAlways(&clientCert)}
+			}
+			fresh := handshake(t, l, mkcfg(nil))
+			cache := &anyNameCache{}
+			first := handshake(t, l, &tls.Config{ServerName: "on.test", InsecureSkipVerify: true, MaxVersion: version,
+				ClientSessionCache: cache, GetClientCertificate: sendAlways(&clientCert)})
+			if first.serverErr != nil || cache.cs == nil {
+				t.Fatalf("first handshake: %v, session cached %v", first.serverErr, cache.cs != nil)
+			}
+			again := handshake(t, l, mkcfg(cache))
+			if fresh.serverErr != nil || again.serverErr != nil {
+				t.Fatalf("%s: fresh %v, again %v", tt.sni, fresh.serverErr, again.serverErr)
+			}
+			if got := again.info.cs.DidResume; got != tt.resume {
+				t.Errorf("TLS %x %s: resumed %v, want %v", version, tt.sni, got, tt.resume)
+			}
+			host := []byte(tt.sni)
+			if f, a := fresh.info.Check(host, idx), again.info.Check(host, idx); f != a {
+				t.Errorf("TLS %x %s: verdict %v after the session from on.test, %v fresh", version, tt.sni, a, f)
+			}
+			for _, id := range []variables.ID{variables.SSLClientVerify, variables.SSLClientSDN, variables.SSLClientIDN} {
+				if f, a := varString(t, fresh.info, id), varString(t, again.info, id); f != a {
+					t.Errorf("TLS %x %s: variable %d %q after the session from on.test, %q fresh", version, tt.sni, id, a, f)
 				}
 			}
 		}
