@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -111,5 +112,48 @@ func TestPlainHTTPToTLSPort(t *testing.T) {
 	got, want := fetch(gh), fetch(ng)
 	if got != want || !strings.Contains(got, "The plain HTTP request was sent to HTTPS port") {
 		t.Errorf("gatehouse: %q\nnginx:     %q", got, want)
+	}
+}
+
+// TestClientCertHeaderAgainstNginx passes $ssl_client_cert upstream
+// through gatehouse and through nginx to one backend whose HTTP parser
+// unfolds nginx's multi-line field: the value the backend reads is the
+// same, and gatehouse's arrives as one line.
+func TestClientCertHeaderAgainstNginx(t *testing.T) {
+	ca := testpki.NewCA(t)
+	srvCert, srvKey := ca.Leaf(testpki.WithDNS("localhost")).Files()
+	client := ca.Leaf(testpki.WithCN("alice"), testpki.WithUsage(testpki.UsageClient)).TLSCertificate()
+	got := make(chan string, 2)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("X-Cert")
+	}))
+	t.Cleanup(backend.Close)
+	config := func(port int) string {
+		return fmt.Sprintf(`http { access_log off;
+    server { listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;
+        ssl_client_certificate %s; ssl_verify_client on;
+        location / { proxy_pass %s; proxy_set_header X-Cert $ssl_client_cert; } } }
+`, port, srvCert, srvKey, ca.CertFile(), backend.URL)
+	}
+	gh, ng := freePort(t), freePort(t)
+	start(t, "pid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log;\n"+config(gh))
+	startNginx(t, config(ng))
+	fetch := func(port int) string {
+		tc := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", Certificates: []tls.Certificate{client}}
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+		defer c.CloseIdleConnections()
+		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("port %d: status %d", port, resp.StatusCode)
+		}
+		return <-got
+	}
+	fromGatehouse, fromNginx := fetch(gh), fetch(ng)
+	if fromGatehouse != fromNginx || !strings.HasPrefix(fromGatehouse, "-----BEGIN CERTIFICATE----- ") {
+		t.Errorf("backend read\nvia gatehouse: %q\nvia nginx:     %q", fromGatehouse, fromNginx)
 	}
 }

@@ -63,7 +63,7 @@ func TestPEMForms(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 	tab := string(appendTabbedPEM(nil, raw))
-	if want := strings.Join(lines, "\n\t"); tab != want {
+	if want := strings.Join(lines, " "); tab != want {
 		t.Errorf("$ssl_client_cert = %q, want %q", tab, want)
 	}
 	esc := string(appendEscapedPEM(nil, []byte("-----BEGIN CERTIFICATE-----\nab+/=~._ \n")))

@@ -404,17 +404,21 @@ func (i *Info) buildPEM() {
 	i.escPEM = appendEscapedPEM(nil, i.rawPEM)
 }
 
-// appendTabbedPEM is $ssl_client_cert: the PEM without its final newline
-// and with a TAB after every remaining newline.
+// appendTabbedPEM is $ssl_client_cert: the PEM without its final newline,
+// its lines joined by a space. nginx joins them with LF and TAB, a header
+// folded over several lines (obs-fold), which an HTTP recipient must
+// unfold to a space before it reads the value (RFC 9112, section 5.2):
+// this is the value the upstream sees from nginx, in one line, because
+// gatehouse never writes a CR or LF inside a header field.
 func appendTabbedPEM(dst, p []byte) []byte {
 	if len(p) == 0 {
 		return dst
 	}
 	for _, b := range p[:len(p)-1] {
-		dst = append(dst, b)
 		if b == '\n' {
-			dst = append(dst, '\t')
+			b = ' '
 		}
+		dst = append(dst, b)
 	}
 	return dst
 }

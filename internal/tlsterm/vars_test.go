@@ -73,7 +73,7 @@ func TestVariablesOverHandshake(t *testing.T) {
 			match: map[variables.ID]string{
 				variables.SSLCipher:            `^TLS_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256)$`,
 				variables.SSLSessionID:         `^[0-9a-f]{64}$`,
-				variables.SSLClientCert:        `^-----BEGIN CERTIFICATE-----\n\t[A-Za-z0-9+/=\n\t]+-----END CERTIFICATE-----$`,
+				variables.SSLClientCert:        `^-----BEGIN CERTIFICATE----- [A-Za-z0-9+/= ]+ -----END CERTIFICATE-----$`,
 				variables.SSLClientEscapedCert: `^-----BEGIN%20CERTIFICATE-----%0A[A-Za-z0-9%]+-----END%20CERTIFICATE-----%0A$`,
 				variables.SSLCiphers:           `^TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256$`,
 			},

@@ -228,7 +228,8 @@ func SSLIndex(id ID) (int, bool) {
 // included: it was percent-decoded from the request ($uri, regex captures
 // and the named captures that are the defined variables), decoded from
 // base64 ($remote_user), is binary ($binary_remote_addr), or comes from
-// the client's TLS handshake (its server name and certificate). Every
+// the client's TLS handshake (its server name, its certificate's names and
+// its PEM; $ssl_client_cert joins the PEM's lines with spaces). Every
 // other variable is computed by gatehouse or copied from bytes the codec
 // validated (header values, the raw request target), which hold no CR,
 // LF or NUL. A value that goes into a header line is checked or escaped
@@ -237,7 +238,7 @@ func (id ID) AnyByte() bool {
 	switch id {
 	case URI, Capture, RemoteUser, BinaryRemoteAddr, SSLServerName,
 		SSLClientSDN, SSLClientIDN, SSLClientSDNLegacy, SSLClientIDNLegacy,
-		SSLClientRawCert, SSLClientCert:
+		SSLClientRawCert:
 		return true
 	}
 	return id >= FirstDefined
