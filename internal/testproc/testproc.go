@@ -7,6 +7,7 @@
 package testproc
 
 import (
+	"bytes"
 	"errors"
 	"os/exec"
 	"syscall"
@@ -139,4 +140,14 @@ func reap(pgid int) {
 			return
 		}
 	}
+}
+
+// CombinedOutput is Run with standard output and standard error
+// collected together, like exec.Cmd's CombinedOutput.
+func CombinedOutput(t testing.TB, cmd *exec.Cmd) ([]byte, error) {
+	t.Helper()
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	err := Run(t, cmd)
+	return b.Bytes(), err
 }
