@@ -372,10 +372,14 @@ func appendEscapedURI(dst, s []byte) []byte {
 	return dst
 }
 
-// pass streams the upstream response to the client and then returns the
+// pass sends the upstream response to the client and then returns the
 // connection to the pool or closes it.
 func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Response, peer *upstream.Peer) {
 	st := &x.st
+	if l.intercept && resp.Status >= 300 && x.Responses != nil && x.Responses.HasErrorPage(resp.Status) {
+		l.interceptError(x, uc, resp)
+		return
+	}
 	w := x.W
 	h := w.Header()
 	h.Status = resp.Status
@@ -385,7 +389,18 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 	if !resp.Chunked && resp.ContentLength >= 0 {
 		h.ContentLength = resp.ContentLength
 	}
+	buffering := l.buffering
 	for _, f := range resp.Header {
+		if len(f.Name) == 17 && asciiEqualFold("x-accel-buffering", f.Name) {
+			// ngx_http_upstream_process_buffering: "yes" or "no", any
+			// case, overrides proxy_buffering for this response.
+			switch {
+			case len(f.Value) == 2 && asciiEqualFold("no", f.Value):
+				buffering = false
+			case len(f.Value) == 3 && asciiEqualFold("yes", f.Value):
+				buffering = true
+			}
+		}
 		switch {
 		case hasName(l.hide, f.Name):
 			continue
@@ -418,31 +433,58 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		// add_header values go after the rewritten ones in scratch.
 		x.scratch = x.Responses.AddHeaders(h, h.Status, x, x.scratch)
 	}
-	if err := w.WriteHeader(); err != nil {
-		st.att.Done()
-		uc.Release()
-		w.Abort()
-		return
-	}
 	if resp.Status == 101 {
+		if err := w.WriteHeader(); err != nil {
+			st.att.Done()
+			uc.Release()
+			w.Abort()
+			return
+		}
 		x.upLength = append(appendSep(x.upLength), '0')
 		l.tunnel(x, uc, peer)
 		return
 	}
-	if st.copyBuf == nil {
-		st.copyBuf = make([]byte, 32<<10)
+	if buffering {
+		l.passBuffered(x, uc, peer)
+	} else {
+		l.passUnbuffered(x, uc, peer)
 	}
+}
+
+// bodyBuf is the exchange's body buffer with room for n bytes; it is
+// kept from request to request and only grows, so that a keep-alive
+// connection does not allocate.
+func (st *attemptState) bodyBuf(n int) []byte {
+	if cap(st.copyBuf) < n {
+		st.copyBuf = make([]byte, max(n, 32<<10))
+	}
+	return st.copyBuf[:n]
+}
+
+// passUnbuffered is proxy_buffering off
+// (ngx_http_upstream_process_non_buffered_request): every read from the
+// upstream, at most proxy_buffer_size, goes to the client at once.
+func (l *Location) passUnbuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
+	st := &x.st
+	w := x.W
+	err := w.WriteHeader()
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		l.clientGone(x, uc)
+		return
+	}
+	buf := st.bodyBuf(l.chunk)
 	body := uc.Body()
 	var length int64
 	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
 	for {
-		n, err := body.Read(st.copyBuf)
+		n, err := body.Read(buf)
 		length += int64(n)
 		if n > 0 {
-			if _, werr := w.Write(st.copyBuf[:n]); werr != nil {
-				st.att.Done()
-				uc.Release()
-				w.Abort()
+			if werr := send(w, buf[:n]); werr != nil {
+				l.clientGone(x, uc)
 				return
 			}
 		}
@@ -450,19 +492,111 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 			break
 		}
 		if err != nil {
-			timeout := isTimeout(err)
-			l.logUpstreamError(x, peer, err, actBody, timeout)
-			st.att.Done()
-			uc.Release()
-			_ = w.Flush()
-			w.Abort()
+			l.bodyReadError(x, uc, peer, err)
 			return
 		}
 	}
 	st.att.Done()
+	l.finish(uc)
 	if err := w.Flush(); err != nil {
 		w.Abort()
 	}
+}
+
+// send writes p to the client and flushes it.
+func send(w *http1.ResponseWriter, p []byte) error {
+	if _, err := w.Write(p); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// clientGone ends a response the client can no longer be written to:
+// the upstream connection is closed, as nginx finalizes the request with
+// an error when a write downstream fails, whatever
+// proxy_ignore_client_abort says.
+func (l *Location) clientGone(x *Exchange, uc *http1.UpstreamConn) {
+	x.st.att.Done()
+	uc.Release()
+	x.W.Abort()
+}
+
+// passBuffered is proxy_buffering on (ngx_event_pipe): the upstream is
+// read as fast as it sends, up to proxy_buffers' total ahead of the
+// client, which gets the bytes when that room is full or the body
+// complete. A body that fits releases the upstream connection (to the
+// keep-alive pool) before the client is written to; a longer one is
+// passed on a full buffer at a time, so a slow client slows the upstream
+// down, as nginx does with proxy_max_temp_file_size 0: gatehouse has no
+// temporary files.
+func (l *Location) passBuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
+	st := &x.st
+	w := x.W
+	buf := st.bodyBuf(l.readAhead)
+	body := uc.Body()
+	var length int64
+	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
+	for first := true; ; first = false {
+		m := 0
+		var err error
+		for m < len(buf) && err == nil {
+			var n int
+			n, err = body.Read(buf[m:])
+			m += n
+		}
+		length += int64(m)
+		switch {
+		case err == io.EOF:
+			// The whole response is in: the upstream is done with
+			// before the client is written to.
+			st.att.Done()
+			l.finish(uc)
+			if first {
+				if err := w.WriteHeader(); err != nil {
+					w.Abort()
+					return
+				}
+			}
+			if err := send(w, buf[:m]); err != nil {
+				w.Abort()
+			}
+			return
+		case err != nil:
+			if first {
+				_ = w.WriteHeader()
+			}
+			_, _ = w.Write(buf[:m])
+			l.bodyReadError(x, uc, peer, err)
+			return
+		}
+		var werr error
+		if first {
+			werr = w.WriteHeader()
+		}
+		if werr == nil {
+			werr = send(w, buf[:m])
+		}
+		if werr != nil {
+			l.clientGone(x, uc)
+			return
+		}
+	}
+}
+
+// bodyReadError ends a response whose upstream body failed: logged, the
+// bytes so far sent, the client connection closed (nginx cannot tell the
+// client otherwise once the header is out).
+func (l *Location) bodyReadError(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer, err error) {
+	l.logUpstreamError(x, peer, err, actBody, isTimeout(err))
+	x.st.att.Done()
+	uc.Release()
+	_ = x.W.Flush()
+	x.W.Abort()
+}
+
+// finish puts a connection whose exchange is complete back into the
+// keep-alive pool when it can carry another request, else closes it.
+func (l *Location) finish(uc *http1.UpstreamConn) {
 	if l.keepalive && uc.Reusable() {
 		nc, _ := uc.Hijack()
 		uc.Release()
@@ -474,6 +608,26 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		return
 	}
 	uc.Release()
+}
+
+// interceptError is proxy_intercept_errors (ngx_http_upstream_intercept_errors):
+// an upstream status of 300 or more that error_page covers is answered
+// with the error_page, not the upstream's response. Only a 401's
+// WWW-Authenticate fields are kept. The body is not read, so the
+// connection stays alive only when there is none, as in nginx.
+func (l *Location) interceptError(x *Exchange, uc *http1.UpstreamConn, resp *http1.Response) {
+	h := x.W.Header()
+	if resp.Status == 401 {
+		for _, f := range resp.Header {
+			if len(f.Name) == 16 && asciiEqualFold("www-authenticate", f.Name) {
+				h.Header = append(h.Header, f)
+			}
+		}
+	}
+	x.upLength = append(appendSep(x.upLength), '0')
+	x.st.att.Done()
+	x.writeErrorPage(resp.Status)
+	l.finish(uc)
 }
 
 // rewriteLocation applies the proxy_redirect rules to an upstream
