@@ -97,8 +97,10 @@ type Location struct {
 	buffering bool
 	readAhead int
 	chunk     int
-	// intercept is proxy_intercept_errors.
-	intercept bool
+	// intercept is proxy_intercept_errors; ignoreAbort is
+	// proxy_ignore_client_abort.
+	intercept   bool
+	ignoreAbort bool
 }
 
 // maxBufferedBody is how much of a request body is held in memory so that
@@ -141,6 +143,7 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		readAhead:         max(px.Buffers, 1) * int(max(px.BufferBytes, 1)),
 		chunk:             int(max(px.BufferSize, 1)),
 		intercept:         px.InterceptErrors,
+		ignoreAbort:       px.IgnoreClientAbort,
 		up: &http1.UpstreamOptions{
 			BufferSize:  int(px.BufferSize),
 			ReadTimeout: px.ReadTimeout,

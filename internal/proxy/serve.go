@@ -133,6 +133,15 @@ func (l *Location) Serve(x *Exchange) {
 			return
 		}
 		header := l.env.Now().Sub(start)
+		if l.abandoned(x, peer, actHeader) {
+			uc.Release()
+			x.upConnect = appendSeconds(x.upConnect, connected)
+			x.upHeader = appendSeconds(x.upHeader, header)
+			x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
+			x.upResponse = appendSeconds(x.upResponse, header)
+			x.upLength = append(appendSep(x.upLength), '0')
+			return
+		}
 		if resp.Status == 101 && !x.R.Header.Has("Upgrade") {
 			uc.Release()
 			x.attemptTimes(connected, header, header)
@@ -229,11 +238,36 @@ func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action stri
 		l.logDisabled(x, peer)
 	}
 	x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(d.UpstreamStatus), 10)
+	if l.abandoned(x, peer, action) {
+		return false // no more tries for a client that left
+	}
 	if d.Action == upstream.ActionRetry {
 		return true
 	}
 	l.respondError(x, d.Status)
 	return false
+}
+
+// abandoned is proxy_ignore_client_abort off: before it answers, the
+// proxy looks whether the client has gone meanwhile, and if so ends the
+// request with 499 and the line nginx logs; the caller closes the
+// upstream connection. nginx watches the client the whole time; the
+// proxy looks when the upstream's answer (or failure) is in, so the
+// upstream's work is not cut short, but nothing is sent to a client that
+// left and the request is logged as nginx logs it.
+func (l *Location) abandoned(x *Exchange, peer *upstream.Peer, action string) bool {
+	if l.ignoreAbort || x.Conn == nil || !x.Conn.ClientGone() {
+		return false
+	}
+	x.st.att.Done()
+	if x.ErrorLog().Enabled(errorlog.Info) {
+		ctx := x.LogContext(action)
+		ctx.Upstream = l.upstreamURL(x, peer)
+		x.ErrorLog().Log(errorlog.Info, ctx, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too")
+	}
+	x.W.Abort()
+	x.Answered(499)
+	return true
 }
 
 func (l *Location) logDisabled(x *Exchange, peer *upstream.Peer) {
