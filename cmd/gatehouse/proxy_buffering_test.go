@@ -231,3 +231,61 @@ func TestProxyBufferingReadAheadNginx(t *testing.T) {
 	nginxBinary(t)
 	runReadAhead(t, true)
 }
+
+// patternBody is n bytes that differ from one offset to the next, so a
+// lost, repeated or reordered piece shows.
+func patternBody(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i>>8)
+	}
+	return b
+}
+
+// TestProxyBufferingBodies passes bodies around the buffer sizes, framed
+// by length, chunks and close, through each buffering mode and checks
+// that the client gets them whole.
+func TestProxyBufferingBodies(t *testing.T) {
+	up := newRawUpstream(t, nil, false, func(req []byte) string {
+		line, _, _ := strings.Cut(string(req), "\r\n")
+		var n int
+		var framing string
+		fmt.Sscanf(line[strings.LastIndexByte(line[:strings.LastIndexByte(line, ' ')], '/')+1:], "%d-%s", &n, &framing)
+		framing = strings.TrimSuffix(framing, " HTTP/1.1")
+		body := patternBody(n)
+		switch framing {
+		case "chunked":
+			var b strings.Builder
+			b.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+			for len(body) > 0 {
+				k := min(len(body), 5000)
+				fmt.Fprintf(&b, "%x\r\n%s\r\n", k, body[:k])
+				body = body[k:]
+			}
+			b.WriteString("0\r\n\r\n")
+			return b.String()
+		case "close":
+			return "HTTP/1.0 200 OK\r\n\r\n" + string(body)
+		}
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", n, body)
+	})
+	port := freePort(t)
+	start(t, bufferingConf(false, up.port(), port))
+	for _, loc := range []string{"off", "on", "big"} {
+		for _, n := range []int{0, 1, 4095, 4096, 32<<10 - 1, 32 << 10, 32<<10 + 1, 1<<20 + 3} {
+			for _, framing := range []string{"length", "chunked", "close"} {
+				path := fmt.Sprintf("/%s/%d-%s", loc, n, framing)
+				raw := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET "+path+" HTTP/1.1\r\nHost: front.test\r\nConnection: close\r\n\r\n")
+				up.next(t) // the upstream records every request
+				resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), nil)
+				if err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || string(body) != string(patternBody(n)) {
+					t.Errorf("%s: got %d bytes (%v), want %d intact", path, len(body), err, n)
+				}
+			}
+		}
+	}
+}

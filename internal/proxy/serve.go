@@ -485,12 +485,16 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 	}
 }
 
+// keptBodyBuf is the size of the body buffer an exchange keeps from
+// request to request (the default proxy_buffers total, 8 4k).
+const keptBodyBuf = 32 << 10
+
 // bodyBuf is the exchange's body buffer with room for n bytes; it is
-// kept from request to request and only grows, so that a keep-alive
-// connection does not allocate.
+// kept from request to request, so that a keep-alive connection does
+// not allocate.
 func (st *attemptState) bodyBuf(n int) []byte {
 	if cap(st.copyBuf) < n {
-		st.copyBuf = make([]byte, max(n, 32<<10))
+		st.copyBuf = make([]byte, max(n, keptBodyBuf))
 	}
 	return st.copyBuf[:n]
 }
@@ -566,14 +570,25 @@ func (l *Location) clientGone(x *Exchange, uc *http1.UpstreamConn) {
 func (l *Location) passBuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
 	st := &x.st
 	w := x.W
-	buf := st.bodyBuf(l.readAhead)
+	// Like nginx's buffers, the room is taken as the body needs it: the
+	// exchange's own buffer first, then, for a longer body, a larger one
+	// (doubling, up to the budget) that is not kept after the response.
+	buf := st.bodyBuf(min(l.readAhead, keptBodyBuf))
 	body := uc.Body()
 	var length int64
 	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
 	for first := true; ; first = false {
 		m := 0
 		var err error
-		for m < len(buf) && err == nil {
+		for err == nil {
+			if m == len(buf) {
+				if len(buf) >= l.readAhead {
+					break
+				}
+				nb := make([]byte, min(2*len(buf), l.readAhead))
+				copy(nb, buf)
+				buf = nb
+			}
 			var n int
 			n, err = body.Read(buf[m:])
 			m += n
