@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"gatehouse/internal/testproc"
@@ -134,4 +136,68 @@ func TestProxyInterceptErrorsNginx(t *testing.T) {
 	conf := "http {\n    access_log off;\n" + interceptHTTP + "}\n"
 	startNginx(t, strings.NewReplacer("UP", fmt.Sprint(up.port()), "FRONT", fmt.Sprint(port)).Replace(conf))
 	checkIntercept(t, port, firstAuth)
+}
+
+// TestProxyInterceptKeepAlive checks what becomes of the upstream
+// connection of an intercepted response: kept alive when the response
+// had no body, closed when it had one, which the proxy did not read.
+func TestProxyInterceptKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var accepts atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepts.Add(1)
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := readRawRequest(br)
+					if err != nil {
+						return
+					}
+					line, _, _ := strings.Cut(string(req), "\r\n")
+					resp := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+					switch {
+					case strings.Contains(line, "/empty "):
+						resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+					case strings.Contains(line, "/notfound "):
+						resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 13\r\n\r\nupstream body"
+					}
+					if _, err := io.WriteString(c, resp); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	port := freePort(t)
+	start(t, frontConf("", port, fmt.Sprintf("upstream b { server %s; }", ln.Addr()),
+		`location /i/ { proxy_intercept_errors on; error_page 404 http://err.test/404; proxy_pass http://b; }`))
+	for i, tc := range []struct {
+		path    string
+		status  int
+		accepts int32
+	}{
+		{"/i/empty", 302, 1},
+		{"/i/empty", 302, 1},    // the same connection again
+		{"/i/notfound", 302, 1}, // still that one, closed afterwards
+		{"/i/notfound", 302, 2},
+		{"/i/ok", 200, 3},
+	} {
+		raw := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET "+tc.path+" HTTP/1.1\r\nHost: front.test\r\nConnection: close\r\n\r\n")
+		if got := statusOf(raw); got != tc.status {
+			t.Fatalf("request %d %s: status %d, want %d:\n%s", i, tc.path, got, tc.status, raw)
+		}
+		if got := accepts.Load(); got != tc.accepts {
+			t.Errorf("request %d %s: %d upstream connections so far, want %d", i, tc.path, got, tc.accepts)
+		}
+	}
 }
