@@ -597,14 +597,18 @@ func (l *Location) passBuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstr
 		switch {
 		case err == io.EOF:
 			// The whole response is in: the upstream is done with
-			// before the client is written to.
+			// before the client is written to. The header, whose
+			// values live in the upstream connection's buffer, is
+			// formatted (WriteHeader only buffers it) first.
+			var herr error
+			if first {
+				herr = w.WriteHeader()
+			}
 			st.att.Done()
 			l.finish(uc)
-			if first {
-				if err := w.WriteHeader(); err != nil {
-					w.Abort()
-					return
-				}
+			if herr != nil {
+				w.Abort()
+				return
 			}
 			if err := send(w, buf[:m]); err != nil {
 				w.Abort()
