@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"gatehouse/internal/testproc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,13 +44,9 @@ func startNginx(t *testing.T, conf string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if _, err := testproc.Start(t, cmd); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
 	// nginx logs "start worker processes" once its sockets are bound.
 	sc := bufio.NewScanner(stderr)
 	var seen []string

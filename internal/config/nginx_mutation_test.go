@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"gatehouse/internal/testproc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +65,7 @@ func (d *differ) check(label, src string) {
 		d.t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	out, _ := exec.CommandContext(ctx, nginxBinary, "-t", "-q", "-p", d.dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
+	out, _ := testproc.CombinedOutput(d.t, exec.CommandContext(ctx, nginxBinary, "-t", "-q", "-p", d.dir+"/", "-c", conf, "-e", "stderr"))
 	cancel()
 	theirs := ""
 	var tw []string

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"gatehouse/internal/testproc"
 	"math/big"
 	"os"
 	"os/exec"
@@ -84,7 +85,7 @@ func TestNginxDifferential(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			out, _ := exec.CommandContext(ctx, nginxBinary, "-t", "-q", "-p", dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
+			out, _ := testproc.CombinedOutput(t, exec.CommandContext(ctx, nginxBinary, "-t", "-q", "-p", dir+"/", "-c", conf, "-e", "stderr"))
 			var theirs string
 			for _, line := range strings.Split(string(out), "\n") {
 				if m := nginxLine.FindStringSubmatch(line); m != nil && m[1] == "emerg" {
@@ -159,7 +160,7 @@ func TestNginxDifferentialWarnings(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			out, err := exec.CommandContext(ctx, nginxBinary, "-t", "-p", dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
+			out, err := testproc.CombinedOutput(t, exec.CommandContext(ctx, nginxBinary, "-t", "-p", dir+"/", "-c", conf, "-e", "stderr"))
 			if err != nil {
 				t.Fatalf("nginx -t failed: %v\n%s", err, out)
 			}
@@ -257,7 +258,7 @@ func TestNginxAcceptsEverything(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, nginxBinary, "-t", "-p", prefix, "-c", conf, "-e", "stderr").CombinedOutput()
+	out, err := testproc.CombinedOutput(t, exec.CommandContext(ctx, nginxBinary, "-t", "-p", prefix, "-c", conf, "-e", "stderr"))
 	if err != nil {
 		t.Fatalf("nginx -t rejects it: %v\n%s", err, out)
 	}

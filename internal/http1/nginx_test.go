@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gatehouse/internal/testproc"
 	"io"
 	"net"
 	"os"
@@ -186,16 +187,12 @@ func startNginx(t *testing.T, dir string, port int) {
 	cmd := exec.CommandContext(ctx, nginxBinary, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	proc, err := testproc.Start(t, cmd)
+	if err != nil {
 		cancel()
 		t.Skipf("cannot start nginx: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-	})
+	t.Cleanup(cancel)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
@@ -206,7 +203,8 @@ func startNginx(t *testing.T, dir string, port int) {
 			return
 		}
 		select {
-		case err := <-exited:
+		case <-proc.Done():
+			err := proc.Err()
 			t.Fatalf("nginx exited: %v\n%s", err, stderr.Bytes())
 		case <-deadline:
 			t.Fatalf("nginx did not listen on %d", port)

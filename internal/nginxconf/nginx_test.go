@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"gatehouse/internal/testproc"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -34,7 +35,7 @@ func nginxTest(t *testing.T, dir, conf, g string) string {
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, nginxBinary, args...)
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err == nil {
+	if err := testproc.Run(t, cmd); err == nil {
 		t.Fatalf("nginx accepted %s; every input here must fail", conf)
 	}
 	m := nginxLine.FindSubmatch(stderr.Bytes())
@@ -253,7 +254,7 @@ func nginxDump(t *testing.T, dir, conf string) string {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, nginxBinary, "-T", "-q", "-e", "stderr", "-p", dir+"/", "-c", conf)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	if err := testproc.Run(t, cmd); err != nil {
 		t.Fatalf("nginx -T: %v\n%s", err, stderr.Bytes())
 	}
 	return stdout.String()

@@ -21,12 +21,17 @@ type Conn struct {
 	ServerPort []byte // $server_port
 	// TLS is the connection's TLS state; nil on plain-HTTP sockets.
 	TLS *tlsterm.Info
+
+	// raw is the accepted socket, below any TLS, for hangup; probe is
+	// made from it on first use.
+	raw   net.Conn
+	probe *hangupProbe
 }
 
 // NewConn describes c, accepted from a listener; inner is the connection
 // requests are read from (c itself, or a *tls.Conn over it).
 func NewConn(c, inner net.Conn, info *tlsterm.Info) *Conn {
-	pc := &Conn{Conn: inner, TLS: info}
+	pc := &Conn{Conn: inner, TLS: info, raw: c}
 	if ap, ok := AddrPort(c.RemoteAddr()); ok {
 		pc.Client = ap.Addr()
 		pc.RemoteIP = []byte(pc.Client.String())
@@ -78,4 +83,19 @@ func CloseWrite(c net.Conn) error {
 		return cw.CloseWrite()
 	}
 	return errors.ErrUnsupported
+}
+
+// ClientGone reports whether the client has closed its side of the
+// connection (or reset it), seen without reading: bytes it sent and we
+// have not read do not hide a close. nginx's check while it waits for an
+// upstream (ngx_http_upstream_check_broken_connection, with epoll's
+// EPOLLRDHUP) answers the same question.
+func (c *Conn) ClientGone() bool {
+	if c.raw == nil {
+		return false
+	}
+	if c.probe == nil {
+		c.probe = newHangupProbe(c.raw)
+	}
+	return c.probe.hungUp()
 }

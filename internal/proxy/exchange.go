@@ -34,6 +34,9 @@ type Responses interface {
 	// Special answers with gatehouse's own page for status, honouring
 	// error_page and add_header, and returns buf grown.
 	Special(w *http1.ResponseWriter, status int, src variables.Source, buf []byte) []byte
+	// HasErrorPage reports whether error_page covers status, which is
+	// what proxy_intercept_errors asks before replacing a response.
+	HasErrorPage(status int) bool
 }
 
 // Exchange is one request on its way through the proxy. It is reused from

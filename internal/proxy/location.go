@@ -113,6 +113,17 @@ type Location struct {
 	clientSendTimeout time.Duration
 	// redirects are the proxy_redirect rules, in order; none when off.
 	redirects []redirectRule
+	// buffering is proxy_buffering, which an upstream's X-Accel-Buffering
+	// overrides per response. readAhead is proxy_buffers' total, what is
+	// read ahead of the client with buffering; chunk is
+	// proxy_buffer_size, the largest read passed on at once without.
+	buffering bool
+	readAhead int
+	chunk     int
+	// intercept is proxy_intercept_errors; ignoreAbort is
+	// proxy_ignore_client_abort.
+	intercept   bool
+	ignoreAbort bool
 }
 
 // maxBufferedBody is how much of a request body is held in memory so that
@@ -151,6 +162,11 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		bodyLimit:         maxBufferedBody,
 		hashKey:           hashKey,
 		clientSendTimeout: loc.Core.SendTimeout,
+		buffering:         px.Buffering,
+		readAhead:         max(px.Buffers, 1) * int(max(px.BufferBytes, 1)),
+		chunk:             int(max(px.BufferSize, 1)),
+		intercept:         px.InterceptErrors,
+		ignoreAbort:       px.IgnoreClientAbort,
 		up: &http1.UpstreamOptions{
 			BufferSize:  int(px.BufferSize),
 			ReadTimeout: px.ReadTimeout,

@@ -146,6 +146,15 @@ func (l *Location) Serve(x *Exchange) {
 			return
 		}
 		header := l.env.Now().Sub(start)
+		if l.abandoned(x, peer, actHeader) {
+			uc.Release()
+			x.upConnect = appendSeconds(x.upConnect, connected)
+			x.upHeader = appendSeconds(x.upHeader, header)
+			x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
+			x.upResponse = appendSeconds(x.upResponse, header)
+			x.upLength = append(appendSep(x.upLength), '0')
+			return
+		}
 		if resp.Status == 101 && !x.R.Header.Has("Upgrade") {
 			uc.Release()
 			x.attemptTimes(connected, header, header)
@@ -254,11 +263,36 @@ func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action stri
 		l.logDisabled(x, peer)
 	}
 	x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(d.UpstreamStatus), 10)
+	if l.abandoned(x, peer, action) {
+		return false // no more tries for a client that left
+	}
 	if d.Action == upstream.ActionRetry {
 		return true
 	}
 	l.respondError(x, d.Status)
 	return false
+}
+
+// abandoned is proxy_ignore_client_abort off: before it answers, the
+// proxy looks whether the client has gone meanwhile, and if so ends the
+// request with 499 and the line nginx logs; the caller closes the
+// upstream connection. nginx watches the client the whole time; the
+// proxy looks when the upstream's answer (or failure) is in, so the
+// upstream's work is not cut short, but nothing is sent to a client that
+// left and the request is logged as nginx logs it.
+func (l *Location) abandoned(x *Exchange, peer *upstream.Peer, action string) bool {
+	if l.ignoreAbort || x.Conn == nil || !x.Conn.ClientGone() {
+		return false
+	}
+	x.st.att.Done()
+	if x.ErrorLog().Enabled(errorlog.Info) {
+		ctx := x.LogContext(action)
+		ctx.Upstream = l.upstreamURL(x, peer)
+		x.ErrorLog().Log(errorlog.Info, ctx, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too")
+	}
+	x.W.Abort()
+	x.Answered(499)
+	return true
 }
 
 func (l *Location) logDisabled(x *Exchange, peer *upstream.Peer) {
@@ -405,10 +439,14 @@ func (l *Location) appendURI(dst []byte, x *Exchange) []byte {
 	return dst
 }
 
-// pass streams the upstream response to the client and then returns the
+// pass sends the upstream response to the client and then returns the
 // connection to the pool or closes it.
 func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Response, peer *upstream.Peer) {
 	st := &x.st
+	if l.intercept && resp.Status >= 300 && x.Responses != nil && x.Responses.HasErrorPage(resp.Status) {
+		l.interceptError(x, uc, resp)
+		return
+	}
 	w := x.W
 	h := w.Header()
 	h.Status = resp.Status
@@ -418,7 +456,18 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 	if !resp.Chunked && resp.ContentLength >= 0 {
 		h.ContentLength = resp.ContentLength
 	}
+	buffering := l.buffering
 	for _, f := range resp.Header {
+		if len(f.Name) == 17 && asciiEqualFold("x-accel-buffering", f.Name) {
+			// ngx_http_upstream_process_buffering: "yes" or "no", any
+			// case, overrides proxy_buffering for this response.
+			switch {
+			case len(f.Value) == 2 && asciiEqualFold("no", f.Value):
+				buffering = false
+			case len(f.Value) == 3 && asciiEqualFold("yes", f.Value):
+				buffering = true
+			}
+		}
 		switch {
 		case hasName(l.hide, f.Name):
 			continue
@@ -451,31 +500,62 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		// add_header values go after the rewritten ones in scratch.
 		x.scratch = x.Responses.AddHeaders(h, h.Status, x, x.scratch)
 	}
-	if err := w.WriteHeader(); err != nil {
-		st.att.Done()
-		uc.Release()
-		w.Abort()
-		return
-	}
 	if resp.Status == 101 {
+		if err := w.WriteHeader(); err != nil {
+			st.att.Done()
+			uc.Release()
+			w.Abort()
+			return
+		}
 		x.upLength = append(appendSep(x.upLength), '0')
 		l.tunnel(x, uc, peer)
 		return
 	}
-	if st.copyBuf == nil {
-		st.copyBuf = make([]byte, 32<<10)
+	if buffering {
+		l.passBuffered(x, uc, peer)
+	} else {
+		l.passUnbuffered(x, uc, peer)
 	}
+}
+
+// keptBodyBuf is the size of the body buffer an exchange keeps from
+// request to request (the default proxy_buffers total, 8 4k).
+const keptBodyBuf = 32 << 10
+
+// bodyBuf is the exchange's body buffer with room for n bytes; it is
+// kept from request to request, so that a keep-alive connection does
+// not allocate.
+func (st *attemptState) bodyBuf(n int) []byte {
+	if cap(st.copyBuf) < n {
+		st.copyBuf = make([]byte, max(n, keptBodyBuf))
+	}
+	return st.copyBuf[:n]
+}
+
+// passUnbuffered is proxy_buffering off
+// (ngx_http_upstream_process_non_buffered_request): every read from the
+// upstream, at most proxy_buffer_size, goes to the client at once.
+func (l *Location) passUnbuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
+	st := &x.st
+	w := x.W
+	err := w.WriteHeader()
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		l.clientGone(x, uc)
+		return
+	}
+	buf := st.bodyBuf(l.chunk)
 	body := uc.Body()
 	var length int64
 	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
 	for {
-		n, err := body.Read(st.copyBuf)
+		n, err := body.Read(buf)
 		length += int64(n)
 		if n > 0 {
-			if _, werr := w.Write(st.copyBuf[:n]); werr != nil {
-				st.att.Done()
-				uc.Release()
-				w.Abort()
+			if werr := send(w, buf[:n]); werr != nil {
+				l.clientGone(x, uc)
 				return
 			}
 		}
@@ -483,19 +563,126 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 			break
 		}
 		if err != nil {
-			timeout := isTimeout(err)
-			l.logUpstreamError(x, peer, err, actBody, timeout)
-			st.att.Done()
-			uc.Release()
-			_ = w.Flush()
-			w.Abort()
+			l.bodyReadError(x, uc, peer, err)
 			return
 		}
 	}
 	st.att.Done()
+	l.finish(uc)
 	if err := w.Flush(); err != nil {
 		w.Abort()
 	}
+}
+
+// send writes p to the client and flushes it.
+func send(w *http1.ResponseWriter, p []byte) error {
+	if _, err := w.Write(p); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// clientGone ends a response the client can no longer be written to:
+// the upstream connection is closed, as nginx finalizes the request with
+// an error when a write downstream fails, whatever
+// proxy_ignore_client_abort says.
+func (l *Location) clientGone(x *Exchange, uc *http1.UpstreamConn) {
+	x.st.att.Done()
+	uc.Release()
+	x.W.Abort()
+}
+
+// passBuffered is proxy_buffering on (ngx_event_pipe): the upstream is
+// read as fast as it sends, up to proxy_buffers' total ahead of the
+// client, which gets the bytes when that room is full or the body
+// complete. A body that fits releases the upstream connection (to the
+// keep-alive pool) before the client is written to; a longer one is
+// passed on a full buffer at a time, so a slow client slows the upstream
+// down, as nginx does with proxy_max_temp_file_size 0: gatehouse has no
+// temporary files.
+func (l *Location) passBuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
+	st := &x.st
+	w := x.W
+	// Like nginx's buffers, the room is taken as the body needs it: the
+	// exchange's own buffer first, then, for a longer body, a larger one
+	// (doubling, up to the budget) that is not kept after the response.
+	buf := st.bodyBuf(min(l.readAhead, keptBodyBuf))
+	body := uc.Body()
+	var length int64
+	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
+	for first := true; ; first = false {
+		m := 0
+		var err error
+		for err == nil {
+			if m == len(buf) {
+				if len(buf) >= l.readAhead {
+					break
+				}
+				nb := make([]byte, min(2*len(buf), l.readAhead))
+				copy(nb, buf)
+				buf = nb
+			}
+			var n int
+			n, err = body.Read(buf[m:])
+			m += n
+		}
+		length += int64(m)
+		switch {
+		case err == io.EOF:
+			// The whole response is in: the upstream is done with
+			// before the client is written to. The header, whose
+			// values live in the upstream connection's buffer, is
+			// formatted (WriteHeader only buffers it) first.
+			var herr error
+			if first {
+				herr = w.WriteHeader()
+			}
+			st.att.Done()
+			l.finish(uc)
+			if herr != nil {
+				w.Abort()
+				return
+			}
+			if err := send(w, buf[:m]); err != nil {
+				w.Abort()
+			}
+			return
+		case err != nil:
+			if first {
+				_ = w.WriteHeader()
+			}
+			_, _ = w.Write(buf[:m])
+			l.bodyReadError(x, uc, peer, err)
+			return
+		}
+		var werr error
+		if first {
+			werr = w.WriteHeader()
+		}
+		if werr == nil {
+			werr = send(w, buf[:m])
+		}
+		if werr != nil {
+			l.clientGone(x, uc)
+			return
+		}
+	}
+}
+
+// bodyReadError ends a response whose upstream body failed: logged, the
+// bytes so far sent, the client connection closed (nginx cannot tell the
+// client otherwise once the header is out).
+func (l *Location) bodyReadError(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer, err error) {
+	l.logUpstreamError(x, peer, err, actBody, isTimeout(err))
+	x.st.att.Done()
+	uc.Release()
+	_ = x.W.Flush()
+	x.W.Abort()
+}
+
+// finish puts a connection whose exchange is complete back into the
+// keep-alive pool when it can carry another request, else closes it.
+func (l *Location) finish(uc *http1.UpstreamConn) {
 	if l.keepalive && uc.Reusable() {
 		nc, _ := uc.Hijack()
 		uc.Release()
@@ -507,6 +694,26 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		return
 	}
 	uc.Release()
+}
+
+// interceptError is proxy_intercept_errors (ngx_http_upstream_intercept_errors):
+// an upstream status of 300 or more that error_page covers is answered
+// with the error_page, not the upstream's response. Only a 401's
+// WWW-Authenticate fields are kept. The body is not read, so the
+// connection stays alive only when there is none, as in nginx.
+func (l *Location) interceptError(x *Exchange, uc *http1.UpstreamConn, resp *http1.Response) {
+	h := x.W.Header()
+	if resp.Status == 401 {
+		for _, f := range resp.Header {
+			if len(f.Name) == 16 && asciiEqualFold("www-authenticate", f.Name) {
+				h.Header = append(h.Header, f)
+			}
+		}
+	}
+	x.upLength = append(appendSep(x.upLength), '0')
+	x.st.att.Done()
+	x.writeErrorPage(resp.Status)
+	l.finish(uc)
 }
 
 // rewriteLocation applies the proxy_redirect rules to an upstream

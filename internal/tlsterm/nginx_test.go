@@ -13,6 +13,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
+	"gatehouse/internal/testproc"
 	"math/big"
 	"net"
 	"os"
@@ -526,16 +527,12 @@ func startNginxConf(t *testing.T, dir string, port int) {
 	cmd := exec.CommandContext(ctx, nginxBinary, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	proc, err := testproc.Start(t, cmd)
+	if err != nil {
 		cancel()
 		t.Skipf("cannot start nginx: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-	})
+	t.Cleanup(cancel)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
@@ -546,7 +543,8 @@ func startNginxConf(t *testing.T, dir string, port int) {
 			return
 		}
 		select {
-		case err := <-exited:
+		case <-proc.Done():
+			err := proc.Err()
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Fatalf("nginx exited: %v\n%s\n%s", err, stderr.Bytes(), log)
 		case <-deadline:

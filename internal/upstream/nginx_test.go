@@ -1,8 +1,10 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"gatehouse/internal/testproc"
 	"io"
 	"net"
 	"net/http"
@@ -12,17 +14,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 )
 
 const nginxBinary = "/usr/sbin/nginx"
 
 // startNginx runs nginx with conf (which must contain "DIR" where the
 // temporary directory goes) and returns an HTTP client for its front
-// socket DIR/front.sock. nginx is started with "daemon on": the launching
-// process exits only after the listening sockets exist, so no polling is
-// needed; the daemon is stopped by its pid at cleanup.
+// socket DIR/front.sock. nginx runs in the foreground (conf says "daemon
+// off"), in a process group that testproc stops at cleanup.
 func startNginx(t *testing.T, conf string) (dir string, client *http.Client, final string) {
 	t.Helper()
 	if _, err := os.Stat(nginxBinary); err != nil {
@@ -43,21 +44,30 @@ func startNginx(t *testing.T, conf string) (dir string, client *http.Client, fin
 		t.Fatal(err)
 	}
 	cmd := exec.Command(nginxBinary, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
-	out, err := cmd.CombinedOutput()
-	t.Cleanup(func() {
-		b, err := os.ReadFile(filepath.Join(dir, "nginx.pid"))
-		if err != nil {
-			return
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-			syscall.Kill(pid, syscall.SIGTERM)
-		}
-	})
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	proc, err := testproc.Start(t, cmd)
 	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		t.Skipf("differential test skipped: nginx did not start: %v\n%s\n%s", err, out, log)
+		t.Skipf("differential test skipped: nginx did not start: %v", err)
 	}
 	front := filepath.Join(dir, "front.sock")
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		if c, err := net.Dial("unix", front); err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-proc.Done():
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Skipf("differential test skipped: nginx did not start: %v\n%s\n%s", proc.Err(), out.Bytes(), log)
+		case <-deadline:
+			t.Fatalf("nginx did not listen on %s", front)
+		case <-tick.C:
+		}
+	}
 	client = &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -108,7 +118,7 @@ func upstreamAddr(t *testing.T, c *http.Client, path string) string {
 // $upstream_addr, attempts joined by ", ") with ours for the same groups.
 func TestNginxDifferential(t *testing.T) {
 	dir, client, conf := startNginx(t, `
-daemon on;
+daemon off;
 master_process off;
 worker_processes 1;
 pid DIR/nginx.pid;
