@@ -460,3 +460,82 @@ func runNginxT(t *testing.T, bin, dir, conf string) (string, error) {
 	out, err := exec.CommandContext(ctx, bin, "-t", "-p", dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
 	return string(out), err
 }
+
+// TestBodyTempFileNginx is a differential check of the temporary file's
+// name and content: with client_body_in_file_only on and levels 1 2,
+// nginx and gatehouse both keep the first body at body/1/00/0000000001.
+func TestBodyTempFileNginx(t *testing.T) {
+	nginxBinary(t)
+	body := bodyOf(5000, 9)
+	for _, who := range []string{"nginx", "gatehouse"} {
+		t.Run(who, func(t *testing.T) {
+			up := newRawUpstream(t, nil, false, func([]byte) string { return okResponse })
+			port := freePort(t)
+			dir := t.TempDir()
+			server := fmt.Sprintf(`
+        client_body_in_file_only on;
+        client_body_temp_path %s/body 1 2;
+        location / { proxy_pass http://b; }`, dir)
+			upstreams := fmt.Sprintf("upstream b { server 127.0.0.1:%d; }", up.port())
+			if who == "nginx" {
+				startSingleNginx(t, dir, fmt.Sprintf("http { access_log off; %s server { listen 127.0.0.1:%d; %s } }", upstreams, port, server))
+			} else {
+				start(t, frontConf("", port, upstreams, server))
+			}
+			if resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), bodyRequest(body, false)); statusOf(resp) != 200 {
+				t.Fatalf("response %q", resp)
+			}
+			if _, got := requestParts(t, up.next(t)); !bytes.Equal(got, body) {
+				t.Errorf("upstream got %d bytes, want the %d sent", len(got), len(body))
+			}
+			files := tempFiles(t, filepath.Join(dir, "body"))
+			want := filepath.Join(dir, "body", "1", "00", "0000000001")
+			if len(files) != 1 || files[0] != want {
+				t.Fatalf("%s kept %v, want [%s]", who, files, want)
+			}
+			if b, _ := os.ReadFile(want); !bytes.Equal(b, body) {
+				t.Errorf("%s's file holds %d bytes, not the body", who, len(b))
+			}
+		})
+	}
+}
+
+// startSingleNginx runs nginx as one process (master_process off, so
+// that killing it stops everything it started) on conf until the test
+// ends, and waits until it serves: it reports its limits once its
+// sockets are bound.
+func startSingleNginx(t *testing.T, dir string, conf string) {
+	t.Helper()
+	bin := nginxBinary(t)
+	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+	conf = "master_process off;\ndaemon off;\nevents {}\nerror_log stderr notice;\npid " + dir + "/nginx.pid;\n" + conf
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir+"/", "-c", path, "-e", "stderr")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	sc := bufio.NewScanner(stderr)
+	var seen []string
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if strings.Contains(sc.Text(), "getrlimit(RLIMIT_NOFILE)") {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return
+		}
+	}
+	t.Fatalf("nginx did not start:\n%s", strings.Join(seen, "\n"))
+}
