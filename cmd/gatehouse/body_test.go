@@ -539,3 +539,26 @@ func startSingleNginx(t *testing.T, dir string, conf string) {
 	}
 	t.Fatalf("nginx did not start:\n%s", strings.Join(seen, "\n"))
 }
+
+// TestRequestBufferingOffChunkedHTTP10 checks nginx's exception: a
+// chunked body cannot go chunked to an HTTP/1.0 upstream, so with
+// proxy_request_buffering off it is still buffered and sent with its
+// length (and would be retried).
+func TestRequestBufferingOffChunkedHTTP10(t *testing.T) {
+	up := newRawUpstream(t, nil, false, func([]byte) string { return okResponse })
+	port := freePort(t)
+	start(t, frontConf("", port, fmt.Sprintf("upstream b { server 127.0.0.1:%d; }", up.port()), `
+        client_body_buffer_size 1k;
+        location / { proxy_pass http://b; proxy_http_version 1.0; proxy_request_buffering off; }`))
+	body := bodyOf(6000, 5)
+	if resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), bodyRequest(body, true)); statusOf(resp) != 200 {
+		t.Fatalf("response %.200q", resp)
+	}
+	head, got := requestParts(t, up.next(t))
+	if !bytes.Equal(got, body) {
+		t.Errorf("upstream got %d bytes, want the %d sent", len(got), len(body))
+	}
+	if !strings.Contains(head+"\r\n", "Content-Length: 6000\r\n") || strings.Contains(strings.ToLower(head), "transfer-encoding") {
+		t.Errorf("want the body buffered and sent with its length:\n%s", head)
+	}
+}
