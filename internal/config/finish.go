@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -384,8 +385,7 @@ func (c *compiler) buildHTTP() *HTTP {
 			UnderscoresInHeaders:     cf.Underscores.V,
 			IgnoreInvalidHeaders:     cf.IgnoreInvalidHeaders.or(true),
 			HTTP2:                    cf.HTTP2.V,
-			ClientBodyTempPath:       cf.ClientBodyTemp.or(c.fullPath("client_body_temp", false)),
-			ProxyTempPath:            cf.ProxyTemp.or(c.fullPath("proxy_temp", false)),
+			ProxyTempPath:            cf.ProxyTemp.or(TempPath{Path: c.fullPath("proxy_temp", false)}).Path,
 		}
 		out.SSL = c.buildServerSSL(cf)
 		out.Level = c.buildLocation(&locRaw{pos: s.pos, end: s.end, conf: s.conf}, h)
@@ -565,6 +565,11 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		DefaultType:       cf.DefaultType.or("text/plain"),
 		Types:             defaultTypes,
 		ErrorPages:        cf.ErrorPages.V,
+
+		ClientBodyBufferSize:     cf.ClientBodyBuffer.or(int64(2 * os.Getpagesize())), // nginx: two memory pages,
+		ClientBodyTempPath:       cf.ClientBodyTemp.or(TempPath{Path: c.fullPath("client_body_temp", false)}),
+		ClientBodyInFileOnly:     BodyInFile(cf.BodyInFileOnly.V),
+		ClientBodyInSingleBuffer: cf.BodyInSingleBuf.V,
 	}
 	if cf.Types.Set {
 		core.Types = cf.Types.V.m

@@ -266,24 +266,26 @@ func hHTTP2(c *compiler, f *frame, d *nginxconf.Directive) error {
 
 func tempPath(name string) handler {
 	return func(c *compiler, f *frame, d *nginxconf.Directive) error {
-		o := confField[string](f, name)
+		o := confField[TempPath](f, name)
 		if o.Set {
 			return errDup(d)
 		}
 		// ngx_conf_set_path_slot: levels of 1 or more digits, at most ten
 		// digits of hashed directory names in all.
 		total := 0
+		var levels []int
 		for _, lv := range d.Args[1:] {
 			n, ok := parseNumber(lv)
 			if !ok || n == 0 {
 				return dirErr(d, "invalid value")
 			}
 			total += n
+			if total > 10 {
+				return dirErr(d, "invalid value")
+			}
+			levels = append(levels, n)
 		}
-		if total > 10 {
-			return dirErr(d, "invalid value")
-		}
-		*o = opt[string]{V: c.fullPath(d.Args[0], false), Pos: d.Pos, Set: true}
+		*o = opt[TempPath]{V: TempPath{Path: c.fullPath(d.Args[0], false), Levels: levels, Pos: d.Pos}, Pos: d.Pos, Set: true}
 		return nil
 	}
 }

@@ -260,9 +260,30 @@ type ServerCore struct {
 	UnderscoresInHeaders     bool
 	IgnoreInvalidHeaders     bool
 	HTTP2                    bool // "http2 off" only; "http2 on" is rejected
-	ClientBodyTempPath       string
 	ProxyTempPath            string
 }
+
+// TempPath is a *_temp_path directive (ngx_path_t): the directory and the
+// lengths of the hashed subdirectory levels under it, taken from the end
+// of each file's ten-digit name ("1 2" puts 0000012345 in 5/34/).
+type TempPath struct {
+	Path   string
+	Levels []int
+	// Pos is where the directive is; none for the built-in default.
+	Pos nginxconf.Pos
+}
+
+// BodyInFile is client_body_in_file_only.
+type BodyInFile int
+
+// client_body_in_file_only values: off; on writes every body to a file
+// that is kept after the request; clean writes it to a file removed when
+// the request ends.
+const (
+	BodyInFileOff BodyInFile = iota
+	BodyInFileOn
+	BodyInFileClean
+)
 
 // VerifyClient is the ssl_verify_client mode.
 type VerifyClient int
@@ -380,6 +401,13 @@ type LocationCore struct {
 	// ErrorPages are the error_page entries in effect, one per status
 	// code, in config order.
 	ErrorPages []ErrorPage
+	// ClientBodyBufferSize is client_body_buffer_size: how much of a
+	// request body is held in memory; a longer body goes to a file in
+	// ClientBodyTempPath (default two memory pages, as nginx's).
+	ClientBodyBufferSize     int64
+	ClientBodyTempPath       TempPath
+	ClientBodyInFileOnly     BodyInFile
+	ClientBodyInSingleBuffer bool
 }
 
 // ErrorPage is one status code of an error_page directive. gatehouse

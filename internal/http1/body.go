@@ -153,3 +153,14 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// Preread reports whether the rest of a Content-Length body has already
+// arrived with the request header, so reading it needs no more waiting
+// for the client (nginx's "the whole request body was pre-read"). A
+// chunked body never reports true.
+func (b *Body) Preread() bool {
+	if b.done {
+		return true
+	}
+	return !b.chunked && b.err == nil && b.left <= int64(b.c.br.buffered())
+}

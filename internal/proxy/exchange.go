@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/http1"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
+	"gatehouse/internal/tempfile"
 	"gatehouse/internal/variables"
 )
 
@@ -22,6 +23,9 @@ type Env struct {
 	PID      string
 	Hostname string
 	Log      *errorlog.Logger
+	// TempNumbers names the temporary files of request bodies; nil
+	// gives each location a counter of its own.
+	TempNumbers *tempfile.Numbers
 }
 
 // Responses is what the server package offers for a location's

@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
 	"gatehouse/internal/variables"
 )
@@ -106,8 +107,17 @@ type Location struct {
 	tries          int
 	triesTimeout   time.Duration
 	up             *http1.UpstreamOptions
-	bodyLimit      int64
 	hashKey        *variables.Template
+	// bodyBuf is client_body_buffer_size; longer bodies are written to a
+	// file in temp (client_body_temp_path), numbered by nums, and
+	// inFile is client_body_in_file_only.
+	bodyBuf int64
+	temp    tempfile.Path
+	nums    *tempfile.Numbers
+	inFile  config.BodyInFile
+	// unbuffered is proxy_request_buffering off with the body passed:
+	// the body is streamed as it arrives, and not retried once sent.
+	unbuffered bool
 	// clientSendTimeout is send_timeout, for writes to the client in an
 	// upgraded connection.
 	clientSendTimeout time.Duration
@@ -125,11 +135,6 @@ type Location struct {
 	intercept   bool
 	ignoreAbort bool
 }
-
-// maxBufferedBody is how much of a request body is held in memory so that
-// it can be sent again to another peer; longer bodies are streamed, as
-// with proxy_request_buffering off.
-const maxBufferedBody = 1 << 20
 
 // Compile builds the proxy handler of a location from its merged settings.
 // group is the upstream group proxy_pass names, and tls the location's TLS
@@ -159,7 +164,10 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 		passBody:          px.PassRequestBody,
 		tries:             px.NextUpstreamTries,
 		triesTimeout:      px.NextUpstreamTimeout,
-		bodyLimit:         maxBufferedBody,
+		bodyBuf:           loc.Core.ClientBodyBufferSize,
+		temp:              tempfile.Path{Dir: loc.Core.ClientBodyTempPath.Path, Levels: loc.Core.ClientBodyTempPath.Levels},
+		inFile:            loc.Core.ClientBodyInFileOnly,
+		unbuffered:        !px.RequestBuffering && px.PassRequestBody,
 		hashKey:           hashKey,
 		clientSendTimeout: loc.Core.SendTimeout,
 		buffering:         px.Buffering,
@@ -172,6 +180,12 @@ func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClien
 			ReadTimeout: px.ReadTimeout,
 			SendTimeout: px.SendTimeout,
 		},
+	}
+	if env != nil {
+		l.nums = env.TempNumbers
+	}
+	if l.nums == nil {
+		l.nums = tempfile.NewNumbers(0)
 	}
 	if pp.HTTPS {
 		l.scheme = "https://"

@@ -12,6 +12,7 @@ import (
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/route"
+	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
 )
 
@@ -28,7 +29,7 @@ const (
 // a keep-alive connection reuses it without allocating.
 type attemptState struct {
 	att     upstream.Attempt
-	body    []byte
+	body    requestBody
 	key     []byte
 	hdr     []byte
 	copyBuf []byte
@@ -43,22 +44,28 @@ func (l *Location) Serve(x *Exchange) {
 		return
 	}
 
-	// The request body: buffered in memory so it can be sent again to
-	// another peer, unless it is declared larger than maxBufferedBody.
-	// bodyLen is $proxy_internal_body_length: -1 (no Content-Length
-	// header) when the client sent no body framing, else the body's
-	// length, which for a chunked body is its de-chunked size.
+	// The request body: read whole before the first attempt, in memory
+	// up to client_body_buffer_size and in a temporary file beyond, so
+	// every attempt can send it; with proxy_request_buffering off it is
+	// streamed instead (chunked only towards HTTP/1.1), unless it came
+	// whole with the header, as nginx does. bodyLen is
+	// $proxy_internal_body_length: -1 (no Content-Length header) when
+	// the client sent no body framing or a streamed chunked body, else
+	// the body's length, which for a chunked body is its de-chunked size.
 	bodyLen := int64(-1)
 	streamed := false
-	st.body = st.body[:0]
+	defer st.body.release()
 	if r.HasBody() {
-		if l.passBody && r.ContentLength > l.bodyLimit {
-			streamed, bodyLen = true, r.ContentLength
-		} else if err := readAll(r.Body, &st.body); err != nil {
+		if l.unbuffered && (!r.Chunked || l.http11) && !r.Body.Preread() {
+			streamed = true
+			if !r.Chunked {
+				bodyLen = r.ContentLength
+			}
+		} else if err := l.readBody(x); err != nil {
 			l.bodyError(x, err)
 			return
 		} else if l.passBody {
-			bodyLen = int64(len(st.body))
+			bodyLen = st.body.length()
 		}
 	} else if r.ContentLength == 0 && l.passBody {
 		bodyLen = 0
@@ -127,6 +134,16 @@ func (l *Location) Serve(x *Exchange) {
 			l.respondError(x, 500)
 			return
 		} else if err != nil {
+			var ce *clientBodyError
+			if errors.As(err, &ce) {
+				// The client's side failed: no upstream to blame.
+				uc.Release()
+				st.att.Done()
+				x.attemptTimes(connected, -1, l.env.Now().Sub(start))
+				x.upStatus = append(appendSep(x.upStatus), '-')
+				l.bodyError(x, ce.err)
+				return
+			}
 			err = l.tlsReadError(err, conn)
 			uc.Release()
 			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
@@ -327,6 +344,14 @@ func (l *Location) respondError(x *Exchange, status int) {
 
 // bodyError answers a failure to read the client's request body.
 func (l *Location) bodyError(x *Exchange, err error) {
+	var te *tempfile.Error
+	if errors.Is(err, errBodyFile) || errors.As(err, &te) {
+		if te != nil {
+			x.ErrorLog().Log(errorlog.Crit, x.LogContext(""), te.Error())
+		}
+		x.writeErrorPage(500)
+		return
+	}
 	var he *http1.Error
 	if errors.As(err, &he) {
 		if he.Status >= 400 && he.Status != 408 {
@@ -358,8 +383,12 @@ func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int6
 				uc.AddHeader(h.name, st.hdr)
 			}
 		case specialChunked:
-			// Bodies are sent with a length: buffered, or streamed with
-			// the client's own Content-Length.
+			// Buffered bodies are sent with their length, and so are
+			// streamed ones with the client's Content-Length; a streamed
+			// chunked body stays chunked.
+			if streamed && bodyLen < 0 {
+				uc.AddHeader(h.name, []byte("chunked"))
+			}
 		default:
 			st.hdr = h.value.Append(st.hdr[:0], x)
 			uc.AddHeader(h.name, st.hdr)
@@ -373,18 +402,15 @@ func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int6
 			uc.AddHeader(h.Name, h.Value)
 		}
 	}
-	if err := uc.EndHeader(bodyLen, false); err != nil {
+	if err := uc.EndHeader(bodyLen, streamed && bodyLen < 0); err != nil {
 		return err
 	}
-	if bodyLen > 0 {
-		if streamed {
-			if st.copyBuf == nil {
-				st.copyBuf = make([]byte, 32<<10)
-			}
-			if _, err := io.CopyBuffer(uc, onlyReader{r.Body}, st.copyBuf); err != nil {
-				return err
-			}
-		} else if _, err := uc.Write(st.body); err != nil {
+	if streamed {
+		if err := l.streamBody(uc, x); err != nil {
+			return err
+		}
+	} else if bodyLen > 0 {
+		if err := l.sendBody(uc, x); err != nil {
 			return err
 		}
 	}
@@ -411,9 +437,6 @@ func (l *Location) refuseUnsafe(x *Exchange) bool {
 	}
 	return false
 }
-
-// onlyReader hides WriteTo/ReadFrom so io.CopyBuffer uses the buffer.
-type onlyReader struct{ io.Reader }
 
 // appendURI appends the URI sent upstream (nginx.md §5.1).
 func (l *Location) appendURI(dst []byte, x *Exchange) []byte {
@@ -782,25 +805,6 @@ func (x *Exchange) appendAbsolutePrefix(b []byte) []byte {
 	b = x.AppendOrigin(b)
 	b = append(b, b[:n]...)
 	return append(b[:0], b[n:]...)
-}
-
-func readAll(r io.Reader, dst *[]byte) error {
-	b := *dst
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			*dst = b
-			return nil
-		}
-		if err != nil {
-			*dst = b
-			return err
-		}
-	}
 }
 
 func isNonIdempotent(m []byte) bool {

@@ -20,6 +20,7 @@ import (
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/proxy"
 	"gatehouse/internal/route"
+	"gatehouse/internal/tempfile"
 	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/upstream"
 	"gatehouse/internal/variables"
@@ -157,6 +158,8 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 			PID:      fmt.Sprint(deps.PID),
 			Hostname: deps.Hostname,
 			Log:      deps.Log,
+			// nginx's step after a taken name: (msec << 16) + pid.
+			TempNumbers: tempfile.NewNumbers(uint32(deps.Now().UnixMilli())<<16 + uint32(deps.PID)),
 		},
 	}
 	if rt.env.Rand == nil {
@@ -233,6 +236,9 @@ func registry(cfg *config.Config) (*variables.Registry, error) {
 
 func (b *builder) build(prev *Runtime) error {
 	h := b.cfg.HTTP
+	if err := makeTempDirs(h); err != nil {
+		return err
+	}
 	// Every log_format is compiled, used or not, as nginx compiles it
 	// where it is defined.
 	for _, lf := range h.LogFormats {
@@ -285,6 +291,45 @@ func (b *builder) build(prev *Runtime) error {
 			return err
 		}
 		b.rt.sockets[a] = sk
+	}
+	return nil
+}
+
+// makeTempDirs creates every client_body_temp_path directory that is
+// missing, as nginx creates its paths at start and with -t
+// (ngx_create_paths); the level directories are made when a file needs
+// them.
+func makeTempDirs(h *config.HTTP) error {
+	seen := map[string]bool{}
+	var walk func(ls []*config.Location) error
+	one := func(l *config.Location) error {
+		p := l.Core.ClientBodyTempPath
+		if seen[p.Path] {
+			return nil
+		}
+		seen[p.Path] = true
+		return tempfile.Path{Dir: p.Path, Levels: p.Levels}.MakeDir()
+	}
+	walk = func(ls []*config.Location) error {
+		for _, l := range ls {
+			if err := one(l); err != nil {
+				return err
+			}
+			if err := walk(l.Children); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, s := range h.Servers {
+		if s.Level != nil {
+			if err := one(s.Level); err != nil {
+				return err
+			}
+		}
+		if err := walk(s.Locations); err != nil {
+			return err
+		}
 	}
 	return nil
 }
