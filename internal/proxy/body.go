@@ -8,6 +8,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/request"
 	"gatehouse/internal/tempfile"
 )
 
@@ -67,9 +68,9 @@ func (b *requestBody) release() {
 // buffer returns the exchange's body buffer for this request: as large
 // as client_body_buffer_size, or as the whole Content-Length body when
 // that is less than a quarter more (ngx_http_read_client_request_body).
-func (l *Location) buffer(x *Exchange) []byte {
-	b := &x.st.body
-	r := x.R
+func (l *Location) buffer(x *request.Ctx) []byte {
+	b := &hop(x).body
+	r := &x.Req
 	size := l.bodyBuf
 	if !r.Chunked && r.ContentLength < size+size>>2 {
 		size = r.ContentLength
@@ -87,8 +88,8 @@ func (l *Location) buffer(x *Exchange) []byte {
 // (ngx_http_do_read_client_request_body with the save filter): a full
 // buffer with more to come starts the temporary file and is written to
 // it; once there is a file, the whole body ends up in it.
-func (l *Location) readBody(x *Exchange) error {
-	b := &x.st.body
+func (l *Location) readBody(x *request.Ctx) error {
+	b := &hop(x).body
 	buf := l.buffer(x)
 	if l.inFile != config.BodyInFileOff {
 		if err := l.spill(x, nil); err != nil {
@@ -103,7 +104,7 @@ func (l *Location) readBody(x *Exchange) error {
 			}
 			n = 0
 		}
-		m, err := x.R.Body.Read(buf[n:])
+		m, err := x.Req.Body.Read(buf[n:])
 		n += m
 		if err == io.EOF {
 			break
@@ -122,8 +123,8 @@ func (l *Location) readBody(x *Exchange) error {
 // spill writes p to the body's temporary file, creating the file first
 // (ngx_http_write_request_body): nginx logs its name at warn, or at
 // notice when client_body_in_file_only asks for a file.
-func (l *Location) spill(x *Exchange, p []byte) error {
-	b := &x.st.body
+func (l *Location) spill(x *request.Ctx, p []byte) error {
+	b := &hop(x).body
 	if b.file == nil {
 		f, name, err := l.temp.Create(l.nums, l.inFile != config.BodyInFileOff)
 		if err != nil {
@@ -153,8 +154,8 @@ func (l *Location) spill(x *Exchange, p []byte) error {
 
 // sendBody writes the buffered body to the upstream: from memory, or
 // from the temporary file through the body buffer.
-func (l *Location) sendBody(uc *http1.UpstreamConn, x *Exchange) error {
-	b := &x.st.body
+func (l *Location) sendBody(uc *http1.UpstreamConn, x *request.Ctx) error {
+	b := &hop(x).body
 	if b.file == nil {
 		_, err := uc.Write(b.mem[:b.n])
 		return err
@@ -187,10 +188,10 @@ func (l *Location) sendBody(uc *http1.UpstreamConn, x *Exchange) error {
 // ngx_http_upstream_send_request_body with request_body_no_buffering),
 // flushing every read. A failure to read from the client is returned as
 // a *clientBodyError.
-func (l *Location) streamBody(uc *http1.UpstreamConn, x *Exchange) error {
+func (l *Location) streamBody(uc *http1.UpstreamConn, x *request.Ctx) error {
 	buf := l.buffer(x)
 	for {
-		m, err := x.R.Body.Read(buf)
+		m, err := x.Req.Body.Read(buf)
 		if m > 0 {
 			if _, werr := uc.Write(buf[:m]); werr != nil {
 				return werr

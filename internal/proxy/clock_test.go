@@ -13,6 +13,7 @@ import (
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/request"
 	"gatehouse/internal/upstream"
 	"gatehouse/internal/variables"
 )
@@ -111,7 +112,7 @@ func keepAliveLocation(t *testing.T, addr netip.AddrPort, now func() time.Time) 
 		PassRequestBody:    true,
 		BufferSize:         4096,
 	}
-	env := &Env{Now: now}
+	env := &request.Env{Now: now}
 	l, err := Compile(env, loc, g, nil, nil, reg)
 	if err != nil {
 		t.Fatal(err)
@@ -147,8 +148,9 @@ func TestAttemptClockReads(t *testing.T) {
 	results := make(chan result, len(cases))
 	srv := &http1.Server{Config: http1.DefaultConfig(), Handler: http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
 		before := clock.reads()
-		x := &Exchange{Env: l.env, Conn: w.Conn().(*Conn)}
-		x.Reset(w, r)
+		x := &request.Ctx{Env: l.env, Conn: w.Conn().(*request.Conn)}
+		x.Reset(w)
+		x.Req.FromHTTP1(r)
 		x.Host = r.Host
 		if !x.Normalize(true) {
 			t.Errorf("%q does not normalise", r.Target)
@@ -156,7 +158,7 @@ func TestAttemptClockReads(t *testing.T) {
 			return
 		}
 		l.Serve(x)
-		results <- result{string(x.upConnect), string(x.upHeader), string(x.upResponse), clock.reads() - before}
+		results <- result{string(x.Upstream.Connect), string(x.Upstream.Header), string(x.Upstream.Response), clock.reads() - before}
 	})}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -169,7 +171,7 @@ func TestAttemptClockReads(t *testing.T) {
 		if err != nil {
 			return
 		}
-		srv.ServeConn(NewConn(c, c, nil))
+		srv.ServeConn(request.NewConn(c, c, nil))
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

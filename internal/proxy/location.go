@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/request"
 	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
 	"gatehouse/internal/variables"
@@ -75,7 +76,7 @@ const (
 // Location is a compiled proxy_pass location: immutable, shared by every
 // request that lands in it.
 type Location struct {
-	env   *Env
+	env   *request.Env
 	group *upstream.Group
 	tls   TLSClient
 	// sslName is proxy_ssl_name when it has variables (tls is then a
@@ -139,7 +140,7 @@ type Location struct {
 // Compile builds the proxy handler of a location from its merged settings.
 // group is the upstream group proxy_pass names, and tls the location's TLS
 // context (nil for http://).
-func Compile(env *Env, loc *config.Location, group *upstream.Group, tls TLSClient, hashKey *variables.Template, reg *variables.Registry) (*Location, error) {
+func Compile(env *request.Env, loc *config.Location, group *upstream.Group, tls TLSClient, hashKey *variables.Template, reg *variables.Registry) (*Location, error) {
 	pp := loc.ProxyPass
 	if pp == nil {
 		return nil, fmt.Errorf("location %q has no proxy_pass", loc.Name)

@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/request"
 	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/variables"
 )
@@ -29,18 +30,19 @@ func compile(t *testing.T, name, raw, uri string, redirects ...config.Redirect) 
 	return l
 }
 
-// exchangeFor is an Exchange for target, as the server fills it in.
-func exchangeFor(t *testing.T, target, host string, tls bool, port string) *Exchange {
+// exchangeFor is a request context for target, as the server fills it in.
+func exchangeFor(t *testing.T, target, host string, tls bool, port string) *request.Ctx {
 	t.Helper()
 	r := &http1.Request{Target: []byte(target)}
 	if host != "" {
 		r.Host = []byte(host)
 	}
-	c := &Conn{RemoteIP: []byte("192.0.2.1"), ServerAddr: []byte("10.0.0.5"), ServerPort: []byte(port)}
+	c := &request.Conn{RemoteIP: []byte("192.0.2.1"), ServerAddr: []byte("10.0.0.5"), ServerPort: []byte(port)}
 	if tls {
 		c.TLS = &tlsterm.Info{}
 	}
-	x := &Exchange{R: r, Conn: c, Env: &Env{Now: time.Now}, Host: r.Host}
+	x := &request.Ctx{Conn: c, Env: &request.Env{Now: time.Now}, Host: r.Host}
+	x.Req.FromHTTP1(r)
 	if !x.Normalize(true) {
 		t.Fatalf("%q does not normalise", target)
 	}
@@ -219,7 +221,7 @@ func TestRewriteLocationAllocs(t *testing.T) {
 	v := []byte("http://b/two/some/longer/path?with=args")
 	r := []byte("5; URL=http://b/two/x")
 	rewrite := func() {
-		x.scratch = x.scratch[:0]
+		x.KeepScratch(x.Scratch())
 		l.rewriteLocation(x, v, true)
 		l.rewriteRefresh(x, r)
 	}

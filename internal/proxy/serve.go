@@ -11,6 +11,7 @@ import (
 
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/request"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
@@ -25,8 +26,9 @@ const (
 	actBody      = "reading upstream"
 )
 
-// attemptState is per-request upstream state kept in the Exchange so that
-// a keep-alive connection reuses it without allocating.
+// attemptState is per-request upstream state kept in the request
+// context (request.Ctx.Hop) so that a keep-alive connection reuses it
+// without allocating.
 type attemptState struct {
 	att     upstream.Attempt
 	body    requestBody
@@ -35,11 +37,22 @@ type attemptState struct {
 	copyBuf []byte
 }
 
+// hop is the upstream state of the request in x, made on its first
+// proxied request and kept with the context.
+func hop(x *request.Ctx) *attemptState {
+	st, _ := x.Hop.(*attemptState)
+	if st == nil {
+		st = &attemptState{}
+		x.Hop = st
+	}
+	return st
+}
+
 // Serve proxies the request in x through l and writes the response.
-func (l *Location) Serve(x *Exchange) {
-	x.Loc = l
-	st := &x.st
-	r := x.R
+func (l *Location) Serve(x *request.Ctx) {
+	x.Upstream.Proxied, x.Upstream.ProxyHost, x.Upstream.ProxyPort = true, l.proxyHost, l.proxyPort
+	st := hop(x)
+	r := &x.Req
 	if l.refuseUnsafe(x) {
 		return
 	}
@@ -92,14 +105,14 @@ func (l *Location) Serve(x *Exchange) {
 	for {
 		peer, err := l.group.Pick(&st.att)
 		if err != nil {
-			x.upAddr = appendList(x.upAddr, []byte(l.group.Name()))
+			x.Upstream.Addr = appendList(x.Upstream.Addr, []byte(l.group.Name()))
 			x.ErrorLog().Log(errorlog.Error, x.LogContext(actConnect), "no live upstreams")
-			x.upStatus = appendList(x.upStatus, []byte("502"))
-			x.attemptTimes(-1, -1, 0)
+			x.Upstream.Status = appendList(x.Upstream.Status, []byte("502"))
+			attemptTimes(x, -1, -1, 0)
 			l.respondError(x, 502)
 			return
 		}
-		x.upAddr = appendList(x.upAddr, []byte(peer.Name()))
+		x.Upstream.Addr = appendList(x.Upstream.Addr, []byte(peer.Name()))
 		// The clock is read when the attempt starts (see fromStart),
 		// when a new connection is ready, when the header is in and
 		// when the attempt ends; a pooled connection's connect time is
@@ -112,7 +125,7 @@ func (l *Location) Serve(x *Exchange) {
 
 		conn, cached, action, err := l.connect(x, peer)
 		if err != nil {
-			x.attemptTimes(-1, -1, l.env.Now().Sub(start))
+			attemptTimes(x, -1, -1, l.env.Now().Sub(start))
 			if l.fail(x, peer, err, action, false, cached, nonIdem, streamed) {
 				continue
 			}
@@ -129,7 +142,7 @@ func (l *Location) Serve(x *Exchange) {
 			// the peer's failure; nothing was sent.
 			uc.Release()
 			st.att.Done()
-			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
+			attemptTimes(x, connected, -1, l.env.Now().Sub(start))
 			x.ErrorLog().Log(errorlog.Alert, x.LogContext(actSend), "request header with CR, LF or NUL not sent")
 			l.respondError(x, 500)
 			return
@@ -139,14 +152,14 @@ func (l *Location) Serve(x *Exchange) {
 				// The client's side failed: no upstream to blame.
 				uc.Release()
 				st.att.Done()
-				x.attemptTimes(connected, -1, l.env.Now().Sub(start))
-				x.upStatus = append(appendSep(x.upStatus), '-')
+				attemptTimes(x, connected, -1, l.env.Now().Sub(start))
+				x.Upstream.Status = append(appendSep(x.Upstream.Status), '-')
 				l.bodyError(x, ce.err)
 				return
 			}
 			err = l.tlsReadError(err, conn)
 			uc.Release()
-			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
+			attemptTimes(x, connected, -1, l.env.Now().Sub(start))
 			if l.fail(x, peer, err, actSend, true, cached, nonIdem, streamed) {
 				continue
 			}
@@ -156,7 +169,7 @@ func (l *Location) Serve(x *Exchange) {
 		if err != nil {
 			err = l.tlsReadError(err, conn)
 			uc.Release()
-			x.attemptTimes(connected, -1, l.env.Now().Sub(start))
+			attemptTimes(x, connected, -1, l.env.Now().Sub(start))
 			if l.fail(x, peer, err, actHeader, true, cached, nonIdem, streamed) {
 				continue
 			}
@@ -165,24 +178,24 @@ func (l *Location) Serve(x *Exchange) {
 		header := l.env.Now().Sub(start)
 		if l.abandoned(x, peer, actHeader) {
 			uc.Release()
-			x.upConnect = appendSeconds(x.upConnect, connected)
-			x.upHeader = appendSeconds(x.upHeader, header)
-			x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
-			x.upResponse = appendSeconds(x.upResponse, header)
-			x.upLength = append(appendSep(x.upLength), '0')
+			x.Upstream.Connect = appendSeconds(x.Upstream.Connect, connected)
+			x.Upstream.Header = appendSeconds(x.Upstream.Header, header)
+			x.Upstream.Status = strconv.AppendInt(appendSep(x.Upstream.Status), int64(resp.Status), 10)
+			x.Upstream.Response = appendSeconds(x.Upstream.Response, header)
+			x.Upstream.Length = append(appendSep(x.Upstream.Length), '0')
 			return
 		}
-		if resp.Status == 101 && !x.R.Header.Has("Upgrade") {
+		if resp.Status == 101 && !x.Req.Header.Has("Upgrade") {
 			uc.Release()
-			x.attemptTimes(connected, header, header)
+			attemptTimes(x, connected, header, header)
 			if l.fail(x, peer, errUnexpected101, actHeader, true, cached, nonIdem, streamed) {
 				continue
 			}
 			return
 		}
-		x.upConnect = appendSeconds(x.upConnect, connected)
-		x.upHeader = appendSeconds(x.upHeader, header)
-		x.upResp = resp
+		x.Upstream.Connect = appendSeconds(x.Upstream.Connect, connected)
+		x.Upstream.Header = appendSeconds(x.Upstream.Header, header)
+		x.Upstream.RespHeader, x.Upstream.HasResp = resp.Header, true
 		if cond, ok := upstream.ConditionForStatus(resp.Status); ok {
 			d := st.att.Fail(upstream.Failure{Cond: cond, RequestSent: true, NonIdempotent: nonIdem, BodyUnbuffered: streamed})
 			if d.Disabled {
@@ -191,17 +204,17 @@ func (l *Location) Serve(x *Exchange) {
 			if d.Action == upstream.ActionRetry {
 				// The attempt ends with its header: the body is
 				// not read.
-				x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
-				x.upResponse = appendSeconds(x.upResponse, header)
-				x.upLength = append(appendSep(x.upLength), '0')
-				x.upResp = nil
+				x.Upstream.Status = strconv.AppendInt(appendSep(x.Upstream.Status), int64(resp.Status), 10)
+				x.Upstream.Response = appendSeconds(x.Upstream.Response, header)
+				x.Upstream.Length = append(appendSep(x.Upstream.Length), '0')
+				x.Upstream.RespHeader, x.Upstream.HasResp = nil, false
 				uc.Release()
 				continue
 			}
 		}
-		x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(resp.Status), 10)
+		x.Upstream.Status = strconv.AppendInt(appendSep(x.Upstream.Status), int64(resp.Status), 10)
 		l.pass(x, uc, resp, peer)
-		x.upResponse = appendSeconds(x.upResponse, l.env.Now().Sub(start))
+		x.Upstream.Response = appendSeconds(x.Upstream.Response, l.env.Now().Sub(start))
 		return
 	}
 }
@@ -220,7 +233,7 @@ func (l *Location) tlsReadError(err error, conn net.Conn) error {
 
 // connect returns a connection to peer: an idle pooled one, or a new TCP
 // connection with the TLS handshake done when the location uses https.
-func (l *Location) connect(x *Exchange, peer *upstream.Peer) (net.Conn, bool, string, error) {
+func (l *Location) connect(x *request.Ctx, peer *upstream.Peer) (net.Conn, bool, string, error) {
 	pool := l.group.Pool()
 	scope, name := "", ""
 	if l.tls != nil {
@@ -263,7 +276,7 @@ func (l *Location) connect(x *Exchange, peer *upstream.Peer) (net.Conn, bool, st
 
 // fail handles a failed attempt: it logs the error, reports it to the
 // group and either says to retry (true) or answers the client.
-func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action string, sent, cached, nonIdem, streamed bool) bool {
+func (l *Location) fail(x *request.Ctx, peer *upstream.Peer, err error, action string, sent, cached, nonIdem, streamed bool) bool {
 	cond := upstream.CondError
 	switch {
 	case isTimeout(err):
@@ -275,11 +288,11 @@ func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action stri
 		cond = upstream.CondInvalidHeader
 	}
 	l.logUpstreamError(x, peer, err, action, cond == upstream.CondTimeout)
-	d := x.st.att.Fail(upstream.Failure{Cond: cond, RequestSent: sent, NonIdempotent: nonIdem, BodyUnbuffered: streamed, Cached: cached})
+	d := hop(x).att.Fail(upstream.Failure{Cond: cond, RequestSent: sent, NonIdempotent: nonIdem, BodyUnbuffered: streamed, Cached: cached})
 	if d.Disabled {
 		l.logDisabled(x, peer)
 	}
-	x.upStatus = strconv.AppendInt(appendSep(x.upStatus), int64(d.UpstreamStatus), 10)
+	x.Upstream.Status = strconv.AppendInt(appendSep(x.Upstream.Status), int64(d.UpstreamStatus), 10)
 	if l.abandoned(x, peer, action) {
 		return false // no more tries for a client that left
 	}
@@ -297,11 +310,11 @@ func (l *Location) fail(x *Exchange, peer *upstream.Peer, err error, action stri
 // proxy looks when the upstream's answer (or failure) is in, so the
 // upstream's work is not cut short, but nothing is sent to a client that
 // left and the request is logged as nginx logs it.
-func (l *Location) abandoned(x *Exchange, peer *upstream.Peer, action string) bool {
+func (l *Location) abandoned(x *request.Ctx, peer *upstream.Peer, action string) bool {
 	if l.ignoreAbort || x.Conn == nil || !x.Conn.ClientGone() {
 		return false
 	}
-	x.st.att.Done()
+	hop(x).att.Done()
 	if x.ErrorLog().Enabled(errorlog.Info) {
 		ctx := x.LogContext(action)
 		ctx.Upstream = l.upstreamURL(x, peer)
@@ -312,14 +325,14 @@ func (l *Location) abandoned(x *Exchange, peer *upstream.Peer, action string) bo
 	return true
 }
 
-func (l *Location) logDisabled(x *Exchange, peer *upstream.Peer) {
+func (l *Location) logDisabled(x *request.Ctx, peer *upstream.Peer) {
 	ctx := x.LogContext(actConnect)
 	ctx.Upstream = l.upstreamURL(x, peer)
 	x.ErrorLog().Log(errorlog.Warn, ctx, "upstream server temporarily disabled")
 }
 
 // logUpstreamError writes the one error-log line of a failed attempt.
-func (l *Location) logUpstreamError(x *Exchange, peer *upstream.Peer, err error, action string, timeout bool) {
+func (l *Location) logUpstreamError(x *request.Ctx, peer *upstream.Peer, err error, action string, timeout bool) {
 	if !x.ErrorLog().Enabled(errorlog.Error) {
 		return
 	}
@@ -329,27 +342,27 @@ func (l *Location) logUpstreamError(x *Exchange, peer *upstream.Peer, err error,
 }
 
 // upstreamURL is the "upstream:" part of a log line: scheme, peer and URI.
-func (l *Location) upstreamURL(x *Exchange, peer *upstream.Peer) []byte {
+func (l *Location) upstreamURL(x *request.Ctx, peer *upstream.Peer) []byte {
 	b := append([]byte(l.scheme), peer.Name()...)
 	return l.appendURI(b, x)
 }
 
 // respondError answers with nginx's page for status (499 is only logged).
-func (l *Location) respondError(x *Exchange, status int) {
+func (l *Location) respondError(x *request.Ctx, status int) {
 	if status == 0 {
 		status = 502
 	}
-	x.writeErrorPage(status)
+	x.Error(status)
 }
 
 // bodyError answers a failure to read the client's request body.
-func (l *Location) bodyError(x *Exchange, err error) {
+func (l *Location) bodyError(x *request.Ctx, err error) {
 	var te *tempfile.Error
 	if errors.Is(err, errBodyFile) || errors.As(err, &te) {
 		if te != nil {
 			x.ErrorLog().Log(errorlog.Crit, x.LogContext(""), te.Error())
 		}
-		x.writeErrorPage(500)
+		x.Error(500)
 		return
 	}
 	var he *http1.Error
@@ -362,16 +375,16 @@ func (l *Location) bodyError(x *Exchange, err error) {
 			}
 			x.ErrorLog().Log(errorlog.Error, x.LogContext(""), msg)
 		}
-		x.writeErrorPage(he.Status)
+		x.Error(he.Status)
 		return
 	}
 	x.W.Abort()
 }
 
 // sendRequest writes the request line, headers and body to the upstream.
-func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int64, streamed bool) error {
-	st := &x.st
-	r := x.R
+func (l *Location) sendRequest(uc *http1.UpstreamConn, x *request.Ctx, bodyLen int64, streamed bool) error {
+	st := hop(x)
+	r := &x.Req
 	st.hdr = l.appendURI(st.hdr[:0], x)
 	uc.StartRequest(r.Method, st.hdr, l.http11)
 	for i := range l.headers {
@@ -422,16 +435,16 @@ func (l *Location) sendRequest(uc *http1.UpstreamConn, x *Exchange, bodyLen int6
 // for this request, before anything is read or sent for it. Their
 // configuration text was checked by Compile, so the bytes came from the
 // client. Other values are not evaluated here.
-func (l *Location) refuseUnsafe(x *Exchange) bool {
+func (l *Location) refuseUnsafe(x *request.Ctx) bool {
 	for i := range l.headers {
 		h := &l.headers[i]
 		if !h.anyByte {
 			continue
 		}
-		x.st.hdr = h.value.Append(x.st.hdr[:0], x)
-		if !http1.SafeFieldValue(x.st.hdr) {
+		hop(x).hdr = h.value.Append(hop(x).hdr[:0], x)
+		if !http1.SafeFieldValue(hop(x).hdr) {
 			x.LogRefusedHeader("proxy_set_header", h.name, h.pos)
-			x.writeErrorPage(400)
+			x.Error(400)
 			return true
 		}
 	}
@@ -439,9 +452,9 @@ func (l *Location) refuseUnsafe(x *Exchange) bool {
 }
 
 // appendURI appends the URI sent upstream (nginx.md §5.1).
-func (l *Location) appendURI(dst []byte, x *Exchange) []byte {
+func (l *Location) appendURI(dst []byte, x *request.Ctx) []byte {
 	if !l.hasURI {
-		return append(dst, x.R.Target...)
+		return append(dst, x.Req.Target...)
 	}
 	dst = append(dst, l.uri...)
 	rest := x.URI.Path
@@ -464,8 +477,8 @@ func (l *Location) appendURI(dst []byte, x *Exchange) []byte {
 
 // pass sends the upstream response to the client and then returns the
 // connection to the pool or closes it.
-func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Response, peer *upstream.Peer) {
-	st := &x.st
+func (l *Location) pass(x *request.Ctx, uc *http1.UpstreamConn, resp *http1.Response, peer *upstream.Peer) {
+	st := hop(x)
 	if l.intercept && resp.Status >= 300 && x.Responses != nil && x.Responses.HasErrorPage(resp.Status) {
 		l.interceptError(x, uc, resp)
 		return
@@ -475,7 +488,7 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 	h.Status = resp.Status
 	h.Reason = resp.Reason
 	h.ContentLength = -1
-	x.scratch = x.scratch[:0] // holds rewritten header values
+	x.KeepScratch(x.Scratch()) // holds rewritten header values
 	if !resp.Chunked && resp.ContentLength >= 0 {
 		h.ContentLength = resp.ContentLength
 	}
@@ -519,10 +532,8 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 		}
 		h.Header = append(h.Header, f)
 	}
-	if x.Responses != nil {
-		// add_header values go after the rewritten ones in scratch.
-		x.scratch = x.Responses.AddHeaders(h, h.Status, x, x.scratch)
-	}
+	// add_header values go after the rewritten ones in scratch.
+	x.KeepScratch(x.Responses.AddHeaders(h, h.Status, x, x.Kept()))
 	if resp.Status == 101 {
 		if err := w.WriteHeader(); err != nil {
 			st.att.Done()
@@ -530,7 +541,7 @@ func (l *Location) pass(x *Exchange, uc *http1.UpstreamConn, resp *http1.Respons
 			w.Abort()
 			return
 		}
-		x.upLength = append(appendSep(x.upLength), '0')
+		x.Upstream.Length = append(appendSep(x.Upstream.Length), '0')
 		l.tunnel(x, uc, peer)
 		return
 	}
@@ -558,8 +569,8 @@ func (st *attemptState) bodyBuf(n int) []byte {
 // passUnbuffered is proxy_buffering off
 // (ngx_http_upstream_process_non_buffered_request): every read from the
 // upstream, at most proxy_buffer_size, goes to the client at once.
-func (l *Location) passUnbuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
-	st := &x.st
+func (l *Location) passUnbuffered(x *request.Ctx, uc *http1.UpstreamConn, peer *upstream.Peer) {
+	st := hop(x)
 	w := x.W
 	err := w.WriteHeader()
 	if err == nil {
@@ -572,7 +583,7 @@ func (l *Location) passUnbuffered(x *Exchange, uc *http1.UpstreamConn, peer *ups
 	buf := st.bodyBuf(l.chunk)
 	body := uc.Body()
 	var length int64
-	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
+	defer func() { x.Upstream.Length = strconv.AppendInt(appendSep(x.Upstream.Length), length, 10) }()
 	for {
 		n, err := body.Read(buf)
 		length += int64(n)
@@ -598,7 +609,7 @@ func (l *Location) passUnbuffered(x *Exchange, uc *http1.UpstreamConn, peer *ups
 }
 
 // send writes p to the client and flushes it.
-func send(w *http1.ResponseWriter, p []byte) error {
+func send(w request.ResponseWriter, p []byte) error {
 	if _, err := w.Write(p); err != nil {
 		return err
 	}
@@ -609,8 +620,8 @@ func send(w *http1.ResponseWriter, p []byte) error {
 // the upstream connection is closed, as nginx finalizes the request with
 // an error when a write downstream fails, whatever
 // proxy_ignore_client_abort says.
-func (l *Location) clientGone(x *Exchange, uc *http1.UpstreamConn) {
-	x.st.att.Done()
+func (l *Location) clientGone(x *request.Ctx, uc *http1.UpstreamConn) {
+	hop(x).att.Done()
 	uc.Release()
 	x.W.Abort()
 }
@@ -623,8 +634,8 @@ func (l *Location) clientGone(x *Exchange, uc *http1.UpstreamConn) {
 // passed on a full buffer at a time, so a slow client slows the upstream
 // down, as nginx does with proxy_max_temp_file_size 0: gatehouse has no
 // temporary files.
-func (l *Location) passBuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
-	st := &x.st
+func (l *Location) passBuffered(x *request.Ctx, uc *http1.UpstreamConn, peer *upstream.Peer) {
+	st := hop(x)
 	w := x.W
 	// Like nginx's buffers, the room is taken as the body needs it: the
 	// exchange's own buffer first, then, for a longer body, a larger one
@@ -632,7 +643,7 @@ func (l *Location) passBuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstr
 	buf := st.bodyBuf(min(l.readAhead, keptBodyBuf))
 	body := uc.Body()
 	var length int64
-	defer func() { x.upLength = strconv.AppendInt(appendSep(x.upLength), length, 10) }()
+	defer func() { x.Upstream.Length = strconv.AppendInt(appendSep(x.Upstream.Length), length, 10) }()
 	for first := true; ; first = false {
 		m := 0
 		var err error
@@ -695,9 +706,9 @@ func (l *Location) passBuffered(x *Exchange, uc *http1.UpstreamConn, peer *upstr
 // bodyReadError ends a response whose upstream body failed: logged, the
 // bytes so far sent, the client connection closed (nginx cannot tell the
 // client otherwise once the header is out).
-func (l *Location) bodyReadError(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer, err error) {
+func (l *Location) bodyReadError(x *request.Ctx, uc *http1.UpstreamConn, peer *upstream.Peer, err error) {
 	l.logUpstreamError(x, peer, err, actBody, isTimeout(err))
-	x.st.att.Done()
+	hop(x).att.Done()
 	uc.Release()
 	_ = x.W.Flush()
 	x.W.Abort()
@@ -724,7 +735,7 @@ func (l *Location) finish(uc *http1.UpstreamConn) {
 // with the error_page, not the upstream's response. Only a 401's
 // WWW-Authenticate fields are kept. The body is not read, so the
 // connection stays alive only when there is none, as in nginx.
-func (l *Location) interceptError(x *Exchange, uc *http1.UpstreamConn, resp *http1.Response) {
+func (l *Location) interceptError(x *request.Ctx, uc *http1.UpstreamConn, resp *http1.Response) {
 	h := x.W.Header()
 	if resp.Status == 401 {
 		for _, f := range resp.Header {
@@ -733,9 +744,9 @@ func (l *Location) interceptError(x *Exchange, uc *http1.UpstreamConn, resp *htt
 			}
 		}
 	}
-	x.upLength = append(appendSep(x.upLength), '0')
-	x.st.att.Done()
-	x.writeErrorPage(resp.Status)
+	x.Upstream.Length = append(appendSep(x.Upstream.Length), '0')
+	hop(x).att.Done()
+	x.Error(resp.Status)
 	l.finish(uc)
 }
 
@@ -747,14 +758,15 @@ func (l *Location) interceptError(x *Exchange, uc *http1.UpstreamConn, resp *htt
 // local address, and the local port unless it is the scheme's default).
 // The result lives in the exchange's scratch buffer, after what earlier
 // rewrites of the same response put there.
-func (l *Location) rewriteLocation(x *Exchange, v []byte, absolutize bool) (out []byte, matched, absolute bool) {
+func (l *Location) rewriteLocation(x *request.Ctx, v []byte, absolutize bool) (out []byte, matched, absolute bool) {
 	for i := range l.redirects {
 		rd := &l.redirects[i]
 		if len(v) < len(rd.from) || string(v[:len(rd.from)]) != rd.from {
 			continue
 		}
-		start := len(x.scratch)
-		b := x.scratch[start:]
+		sc := x.Kept()
+		start := len(sc)
+		b := sc[start:]
 		if rd.to != nil {
 			// decoded variables are escaped again, as in a URI
 			b = rd.to.AppendEscaping(b, x, route.EscapeURI)
@@ -763,29 +775,30 @@ func (l *Location) rewriteLocation(x *Exchange, v []byte, absolutize bool) (out 
 		}
 		absolute = absolutize && len(b) > 0 && b[0] == '/'
 		if absolute {
-			b = x.appendAbsolutePrefix(b)
+			b = appendAbsolutePrefix(x, b)
 		}
 		b = append(b, v[len(rd.from):]...)
-		x.scratch = append(x.scratch, b...)
-		return x.scratch[start:], true, absolute
+		sc = append(sc, b...)
+		x.KeepScratch(sc)
+		return sc[start:], true, absolute
 	}
 	return nil, false, false
 }
 
 // rewriteRefresh applies the proxy_redirect rules to the URL after
 // "url=" in a Refresh header, as nginx does (never made absolute).
-func (l *Location) rewriteRefresh(x *Exchange, v []byte) []byte {
+func (l *Location) rewriteRefresh(x *request.Ctx, v []byte) []byte {
 	i := indexFold(v, "url=")
 	if i < 0 {
 		return v
 	}
-	start := len(x.scratch)
-	x.scratch = append(x.scratch, v[:i+4]...)
+	start := len(x.Kept())
+	x.KeepScratch(append(x.Kept(), v[:i+4]...))
 	if _, ok, _ := l.rewriteLocation(x, v[i+4:], false); !ok {
-		x.scratch = x.scratch[:start]
+		x.KeepScratch(x.Kept()[:start])
 		return v
 	}
-	return x.scratch[start:]
+	return x.Kept()[start:]
 }
 
 // indexFold is the index of the lower-case ASCII sub in b, any case.
@@ -800,7 +813,7 @@ func indexFold(b []byte, sub string) int {
 
 // appendAbsolutePrefix puts "scheme://host[:port]" in front of the path
 // in b, using the bytes after len(b) as room.
-func (x *Exchange) appendAbsolutePrefix(b []byte) []byte {
+func appendAbsolutePrefix(x *request.Ctx, b []byte) []byte {
 	n := len(b)
 	b = x.AppendOrigin(b)
 	b = append(b, b[:n]...)
@@ -823,6 +836,10 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+func appendList(dst, v []byte) []byte {
+	return append(appendSep(dst), v...)
+}
+
 func appendSep(dst []byte) []byte {
 	if len(dst) > 0 {
 		dst = append(dst, ", "...)
@@ -833,11 +850,11 @@ func appendSep(dst []byte) []byte {
 // attemptTimes adds a failed attempt's entries to the upstream time
 // variables, so that they line up with $upstream_addr; a negative
 // duration is nginx's "-" for a phase the attempt never reached.
-func (x *Exchange) attemptTimes(connect, header, response time.Duration) {
-	x.upConnect = appendSecondsOrDash(x.upConnect, connect)
-	x.upHeader = appendSecondsOrDash(x.upHeader, header)
-	x.upResponse = appendSecondsOrDash(x.upResponse, response)
-	x.upLength = append(appendSep(x.upLength), '0')
+func attemptTimes(x *request.Ctx, connect, header, response time.Duration) {
+	x.Upstream.Connect = appendSecondsOrDash(x.Upstream.Connect, connect)
+	x.Upstream.Header = appendSecondsOrDash(x.Upstream.Header, header)
+	x.Upstream.Response = appendSecondsOrDash(x.Upstream.Response, response)
+	x.Upstream.Length = append(appendSep(x.Upstream.Length), '0')
 }
 
 func appendSecondsOrDash(dst []byte, d time.Duration) []byte {

@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
+	"gatehouse/internal/request"
 	"gatehouse/internal/upstream"
 )
 
@@ -31,8 +32,8 @@ const tunnelBufSize = 16 << 10
 // proxy_read_timeout, the tunnel is closed and "upstream timed out" is
 // logged. Writes are bounded by proxy_send_timeout (to the upstream) and
 // send_timeout (to the client).
-func (l *Location) tunnel(x *Exchange, uc *http1.UpstreamConn, peer *upstream.Peer) {
-	defer x.st.att.Done()
+func (l *Location) tunnel(x *request.Ctx, uc *http1.UpstreamConn, peer *upstream.Peer) {
+	defer hop(x).att.Done()
 	cc, fromClient, err := x.W.Hijack()
 	if err != nil {
 		uc.Release()

@@ -19,6 +19,7 @@ import (
 	"gatehouse/internal/http1"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/proxy"
+	"gatehouse/internal/request"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tempfile"
 	"gatehouse/internal/tlsterm"
@@ -54,7 +55,7 @@ type Deps struct {
 // changed after Build.
 type Runtime struct {
 	Config    *config.Config
-	env       *proxy.Env
+	env       *request.Env
 	listeners *route.Listeners
 	sockets   map[*route.Address]*socket
 	// groups are keyed by groupKey: implicit groups made for two
@@ -85,6 +86,9 @@ type socket struct {
 	http     *http1.Server
 	plain    *http1.Server // answers plain HTTP sent to an ssl socket
 	xpool    sync.Pool
+	// engine runs the socket's requests through the phases; the socket
+	// is its post-read handler.
+	engine *request.Engine
 }
 
 // vhost is one server block as served on one socket.
@@ -100,6 +104,8 @@ type vhost struct {
 	locs         *route.Locations
 	level        *loc
 	mergeSlashes bool
+	// srv is the server's compiled phases.
+	srv *request.Server
 }
 
 // loc is a compiled location (or a server's own level).
@@ -114,8 +120,10 @@ type loc struct {
 	errLog *errorlog.Logger
 	// resp is add_header and error_page (nil when neither is set);
 	// types is the types table with default_type.
-	resp  *Responses
+	resp  *request.Responses
 	types *mimeTable
+	// ph is the location's compiled phases.
+	ph *request.Location
 }
 
 // builder holds what Build shares between servers and locations.
@@ -152,7 +160,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		sockets: map[*route.Address]*socket{},
 		groups:  map[string]*upstream.Group{},
 		files:   accesslog.NewFiles(accesslog.FilesOptions{ErrorLog: deps.Log, Now: deps.Now}),
-		env: &proxy.Env{
+		env: &request.Env{
 			Now:      deps.Now,
 			Rand:     deps.Rand,
 			PID:      fmt.Sprint(deps.PID),
@@ -410,6 +418,11 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 		}
 	}
 	v.level = level
+	var rewrite []request.Handler
+	if level.ret != nil {
+		rewrite = append(rewrite, serverReturn{level})
+	}
+	v.srv = request.NewServer(level.ph, rewrite, findLocation{v})
 	locs, err := b.locTree(s.Locations)
 	if err != nil {
 		return nil, err
@@ -522,38 +535,54 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 		}
 		c.proxy = p
 	}
+	c.ph = request.NewLocation(c.phases(), c.resp, c.errLog)
 	return c, nil
+}
+
+// phases are the handlers of a location's phases: return in rewrite;
+// proxy_pass, else the 404 page, as content; access_log.
+func (c *loc) phases() request.LocationPhases {
+	var p request.LocationPhases
+	if c.ret != nil {
+		p.Rewrite = []request.Handler{locationReturn{c}}
+	}
+	if c.proxy != nil {
+		p.Content = proxyContent{c.proxy}
+	} else {
+		p.Content = statusPage{c, 404}
+	}
+	if c.access != nil {
+		p.Log = []request.Handler{accessLog{c.access}}
+	}
+	return p
 }
 
 // responses compiles what shapes the responses gatehouse makes itself:
 // add_header, error_page, types and default_type.
 func (b *builder) responses(c *loc, l *config.Location) error {
-	if len(l.AddHeaders) > 0 || len(l.Core.ErrorPages) > 0 {
-		r := &Responses{}
-		for _, a := range l.AddHeaders {
-			if strings.ContainsAny(a.Name, unsafeBytes) || strings.ContainsAny(a.Value, unsafeBytes) {
-				return posErr(a.Pos, fmt.Errorf("%w in \"add_header\" %q", proxy.ErrUnsafeConfigValue, a.Name))
-			}
-			t, err := b.reg.Compile(a.Value)
-			if err != nil {
-				return posErr(a.Pos, err)
-			}
-			replace := strings.EqualFold(a.Name, "ETag") || strings.EqualFold(a.Name, "Last-Modified")
-			r.headers = append(r.headers, addHeader{name: []byte(a.Name), value: t, always: a.Always, replace: replace,
-				anyByte: t.AnyByte(), pos: a.Pos})
+	var headers []request.AddHeader
+	for _, a := range l.AddHeaders {
+		if strings.ContainsAny(a.Name, unsafeBytes) || strings.ContainsAny(a.Value, unsafeBytes) {
+			return posErr(a.Pos, fmt.Errorf("%w in \"add_header\" %q", proxy.ErrUnsafeConfigValue, a.Name))
 		}
-		for _, ep := range l.Core.ErrorPages {
-			if strings.ContainsAny(ep.URI, unsafeBytes) {
-				return posErr(ep.Pos, fmt.Errorf("%w in the URI of \"error_page\"", proxy.ErrUnsafeConfigValue))
-			}
-			t, err := b.reg.Compile(ep.URI)
-			if err != nil {
-				return posErr(ep.Pos, err)
-			}
-			r.errorPages = append(r.errorPages, errorPage{status: ep.Status, redirect: ep.RedirectStatus(), uri: t})
+		t, err := b.reg.Compile(a.Value)
+		if err != nil {
+			return posErr(a.Pos, err)
 		}
-		c.resp = r
+		headers = append(headers, request.AddHeader{Name: []byte(a.Name), Value: t, Always: a.Always, Pos: a.Pos})
 	}
+	var pages []request.ErrorPage
+	for _, ep := range l.Core.ErrorPages {
+		if strings.ContainsAny(ep.URI, unsafeBytes) {
+			return posErr(ep.Pos, fmt.Errorf("%w in the URI of \"error_page\"", proxy.ErrUnsafeConfigValue))
+		}
+		t, err := b.reg.Compile(ep.URI)
+		if err != nil {
+			return posErr(ep.Pos, err)
+		}
+		pages = append(pages, request.ErrorPage{Status: ep.Status, Redirect: ep.RedirectStatus(), URI: t})
+	}
+	c.resp = request.NewResponses(headers, pages)
 	key := reflect.ValueOf(l.Core.Types).Pointer()
 	byExt, ok := b.mimes[key]
 	if !ok {
@@ -682,7 +711,8 @@ func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
 		hc.Product, hc.ProductVersion = b.deps.Product, b.deps.ProductVersion
 	}
 	sk.http = &http1.Server{Config: hc, Handler: sk, Now: b.deps.Now, OnReject: sk.onReject}
-	sk.xpool.New = func() any { return &proxy.Exchange{Env: b.rt.env} }
+	sk.xpool.New = func() any { return &request.Ctx{Env: b.rt.env} }
+	sk.engine = request.NewEngine(sk)
 	if sk.ssl {
 		l, err := b.tlsListener(a, vhosts, sk.tlsIndex)
 		if err != nil {

@@ -6,40 +6,37 @@ import (
 	"net"
 	"strconv"
 
-	"gatehouse/internal/config"
+	"gatehouse/internal/accesslog"
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
-	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/proxy"
+	"gatehouse/internal/request"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/variables"
 )
 
-// ServeHTTP1 handles one request on the socket: it picks the virtual
-// server by Host, applies the client-certificate rules, finds the location
-// and runs its handler, then writes the access log line.
+// ServeHTTP1 is HTTP/1's producer of requests: it fills a request
+// context from the codec's request and runs it through the phases.
 func (sk *socket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
-	c, ok := w.Conn().(*proxy.Conn)
+	c, ok := w.Conn().(*request.Conn)
 	if !ok {
 		w.Abort()
 		return
 	}
-	x := sk.xpool.Get().(*proxy.Exchange)
+	x := sk.xpool.Get().(*request.Ctx)
 	x.Conn = c
-	x.Reset(w, r)
-	l := sk.serve(x)
-	if l != nil && l.access != nil {
-		l.access.Log(x)
-	}
-	x.W, x.R, x.Conn = nil, nil, nil
+	x.Reset(w)
+	x.Req.FromHTTP1(r)
+	sk.engine.Run(x)
+	x.Release()
 	sk.xpool.Put(x)
 }
 
-// serve runs the request and returns the location whose access log
-// applies.
-func (sk *socket) serve(x *proxy.Exchange) *loc {
-	r, w := x.R, x.W
+// Handle is the socket's post-read phase: it picks the virtual server
+// by Host and applies the client-certificate rules.
+func (sk *socket) Handle(x *request.Ctx) request.Status {
+	r := &x.Req
 	a := sk.addr
 	// The connection's server: the default one, or the one SNI chose.
 	// nginx checks and normalises the URI with it (merge_slashes, and its
@@ -52,14 +49,14 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 		}
 	}
 	if fv := sk.servers[first]; !x.Normalize(fv.mergeSlashes) {
-		x.Log = fv.level.errLog
+		x.EnterServer(fv.srv)
 		x.ServerName = fv.name
 		x.Host = fv.nameBytes
 		ctx := x.LogContext("reading client request line")
 		ctx.Host = nil
 		x.ErrorLog().Log(errorlog.Info, ctx, "client sent invalid request")
-		sk.special(x, fv.level, 400, x.Scratch())
-		return fv.level
+		special(x, fv.level, 400, x.Scratch())
+		return request.Done
 	}
 
 	// Then Host chooses the server. Without one, nginx looks up the
@@ -89,83 +86,121 @@ func (sk *socket) serve(x *proxy.Exchange) *loc {
 		}
 		if verdict != tlsterm.Proceed {
 			x.ErrorLog().Log(errorlog.Info, x.LogContext("reading client request headers"), string(x.Conn.TLS.AppendReason(nil, verdict)))
-			sk.special(x, v.level, verdict.Status(), x.Scratch())
-			return v.level
+			special(x, v.level, verdict.Status(), x.Scratch())
+			return request.Done
 		}
 	}
-	// A server-level return runs in nginx's server rewrite phase, before
-	// any location is looked up (and before client_max_body_size).
-	if v.level.ret != nil {
-		if !sk.refuseUnsafe(x, v.level) {
-			sk.doReturn(x, v.level)
-		}
-		return v.level
-	}
+	return request.Continue
+}
+
+// findLocation is a server's find-config phase: the location for the
+// URI, then client_max_body_size, the add_header check and the
+// trailing-slash redirect.
+type findLocation struct{ v *vhost }
+
+func (f findLocation) Handle(x *request.Ctx) request.Status {
+	v := f.v
 	m := v.locs.Find(x.URI.Path, &x.Caps)
 	l := v.level
 	if m.Location != nil {
 		l = m.Location.Payload.(*loc)
 	}
-	x.Log = l.errLog
+	x.Enter(l.ph)
 	// nginx checks client_max_body_size before it answers the
 	// trailing-slash redirect (ngx_http_core_find_config_phase).
-	if err := w.Apply(&l.limits); err != nil {
+	if err := x.W.Apply(&l.limits); err != nil {
 		if errors.Is(err, http1.ErrBodyTooLarge) {
-			x.ErrorLog().Logf(errorlog.Error, x.LogContext(""), "client intended to send too large body: %d bytes", r.ContentLength)
-			sk.special(x, l, 413, x.Scratch())
-			return l
+			x.ErrorLog().Logf(errorlog.Error, x.LogContext(""), "client intended to send too large body: %d bytes", x.Req.ContentLength)
+			special(x, l, 413, x.Scratch())
+			return request.Done
 		}
-		w.Abort()
-		return l
+		x.W.Abort()
+		return request.Done
 	}
-	if sk.refuseUnsafe(x, l) {
-		return l
+	if l.resp.RefuseUnsafe(x) {
+		return request.Done
 	}
 	if m.Redirect != "" {
-		sk.redirect(x, l, m.Redirect)
-		return l
+		redirect(x, l, m.Redirect)
+		return request.Done
 	}
-	switch {
-	case l.ret != nil:
-		sk.doReturn(x, l)
-	case l.proxy != nil:
-		if l.resp != nil {
-			x.Responses = l.resp
-		}
-		l.proxy.Serve(x)
-	default:
-		// A location without a handler serves static files in nginx;
-		// gatehouse has none to serve.
-		sk.special(x, l, 404, x.Scratch())
+	return request.Continue
+}
+
+// serverReturn is a server-level return, in nginx's server rewrite
+// phase: before any location is looked up (and before
+// client_max_body_size).
+type serverReturn struct{ l *loc }
+
+func (h serverReturn) Handle(x *request.Ctx) request.Status {
+	if !h.l.resp.RefuseUnsafe(x) {
+		doReturn(x, h.l)
 	}
-	return l
+	return request.Done
+}
+
+// locationReturn is a location's return, in the rewrite phase.
+type locationReturn struct{ l *loc }
+
+func (h locationReturn) Handle(x *request.Ctx) request.Status {
+	doReturn(x, h.l)
+	return request.Done
+}
+
+// proxyContent is proxy_pass as a location's content handler.
+type proxyContent struct{ p *proxy.Location }
+
+func (h proxyContent) Handle(x *request.Ctx) request.Status {
+	h.p.Serve(x)
+	return request.Done
+}
+
+// statusPage answers with the built-in page for a status (through
+// error_page and add_header): a location without a handler serves static
+// files in nginx, and gatehouse has none to serve, so 404.
+type statusPage struct {
+	l      *loc
+	status int
+}
+
+func (h statusPage) Handle(x *request.Ctx) request.Status {
+	special(x, h.l, h.status, x.Scratch())
+	return request.Done
+}
+
+// accessLog is the log phase's access_log.
+type accessLog struct{ a *accesslog.Logger }
+
+func (h accessLog) Handle(x *request.Ctx) request.Status {
+	h.a.Log(x)
+	return request.Continue
 }
 
 // enter makes v the server of the request in x: its error log,
 // $server_name, and $host, which falls back to the primary name when the
 // request has no host.
-func (v *vhost) enter(x *proxy.Exchange) {
-	x.Log = v.level.errLog
+func (v *vhost) enter(x *request.Ctx) {
+	x.EnterServer(v.srv)
 	x.ServerName = v.name
-	x.Host = x.R.Host
+	x.Host = x.Req.Host
 	if x.Host == nil {
 		x.Host = v.nameBytes
 	}
 }
 
 // redirect answers nginx's trailing-slash auto-redirect (301).
-func (sk *socket) redirect(x *proxy.Exchange, l *loc, target string) {
+func redirect(x *request.Ctx, l *loc, target string) {
 	buf := absolute(x.Scratch(), x, []byte(target))
 	if len(x.URI.Args) > 0 {
 		buf = append(buf, '?')
 		buf = append(buf, x.URI.Args...)
 	}
 	x.W.Header().Location = buf
-	sk.special(x, l, 301, buf)
+	special(x, l, 301, buf)
 }
 
 // absolute appends path made absolute, as absolute_redirect does, to dst.
-func absolute(dst []byte, x *proxy.Exchange, path []byte) []byte {
+func absolute(dst []byte, x *request.Ctx, path []byte) []byte {
 	return append(x.AppendOrigin(dst), path...)
 }
 
@@ -173,7 +208,7 @@ func absolute(dst []byte, x *proxy.Exchange, path []byte) []byte {
 // does: redirects, and codes of 400 and above without text, are special
 // responses (error_page applies); anything else is sent as is, typed by
 // the URI's extension or default_type.
-func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
+func doReturn(x *request.Ctx, l *loc) {
 	w := x.W
 	code := l.ret.Code
 	buf := x.Scratch()
@@ -203,12 +238,12 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 			// nginx sets Location even when it is empty ("return 301;").
 			h.Header = append(h.Header, http1.Header{Name: locationName, Value: text})
 		}
-		sk.special(x, l, code, buf)
+		special(x, l, code, buf)
 	case code == 444:
 		w.Abort()
 		x.Answered(444)
 	case code >= 400 && l.ret.Text == "":
-		sk.special(x, l, code, buf)
+		special(x, l, code, buf)
 	default:
 		h := w.Header()
 		h.Status = code
@@ -222,6 +257,9 @@ func (sk *socket) doReturn(x *proxy.Exchange, l *loc) {
 	}
 }
 
+// locationName is the Location field name; read-only.
+var locationName = []byte("Location")
+
 // isRedirect reports whether return's code makes its text a Location.
 func isRedirect(code int) bool {
 	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
@@ -230,13 +268,10 @@ func isRedirect(code int) bool {
 // special sends nginx's answer for an error or redirect status with the
 // location's error_page and add_header (see Responses.Special). buf holds
 // bytes the header already refers to.
-func (sk *socket) special(x *proxy.Exchange, l *loc, status int, buf []byte) {
+func special(x *request.Ctx, l *loc, status int, buf []byte) {
 	x.KeepScratch(l.resp.Special(x.W, status, x, buf))
 	x.Answered(status)
 }
-
-// locationName is the Location field name; read-only.
-var locationName = []byte("Location")
 
 // contentType is ngx_http_set_content_type for a generated response: the
 // type of the URI's extension (compared case-insensitively) or
@@ -290,174 +325,12 @@ type mimeTable struct {
 	defaultType []byte
 }
 
-// errorPage is one compiled error_page status.
-type errorPage struct {
-	status   int
-	redirect int
-	uri      *variables.Template
-}
-
-// Responses is what a location adds to the responses it sends:
-// add_header and error_page, compiled. gatehouse applies it to the
-// responses it makes itself; the proxy applies it to proxied responses
-// (AddHeaders just before writing the header) and to its own error
-// responses (Special instead of WriteErrorPage). A nil *Responses adds
-// nothing and sends the built-in pages.
-type Responses struct {
-	headers    []addHeader
-	errorPages []errorPage
-}
-
-// HasErrorPage reports whether error_page covers status; this is what
-// proxy_intercept_errors asks before replacing an upstream response.
-func (r *Responses) HasErrorPage(status int) bool {
-	return r.errorPage(status) != nil
-}
-
-func (r *Responses) errorPage(status int) *errorPage {
-	if r == nil {
-		return nil
-	}
-	for i := range r.errorPages {
-		if r.errorPages[i].status == status {
-			return &r.errorPages[i]
-		}
-	}
-	return nil
-}
-
-// Special sends nginx's answer for an error or redirect status
-// (ngx_http_special_response_handler): with an error_page for status, a
-// redirect to its URL (302, or the "=CODE" if that is a redirect code)
-// that replaces any Location already set; else the built-in page for
-// status. add_header fields that apply to the status sent are added.
-// Values are evaluated against src into buf, which may already hold
-// bytes the header refers to; Special returns buf grown.
-func (r *Responses) Special(w *http1.ResponseWriter, status int, src variables.Source, buf []byte) []byte {
-	h := w.Header()
-	if status != 444 { // 444 closes the connection; nothing is sent
-		if ep := r.errorPage(status); ep != nil {
-			status = ep.redirect
-			h.Location = nil
-			for j := 0; j < len(h.Header); j++ {
-				if bytes.EqualFold(h.Header[j].Name, locationName) {
-					h.Header = append(h.Header[:j], h.Header[j+1:]...)
-					j--
-				}
-			}
-			start := len(buf)
-			buf = ep.uri.AppendEscaping(buf, src, route.EscapeURI)
-			h.Header = append(h.Header, http1.Header{Name: locationName, Value: buf[start:len(buf):len(buf)]})
-		}
-	}
-	buf = r.AddHeaders(h, http1.WireStatus(status), src, buf)
-	_ = w.WriteErrorPage(status)
-	return buf
-}
-
-type addHeader struct {
-	name   []byte
-	value  *variables.Template
-	always bool
-	// anyByte is set when the value may hold CR, LF or NUL at run time
-	// (variables.Template.AnyByte); see refuseUnsafe.
-	anyByte bool
-	pos     nginxconf.Pos
-	// replace is set for ETag and Last-Modified, which nginx keeps once:
-	// add_header replaces the field already there (an upstream's) or,
-	// with an empty value, removes it.
-	replace bool
-}
-
-// AddHeaders appends to h.Header the add_header fields that apply to a
-// response with status (those marked always, or all for 200, 201, 204, 206, 301,
-// 302, 303, 304, 307 and 308), skipping any whose value is empty, as
-// nginx's headers filter does. Values are evaluated against src into
-// buf, which Add returns grown; h refers to it, so it must not be
-// modified until the header is written.
-func (r *Responses) AddHeaders(h *http1.ResponseHeader, status int, src variables.Source, buf []byte) []byte {
-	if r == nil {
-		return buf
-	}
-	all := config.AddHeaderStatus(status)
-	for i := range r.headers {
-		a := &r.headers[i]
-		if !all && !a.always {
-			continue
-		}
-		start := len(buf)
-		buf = a.value.Append(buf, src)
-		v := buf[start:len(buf):len(buf)]
-		if a.anyByte && !http1.SafeFieldValue(v) {
-			// refuseUnsafe answered this request with 400; this is
-			// that answer (an add_header ... always): leave the
-			// field out.
-			buf = buf[:start]
-			continue
-		}
-		if a.replace {
-			h.Header = replaceField(h.Header, a.name, v)
-			continue
-		}
-		if len(v) > 0 {
-			h.Header = append(h.Header, http1.Header{Name: a.name, Value: v})
-		}
-	}
-	return buf
-}
-
-// refuseUnsafe answers 400 when an add_header value that may hold any
-// byte ($uri, a capture, ...) holds CR, LF or NUL for this request,
-// before the request is served: the configuration text was checked when
-// it was read, so the bytes came from the client. It logs the header and
-// the directive's position and reports whether it answered.
-func (sk *socket) refuseUnsafe(x *proxy.Exchange, l *loc) bool {
-	r := l.resp
-	if r == nil {
-		return false
-	}
-	for i := range r.headers {
-		a := &r.headers[i]
-		if !a.anyByte {
-			continue
-		}
-		buf := a.value.Append(x.Scratch(), x)
-		x.KeepScratch(buf)
-		if !http1.SafeFieldValue(buf) {
-			x.LogRefusedHeader("add_header", a.name, a.pos)
-			sk.special(x, l, 400, x.Scratch())
-			return true
-		}
-	}
-	return false
-}
-
-// replaceField is ngx_http_set_response_header: the first field named
-// name takes the new name and value in its place (an empty value removes
-// it), or the field is appended.
-func replaceField(hs http1.Headers, name, value []byte) http1.Headers {
-	for i := range hs {
-		if !bytes.EqualFold(hs[i].Name, name) {
-			continue
-		}
-		if len(value) == 0 {
-			return append(hs[:i], hs[i+1:]...)
-		}
-		hs[i] = http1.Header{Name: name, Value: value}
-		return hs
-	}
-	if len(value) == 0 {
-		return hs
-	}
-	return append(hs, http1.Header{Name: name, Value: value})
-}
-
 // onReject logs a request the codec refused by itself, in the error log
 // with nginx's context and, as nginx does, in the access log of the
 // server the request reached. The access line waits for the error
 // response (see tally), whose size it reports; 408 sends none.
 func (sk *socket) onReject(c net.Conn, r *http1.Request, e *http1.Error) {
-	pc, ok := c.(*proxy.Conn)
+	pc, ok := c.(*request.Conn)
 	if !ok {
 		sk.rt.env.Log.Log(errorlog.Info, nil, e.Msg)
 		return
@@ -504,7 +377,7 @@ func requestLineError(e *http1.Error) bool {
 // vhostFor is the server a request belongs to before it is served: the
 // one its Host names (nginx selects it as soon as it reads Host), else
 // the one SNI chose, else the socket's default.
-func (sk *socket) vhostFor(pc *proxy.Conn, r *http1.Request) *vhost {
+func (sk *socket) vhostFor(pc *request.Conn, r *http1.Request) *vhost {
 	a := sk.addr
 	id := a.Default
 	matched := false
@@ -522,13 +395,14 @@ func (sk *socket) vhostFor(pc *proxy.Conn, r *http1.Request) *vhost {
 // logRejected writes the access log line of a refused request: the
 // request as far as it was read, with the status and sizes of the error
 // response.
-func (sk *socket) logRejected(pc *proxy.Conn, r *http1.Request, v *vhost, status int, body, total int64) {
-	x := sk.xpool.Get().(*proxy.Exchange)
+func (sk *socket) logRejected(pc *request.Conn, r *http1.Request, v *vhost, status int, body, total int64) {
+	x := sk.xpool.Get().(*request.Ctx)
 	x.Conn = pc
-	x.Reset(nil, r)
+	x.Reset(nil)
+	x.Req.FromHTTP1(r)
 	v.enter(x)
 	v.level.access.Log(&rejectedSource{x: x, status: status, body: body, total: total})
-	x.R, x.Conn = nil, nil
+	x.Release()
 	sk.xpool.Put(x)
 }
 
@@ -538,7 +412,7 @@ func (sk *socket) logRejected(pc *proxy.Conn, r *http1.Request, v *vhost, status
 // $sent_http_* are unset, and the codec does not say how much of the
 // request it read ($request_length).
 type rejectedSource struct {
-	x           *proxy.Exchange
+	x           *request.Ctx
 	status      int
 	body, total int64
 }
@@ -565,13 +439,13 @@ type tally struct {
 	net.Conn
 	armed bool
 	sk    *socket
-	pc    *proxy.Conn
+	pc    *request.Conn
 	r     *http1.Request
 	v     *vhost
 	st    int
 }
 
-func (t *tally) arm(sk *socket, pc *proxy.Conn, r *http1.Request, v *vhost, status int) {
+func (t *tally) arm(sk *socket, pc *request.Conn, r *http1.Request, v *vhost, status int) {
 	t.armed, t.sk, t.pc, t.r, t.v, t.st = true, sk, pc, r, v, status
 }
 
@@ -590,7 +464,7 @@ func (t *tally) Write(p []byte) (int, error) {
 }
 
 // CloseWrite passes the half-close of the codec's lingering close on.
-func (t *tally) CloseWrite() error { return proxy.CloseWrite(t.Conn) }
+func (t *tally) CloseWrite() error { return request.CloseWrite(t.Conn) }
 
 var crlfcrlf = []byte("\r\n\r\n")
 
@@ -601,22 +475,23 @@ type plainSocket struct{ sk *socket }
 
 func (p plainSocket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 	sk := p.sk
-	pc, ok := w.Conn().(*proxy.Conn)
+	pc, ok := w.Conn().(*request.Conn)
 	if !ok {
 		_ = w.WriteErrorPage(497)
 		return
 	}
-	x := sk.xpool.Get().(*proxy.Exchange)
+	x := sk.xpool.Get().(*request.Ctx)
 	x.Conn = pc
-	x.Reset(w, r)
+	x.Reset(w)
+	x.Req.FromHTTP1(r)
 	v := sk.vhostFor(pc, r)
 	v.enter(x)
 	_ = x.Normalize(v.mergeSlashes)
 	x.ErrorLog().Log(errorlog.Info, x.LogContext("reading client request headers"), "client sent plain HTTP request to HTTPS port")
-	sk.special(x, v.level, 497, x.Scratch())
+	special(x, v.level, 497, x.Scratch())
 	if v.level.access != nil {
 		v.level.access.Log(x)
 	}
-	x.W, x.R, x.Conn = nil, nil, nil
+	x.Release()
 	sk.xpool.Put(x)
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"gatehouse/internal/errorlog"
-	"gatehouse/internal/proxy"
+	"gatehouse/internal/request"
 	"gatehouse/internal/route"
 )
 
@@ -265,7 +265,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 	var a *route.Address
 	if ua, ok := c.LocalAddr().(*net.UnixAddr); ok {
 		a = rt.listeners.FindUnix(ua.Name)
-	} else if local, ok := proxy.AddrPort(c.LocalAddr()); ok {
+	} else if local, ok := request.AddrPort(c.LocalAddr()); ok {
 		a = rt.listeners.Find(local)
 	}
 	if a == nil {
@@ -278,7 +278,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 		return
 	}
 	if !sk.ssl {
-		sk.http.ServeConn(proxy.NewConn(c, &tally{Conn: c}, nil))
+		sk.http.ServeConn(request.NewConn(c, &tally{Conn: c}, nil))
 		return
 	}
 	// Tell a TLS ClientHello from a plain HTTP request by its first byte,
@@ -297,7 +297,7 @@ func (rt *Runtime) serveConn(c net.Conn) {
 	// nginx takes a first byte with the high bit set (an SSLv2-style
 	// ClientHello) for TLS too.
 	if first[0] != 0x16 && first[0]&0x80 == 0 {
-		sk.plain.ServeConn(proxy.NewConn(c, &tally{Conn: pc}, nil))
+		sk.plain.ServeConn(request.NewConn(c, &tally{Conn: pc}, nil))
 		return
 	}
 	tc := sk.tls.Server(pc)
@@ -307,11 +307,11 @@ func (rt *Runtime) serveConn(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	sk.http.ServeConn(proxy.NewConn(c, &tally{Conn: tc}, sk.tls.Info(tc)))
+	sk.http.ServeConn(request.NewConn(c, &tally{Conn: tc}, sk.tls.Info(tc)))
 }
 
 func remoteIP(c net.Conn) string {
-	if ap, ok := proxy.AddrPort(c.RemoteAddr()); ok {
+	if ap, ok := request.AddrPort(c.RemoteAddr()); ok {
 		return ap.Addr().String()
 	}
 	return c.RemoteAddr().String()
@@ -324,7 +324,7 @@ type peekedConn struct {
 }
 
 // CloseWrite passes the half-close of the codec's lingering close on.
-func (p *peekedConn) CloseWrite() error { return proxy.CloseWrite(p.Conn) }
+func (p *peekedConn) CloseWrite() error { return request.CloseWrite(p.Conn) }
 
 func (p *peekedConn) Read(b []byte) (int, error) {
 	if p.r != nil {

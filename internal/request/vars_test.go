@@ -1,7 +1,10 @@
-package proxy
+package request
 
 import (
 	"testing"
+	"time"
+
+	"gatehouse/internal/tlsterm"
 
 	"gatehouse/internal/http1"
 	"gatehouse/internal/variables"
@@ -64,17 +67,18 @@ func TestAppendSetCookie(t *testing.T) {
 // upstream response's fields through the variables package's helpers,
 // without allocating.
 func TestHeaderVarsAllocs(t *testing.T) {
-	x := exchangeFor(t, "/p?a=1&B=two", "front", false, "8080")
-	x.R.Header = http1.Headers{
+	x := ctxFor(t, "/p?a=1&B=two", "front", false, "8080")
+	x.Req.Header = http1.Headers{
 		{Name: []byte("X-Forwarded-For"), Value: []byte("10.0.0.1")},
 		{Name: []byte("Cookie"), Value: []byte("a=1; sid=abc")},
 		{Name: []byte("x-forwarded-for"), Value: []byte("10.0.0.2")},
 		{Name: []byte("Cookie"), Value: []byte("theme=dark")},
 	}
-	x.upResp = &http1.Response{Header: http1.Headers{
+	x.Upstream.HasResp = true
+	x.Upstream.RespHeader = http1.Headers{
 		{Name: []byte("X-Up"), Value: []byte("1")},
 		{Name: []byte("x-up"), Value: []byte("2")},
-	}}
+	}
 	tests := []struct {
 		id   variables.ID
 		arg  string
@@ -114,4 +118,24 @@ func TestHeaderVarsAllocs(t *testing.T) {
 	if n != 0 {
 		t.Errorf("%v allocations per run, want 0", n)
 	}
+}
+
+// ctxFor is a Ctx for target, as the server fills it in.
+func ctxFor(t *testing.T, target, host string, tls bool, port string) *Ctx {
+	t.Helper()
+	c := &Conn{RemoteIP: []byte("192.0.2.1"), ServerAddr: []byte("10.0.0.5"), ServerPort: []byte(port)}
+	if tls {
+		c.TLS = &tlsterm.Info{}
+	}
+	x := &Ctx{Conn: c, Env: &Env{Now: time.Now}}
+	x.Req.Target = []byte(target)
+	x.Req.ContentLength = -1
+	if host != "" {
+		x.Req.Host = []byte(host)
+	}
+	x.Host = x.Req.Host
+	if !x.Normalize(true) {
+		t.Fatalf("%q does not normalise", target)
+	}
+	return x
 }
