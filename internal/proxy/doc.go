@@ -8,7 +8,13 @@
 // ways (WebSocket), closed when either side ends or when it stays idle for
 // proxy_read_timeout.
 //
-// Everything a location needs is compiled once by Compile; the per-request
-// path works on an Exchange, which also answers nginx variables for
-// proxy_set_header, return and the access log.
+// proxy is only the upstream hop: the request arrives as a request.Ctx
+// (whichever protocol brought it), and Location.Serve is a location's
+// content handler. Each try at a peer (attempt) connects, sends and reads
+// the response header, and returns a typed failure (stage, sent or not,
+// peer, error); the loop around it decides, with upstream.Attempt's
+// next-upstream rules, whether to try another peer or answer. Everything a
+// location needs is compiled once by Compile; what the hop keeps per
+// request lives in the context's Hop field, so a keep-alive connection
+// reuses it.
 package proxy

@@ -123,59 +123,14 @@ func (l *Location) Serve(x *request.Ctx) {
 		}
 		fromStart = false
 
-		conn, cached, action, err := l.connect(x, peer)
-		if err != nil {
-			attemptTimes(x, -1, -1, l.env.Now().Sub(start))
-			if l.fail(x, peer, err, action, false, cached, nonIdem, streamed) {
+		uc, resp, f := l.attempt(x, st, peer, start, bodyLen, streamed)
+		if f.err != nil {
+			if l.next(x, st, &f, nonIdem, streamed) {
 				continue
 			}
 			return
 		}
-		var connected time.Duration
-		if !cached {
-			connected = l.env.Now().Sub(start)
-		}
-
-		uc := l.up.Conn(conn)
-		if err := l.sendRequest(uc, x, bodyLen, streamed); errors.Is(err, http1.ErrUnsafeHeader) {
-			// refuseUnsafe let a bad value through: a defect, not
-			// the peer's failure; nothing was sent.
-			uc.Release()
-			st.att.Done()
-			attemptTimes(x, connected, -1, l.env.Now().Sub(start))
-			x.ErrorLog().Log(errorlog.Alert, x.LogContext(actSend), "request header with CR, LF or NUL not sent")
-			l.respondError(x, 500)
-			return
-		} else if err != nil {
-			var ce *clientBodyError
-			if errors.As(err, &ce) {
-				// The client's side failed: no upstream to blame.
-				uc.Release()
-				st.att.Done()
-				attemptTimes(x, connected, -1, l.env.Now().Sub(start))
-				x.Upstream.Status = append(appendSep(x.Upstream.Status), '-')
-				l.bodyError(x, ce.err)
-				return
-			}
-			err = l.tlsReadError(err, conn)
-			uc.Release()
-			attemptTimes(x, connected, -1, l.env.Now().Sub(start))
-			if l.fail(x, peer, err, actSend, true, cached, nonIdem, streamed) {
-				continue
-			}
-			return
-		}
-		resp, err := uc.ReadResponse()
-		if err != nil {
-			err = l.tlsReadError(err, conn)
-			uc.Release()
-			attemptTimes(x, connected, -1, l.env.Now().Sub(start))
-			if l.fail(x, peer, err, actHeader, true, cached, nonIdem, streamed) {
-				continue
-			}
-			return
-		}
-		header := l.env.Now().Sub(start)
+		connected, header := f.connect, f.header
 		if l.abandoned(x, peer, actHeader) {
 			uc.Release()
 			x.Upstream.Connect = appendSeconds(x.Upstream.Connect, connected)
@@ -187,8 +142,8 @@ func (l *Location) Serve(x *request.Ctx) {
 		}
 		if resp.Status == 101 && !x.Req.Header.Has("Upgrade") {
 			uc.Release()
-			attemptTimes(x, connected, header, header)
-			if l.fail(x, peer, errUnexpected101, actHeader, true, cached, nonIdem, streamed) {
+			f.stage, f.action, f.sent, f.err, f.response = stageHeader, actHeader, true, errUnexpected101, header
+			if l.next(x, st, &f, nonIdem, streamed) {
 				continue
 			}
 			return
@@ -217,6 +172,130 @@ func (l *Location) Serve(x *request.Ctx) {
 		x.Upstream.Response = appendSeconds(x.Upstream.Response, l.env.Now().Sub(start))
 		return
 	}
+}
+
+// stage is how far a failed attempt got.
+type stage uint8
+
+const (
+	stageConnect stage = iota // connecting, TCP or the TLS handshake
+	stageSend                 // sending the request
+	stageHeader               // reading the response header
+)
+
+// failKind says whose failure ended an attempt.
+type failKind uint8
+
+const (
+	failPeer       failKind = iota // the peer's: the next-upstream rules decide
+	failUnsafe                     // a header value with CR, LF or NUL: ours, answered 500
+	failClientBody                 // reading the client's body failed: no peer to blame
+)
+
+// failure is a failed attempt, or with a nil err the times of one that
+// got its response header. A negative duration is a stage the attempt
+// never reached.
+type failure struct {
+	stage  stage
+	kind   failKind
+	action string // as the error log names it
+	// sent is set once any of the request may have reached the peer;
+	// cached for a connection from the keep-alive pool.
+	sent, cached bool
+	peer         *upstream.Peer
+	err          error
+	// connect, header and response are the attempt's
+	// $upstream_connect_time, $upstream_header_time and
+	// $upstream_response_time.
+	connect, header, response time.Duration
+}
+
+// attempt is one try at peer: connect (or take a pooled connection),
+// send the request, read the response header. It returns the connection
+// and the header, or a failure (the connection then released).
+func (l *Location) attempt(x *request.Ctx, st *attemptState, peer *upstream.Peer, start time.Time, bodyLen int64, streamed bool) (*http1.UpstreamConn, *http1.Response, failure) {
+	f := failure{peer: peer, connect: -1, header: -1}
+	conn, cached, action, err := l.connect(x, peer)
+	f.cached = cached
+	if err != nil {
+		f.stage, f.action, f.err, f.response = stageConnect, action, err, l.env.Now().Sub(start)
+		return nil, nil, f
+	}
+	if !cached {
+		f.connect = l.env.Now().Sub(start)
+	} else {
+		f.connect = 0
+	}
+	uc := l.up.Conn(conn)
+	if err := l.sendRequest(uc, x, bodyLen, streamed); err != nil {
+		f.stage, f.action, f.sent = stageSend, actSend, true
+		var ce *clientBodyError
+		switch {
+		case errors.Is(err, http1.ErrUnsafeHeader):
+			// refuseUnsafe let a bad value through: a defect, not
+			// the peer's failure; nothing was sent.
+			f.kind, f.sent = failUnsafe, false
+		case errors.As(err, &ce):
+			f.kind, err = failClientBody, ce.err
+		default:
+			err = l.tlsReadError(err, conn)
+		}
+		uc.Release()
+		f.err, f.response = err, l.env.Now().Sub(start)
+		return nil, nil, f
+	}
+	resp, err := uc.ReadResponse()
+	if err != nil {
+		err = l.tlsReadError(err, conn)
+		uc.Release()
+		f.stage, f.action, f.sent, f.err, f.response = stageHeader, actHeader, true, err, l.env.Now().Sub(start)
+		return nil, nil, f
+	}
+	f.header = l.env.Now().Sub(start)
+	return uc, resp, f
+}
+
+// next handles a failed attempt: it logs the error, reports it to the
+// group and, as the next-upstream rules (upstream.Attempt) decide,
+// either says to try the next peer (true) or answers the client.
+func (l *Location) next(x *request.Ctx, st *attemptState, f *failure, nonIdem, streamed bool) bool {
+	attemptTimes(x, f.connect, f.header, f.response)
+	switch f.kind {
+	case failUnsafe:
+		st.att.Done()
+		x.ErrorLog().Log(errorlog.Alert, x.LogContext(actSend), "request header with CR, LF or NUL not sent")
+		l.respondError(x, 500)
+		return false
+	case failClientBody:
+		st.att.Done()
+		x.Upstream.Status = append(appendSep(x.Upstream.Status), '-')
+		l.bodyError(x, f.err)
+		return false
+	}
+	cond := upstream.CondError
+	switch {
+	case isTimeout(f.err):
+		cond = upstream.CondTimeout
+	case errors.Is(f.err, http1.ErrUpstreamInvalidHeader), errors.Is(f.err, http1.ErrUpstreamTooBigHeader),
+		errors.Is(f.err, http1.ErrUpstreamDuplicateCL), errors.Is(f.err, http1.ErrUpstreamInvalidCL),
+		errors.Is(f.err, http1.ErrUpstreamUnknownTE), errors.Is(f.err, http1.ErrUpstreamTEAndCL),
+		errors.Is(f.err, errUnexpected101):
+		cond = upstream.CondInvalidHeader
+	}
+	l.logUpstreamError(x, f.peer, f.err, f.action, cond == upstream.CondTimeout)
+	d := st.att.Fail(upstream.Failure{Cond: cond, RequestSent: f.sent, NonIdempotent: nonIdem, BodyUnbuffered: streamed, Cached: f.cached})
+	if d.Disabled {
+		l.logDisabled(x, f.peer)
+	}
+	x.Upstream.Status = strconv.AppendInt(appendSep(x.Upstream.Status), int64(d.UpstreamStatus), 10)
+	if l.abandoned(x, f.peer, f.action) {
+		return false // no more tries for a client that left
+	}
+	if d.Action == upstream.ActionRetry {
+		return true
+	}
+	l.respondError(x, d.Status)
+	return false
 }
 
 // tlsReadError lets the TLS context explain a failure after the
@@ -272,35 +351,6 @@ func (l *Location) connect(x *request.Ctx, peer *upstream.Peer) (net.Conn, bool,
 		}
 	}
 	return pool.NewConn(peer, c, scope), false, actConnect, nil
-}
-
-// fail handles a failed attempt: it logs the error, reports it to the
-// group and either says to retry (true) or answers the client.
-func (l *Location) fail(x *request.Ctx, peer *upstream.Peer, err error, action string, sent, cached, nonIdem, streamed bool) bool {
-	cond := upstream.CondError
-	switch {
-	case isTimeout(err):
-		cond = upstream.CondTimeout
-	case errors.Is(err, http1.ErrUpstreamInvalidHeader), errors.Is(err, http1.ErrUpstreamTooBigHeader),
-		errors.Is(err, http1.ErrUpstreamDuplicateCL), errors.Is(err, http1.ErrUpstreamInvalidCL),
-		errors.Is(err, http1.ErrUpstreamUnknownTE), errors.Is(err, http1.ErrUpstreamTEAndCL),
-		errors.Is(err, errUnexpected101):
-		cond = upstream.CondInvalidHeader
-	}
-	l.logUpstreamError(x, peer, err, action, cond == upstream.CondTimeout)
-	d := hop(x).att.Fail(upstream.Failure{Cond: cond, RequestSent: sent, NonIdempotent: nonIdem, BodyUnbuffered: streamed, Cached: cached})
-	if d.Disabled {
-		l.logDisabled(x, peer)
-	}
-	x.Upstream.Status = strconv.AppendInt(appendSep(x.Upstream.Status), int64(d.UpstreamStatus), 10)
-	if l.abandoned(x, peer, action) {
-		return false // no more tries for a client that left
-	}
-	if d.Action == upstream.ActionRetry {
-		return true
-	}
-	l.respondError(x, d.Status)
-	return false
 }
 
 // abandoned is proxy_ignore_client_abort off: before it answers, the
