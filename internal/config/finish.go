@@ -12,6 +12,7 @@ import (
 	"gatehouse/internal/accesslog"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
+	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
 )
 
@@ -568,7 +569,7 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 
 		ClientBodyBufferSize:     cf.ClientBodyBuffer.or(int64(2 * os.Getpagesize())), // nginx: two memory pages,
 		ClientBodyTempPath:       cf.ClientBodyTemp.or(TempPath{Path: c.fullPath("client_body_temp", false)}),
-		ClientBodyInFileOnly:     BodyInFile(cf.BodyInFileOnly.V),
+		ClientBodyInFileOnly:     tempfile.InFile(cf.BodyInFileOnly.V),
 		ClientBodyInSingleBuffer: cf.BodyInSingleBuf.V,
 	}
 	if cf.Types.Set {

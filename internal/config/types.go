@@ -9,6 +9,7 @@ import (
 	"gatehouse/internal/accesslog"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
+	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
 )
 
@@ -273,18 +274,6 @@ type TempPath struct {
 	Pos nginxconf.Pos
 }
 
-// BodyInFile is client_body_in_file_only.
-type BodyInFile int
-
-// client_body_in_file_only values: off; on writes every body to a file
-// that is kept after the request; clean writes it to a file removed when
-// the request ends.
-const (
-	BodyInFileOff BodyInFile = iota
-	BodyInFileOn
-	BodyInFileClean
-)
-
 // VerifyClient is the ssl_verify_client mode.
 type VerifyClient int
 
@@ -406,7 +395,7 @@ type LocationCore struct {
 	// ClientBodyTempPath (default two memory pages, as nginx's).
 	ClientBodyBufferSize     int64
 	ClientBodyTempPath       TempPath
-	ClientBodyInFileOnly     BodyInFile
+	ClientBodyInFileOnly     tempfile.InFile
 	ClientBodyInSingleBuffer bool
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
 )
 
@@ -198,7 +199,7 @@ type enumValue struct {
 
 var (
 	httpVersionEnum  = []enumValue{{"1.0", uint64(HTTP10)}, {"1.1", uint64(HTTP11)}}
-	bodyInFileEnum   = []enumValue{{"off", uint64(BodyInFileOff)}, {"on", uint64(BodyInFileOn)}, {"clean", uint64(BodyInFileClean)}}
+	bodyInFileEnum   = []enumValue{{"off", uint64(tempfile.InFileOff)}, {"on", uint64(tempfile.InFileOn)}, {"clean", uint64(tempfile.InFileClean)}}
 	verifyClientEnum = []enumValue{
 		{"off", uint64(VerifyClientOff)}, {"on", uint64(VerifyClientOn)},
 		{"optional", uint64(VerifyClientOptional)}, {"optional_no_ca", uint64(VerifyClientOptionalNoCA)},

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 
-	"gatehouse/internal/config"
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/request"
@@ -91,7 +90,7 @@ func (l *Location) buffer(x *request.Ctx) []byte {
 func (l *Location) readBody(x *request.Ctx) error {
 	b := &hop(x).body
 	buf := l.buffer(x)
-	if l.inFile != config.BodyInFileOff {
+	if l.inFile != tempfile.InFileOff {
 		if err := l.spill(x, nil); err != nil {
 			return err
 		}
@@ -126,15 +125,15 @@ func (l *Location) readBody(x *request.Ctx) error {
 func (l *Location) spill(x *request.Ctx, p []byte) error {
 	b := &hop(x).body
 	if b.file == nil {
-		f, name, err := l.temp.Create(l.nums, l.inFile != config.BodyInFileOff)
+		f, name, err := l.temp.Create(l.nums, l.inFile != tempfile.InFileOff)
 		if err != nil {
 			x.ErrorLog().Log(errorlog.Crit, x.LogContext(""), err.Error())
 			return errBodyFile
 		}
 		b.file, b.name, b.size = f, name, 0
-		b.remove = l.inFile == config.BodyInFileClean
+		b.remove = l.inFile == tempfile.InFileClean
 		level := errorlog.Warn
-		if l.inFile != config.BodyInFileOff {
+		if l.inFile != tempfile.InFileOff {
 			level = errorlog.Notice
 		}
 		if log := x.ErrorLog(); log.Enabled(level) {

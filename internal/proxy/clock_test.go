@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/request"
 	"gatehouse/internal/upstream"
@@ -99,11 +98,11 @@ func keepAliveLocation(t *testing.T, addr netip.AddrPort, now func() time.Time) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := &config.Location{Name: "/"}
-	loc.ProxyPass = &config.ProxyPass{Raw: "http://app", Host: "app", Port: 80, ProxyHost: "app", ProxyPort: "80"}
-	loc.Proxy = config.Proxy{
-		SetHeaders:         []config.Header{{Name: "Host", Value: "$proxy_host"}, {Name: "Connection", Value: ""}},
-		HTTPVersion:        config.HTTP11,
+	o := &Options{
+		Location:           "/",
+		Pass:               Pass{Raw: "http://app", ProxyHost: "app", ProxyPort: "80"},
+		SetHeaders:         []Header{{Name: "Host", Value: "$proxy_host"}, {Name: "Connection", Value: ""}},
+		HTTP11:             true,
 		ConnectTimeout:     10 * time.Second,
 		ReadTimeout:        10 * time.Second,
 		SendTimeout:        10 * time.Second,
@@ -113,7 +112,7 @@ func keepAliveLocation(t *testing.T, addr netip.AddrPort, now func() time.Time) 
 		BufferSize:         4096,
 	}
 	env := &request.Env{Now: now}
-	l, err := Compile(env, loc, g, nil, nil, reg)
+	l, err := Compile(env, o, g, nil, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

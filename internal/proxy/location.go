@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/request"
@@ -115,7 +114,7 @@ type Location struct {
 	bodyBuf int64
 	temp    tempfile.Path
 	nums    *tempfile.Numbers
-	inFile  config.BodyInFile
+	inFile  tempfile.InFile
 	// unbuffered is proxy_request_buffering off with the body passed:
 	// the body is streamed as it arrives, and not retried once sent.
 	unbuffered bool
@@ -137,40 +136,34 @@ type Location struct {
 	ignoreAbort bool
 }
 
-// Compile builds the proxy handler of a location from its merged settings.
+// Compile builds the proxy handler of a location from its settings.
 // group is the upstream group proxy_pass names, and tls the location's TLS
 // context (nil for http://).
-func Compile(env *request.Env, loc *config.Location, group *upstream.Group, tls TLSClient, hashKey *variables.Template, reg *variables.Registry) (*Location, error) {
-	pp := loc.ProxyPass
-	if pp == nil {
-		return nil, fmt.Errorf("location %q has no proxy_pass", loc.Name)
-	}
-	if pp.HasVariables {
-		return nil, ErrVariablePass
-	}
-	px := &loc.Proxy
+func Compile(env *request.Env, o *Options, group *upstream.Group, tls TLSClient, hashKey *variables.Template, reg *variables.Registry) (*Location, error) {
+	pp := &o.Pass
+	px := o
 	l := &Location{
 		env:               env,
 		group:             group,
 		tls:               tls,
 		scheme:            "http://",
-		name:              loc.Name,
+		name:              o.Location,
 		uri:               pp.URI,
 		hasURI:            pp.HasURI,
 		proxyHost:         pp.ProxyHost,
 		proxyPort:         pp.ProxyPort,
-		http11:            px.HTTPVersion == config.HTTP11,
+		http11:            px.HTTP11,
 		connectTimeout:    px.ConnectTimeout,
 		passHeaders:       px.PassRequestHeaders,
 		passBody:          px.PassRequestBody,
 		tries:             px.NextUpstreamTries,
 		triesTimeout:      px.NextUpstreamTimeout,
-		bodyBuf:           loc.Core.ClientBodyBufferSize,
-		temp:              tempfile.Path{Dir: loc.Core.ClientBodyTempPath.Path, Levels: loc.Core.ClientBodyTempPath.Levels},
-		inFile:            loc.Core.ClientBodyInFileOnly,
+		bodyBuf:           o.ClientBodyBufferSize,
+		temp:              o.ClientBodyTemp,
+		inFile:            o.ClientBodyInFile,
 		unbuffered:        !px.RequestBuffering && px.PassRequestBody,
 		hashKey:           hashKey,
-		clientSendTimeout: loc.Core.SendTimeout,
+		clientSendTimeout: o.ClientSendTimeout,
 		buffering:         px.Buffering,
 		readAhead:         max(px.Buffers, 1) * int(max(px.BufferBytes, 1)),
 		chunk:             int(max(px.BufferSize, 1)),
@@ -202,7 +195,7 @@ func Compile(env *request.Env, loc *config.Location, group *upstream.Group, tls 
 			// it has no URI part) is replaced by the location name (or "/").
 			from := strings.TrimSuffix(pp.Raw, pp.URI)
 			if pp.HasURI {
-				l.redirects = append(l.redirects, redirectRule{from: from + pp.URI, toLit: loc.Name})
+				l.redirects = append(l.redirects, redirectRule{from: from + pp.URI, toLit: o.Location})
 			} else {
 				l.redirects = append(l.redirects, redirectRule{from: from + "/", toLit: "/"})
 			}

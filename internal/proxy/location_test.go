@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/internal/config"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/request"
 	"gatehouse/internal/tlsterm"
@@ -14,16 +13,14 @@ import (
 
 // compile builds a Location for a location named name with proxy_pass
 // raw (its URI part uri) and the given proxy_redirect rules.
-func compile(t *testing.T, name, raw, uri string, redirects ...config.Redirect) *Location {
+func compile(t *testing.T, name, raw, uri string, redirects ...Redirect) *Location {
 	t.Helper()
 	reg, err := variables.NewRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := &config.Location{Name: name}
-	loc.ProxyPass = &config.ProxyPass{Raw: raw, URI: uri, HasURI: uri != "", Host: "b", Port: 80}
-	loc.Proxy.Redirects = redirects
-	l, err := Compile(nil, loc, nil, nil, nil, reg)
+	o := &Options{Location: name, Pass: Pass{Raw: raw, URI: uri, HasURI: uri != ""}, Redirects: redirects}
+	l, err := Compile(nil, o, nil, nil, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +75,11 @@ func TestAppendURI(t *testing.T) {
 // TestRewriteLocation covers proxy_redirect default and literal rules
 // and the absolute URL made of a rewritten path (nginx.md §5.6).
 func TestRewriteLocation(t *testing.T) {
-	def := config.Redirect{Default: true}
+	def := Redirect{Default: true}
 	cases := []struct {
 		name          string
 		loc, raw, uri string
-		rules         []config.Redirect
+		rules         []Redirect
 		host          string
 		tls           bool
 		port          string
@@ -90,29 +87,29 @@ func TestRewriteLocation(t *testing.T) {
 		want          string // "" when no rule applies
 		absolute      bool
 	}{
-		{"default with URI part", "/one/", "http://b/two/", "/two/", []config.Redirect{def}, "front", false, "8080",
+		{"default with URI part", "/one/", "http://b/two/", "/two/", []Redirect{def}, "front", false, "8080",
 			"http://b/two/x?y", "http://front:8080/one/x?y", true},
-		{"default without URI part", "/one/", "http://b", "", []config.Redirect{def}, "front", false, "80",
+		{"default without URI part", "/one/", "http://b", "", []Redirect{def}, "front", false, "80",
 			"http://b/x", "http://front/x", true},
-		{"default over TLS on 443", "/", "https://b:8443", "", []config.Redirect{def}, "front", true, "443",
+		{"default over TLS on 443", "/", "https://b:8443", "", []Redirect{def}, "front", true, "443",
 			"https://b:8443/x", "https://front/x", true},
-		{"TLS on another port", "/", "https://b:8443", "", []config.Redirect{def}, "front", true, "80",
+		{"TLS on another port", "/", "https://b:8443", "", []Redirect{def}, "front", true, "80",
 			"https://b:8443/x", "https://front:80/x", true},
-		{"no host: the local address", "/", "http://b", "", []config.Redirect{def}, "", false, "81",
+		{"no host: the local address", "/", "http://b", "", []Redirect{def}, "", false, "81",
 			"http://b/x", "http://10.0.0.5:81/x", true},
-		{"match is case-sensitive", "/", "http://b", "", []config.Redirect{def}, "front", false, "80",
+		{"match is case-sensitive", "/", "http://b", "", []Redirect{def}, "front", false, "80",
 			"HTTP://b/x", "", false},
-		{"relative Location untouched", "/one/", "http://b/two/", "/two/", []config.Redirect{def}, "front", false, "80",
+		{"relative Location untouched", "/one/", "http://b/two/", "/two/", []Redirect{def}, "front", false, "80",
 			"/two/x", "", false},
-		{"first matching rule wins", "/", "http://b", "", []config.Redirect{
+		{"first matching rule wins", "/", "http://b", "", []Redirect{
 			{Pattern: "http://b/a/", Replacement: "http://c/"},
 			{Pattern: "http://b/", Replacement: "/d/"},
 		}, "front", false, "80", "http://b/a/x", "http://c/x", false},
-		{"second rule", "/", "http://b", "", []config.Redirect{
+		{"second rule", "/", "http://b", "", []Redirect{
 			{Pattern: "http://b/a/", Replacement: "http://c/"},
 			{Pattern: "http://b/", Replacement: "/d/"},
 		}, "front", false, "80", "http://b/e", "http://front/d/e", true},
-		{"replacement with variables", "/", "http://b", "", []config.Redirect{
+		{"replacement with variables", "/", "http://b", "", []Redirect{
 			{Pattern: "http://b/", Replacement: "$scheme://$host/p/"},
 		}, "front", false, "80", "http://b/e", "http://front/p/e", false},
 	}
@@ -137,7 +134,7 @@ func TestRewriteLocation(t *testing.T) {
 // TestRewriteRefresh: the URL after "url=" (any case) is rewritten and
 // not made absolute; both rewrites of one response keep their values.
 func TestRewriteRefresh(t *testing.T) {
-	l := compile(t, "/one/", "http://b/two/", "/two/", config.Redirect{Default: true})
+	l := compile(t, "/one/", "http://b/two/", "/two/", Redirect{Default: true})
 	x := exchangeFor(t, "/one/x", "front", false, "8080")
 	loc, _, _ := l.rewriteLocation(x, []byte("http://b/two/loc"), true)
 	for in, want := range map[string]string{
@@ -162,14 +159,12 @@ func TestCompileRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rd := range []config.Redirect{
+	for _, rd := range []Redirect{
 		{Pattern: "^http://b/(.*)", Replacement: "/$1", Regex: true},
 		{Pattern: "http://$host/", Replacement: "/"},
 	} {
-		loc := &config.Location{Name: "/"}
-		loc.ProxyPass = &config.ProxyPass{Raw: "http://b", Host: "b", Port: 80}
-		loc.Proxy.Redirects = []config.Redirect{rd}
-		if _, err := Compile(nil, loc, nil, nil, nil, reg); err == nil || !strings.Contains(err.Error(), "proxy_redirect") {
+		o := &Options{Location: "/", Pass: Pass{Raw: "http://b"}, Redirects: []Redirect{rd}}
+		if _, err := Compile(nil, o, nil, nil, nil, reg); err == nil || !strings.Contains(err.Error(), "proxy_redirect") {
 			t.Errorf("rule %+v: error %v, want a proxy_redirect error", rd, err)
 		}
 	}
@@ -179,11 +174,9 @@ func TestCompileRejects(t *testing.T) {
 // the framing headers; proxy_pass_header un-hides all but the framing.
 func TestHideList(t *testing.T) {
 	reg, _ := variables.NewRegistry()
-	loc := &config.Location{Name: "/"}
-	loc.ProxyPass = &config.ProxyPass{Raw: "http://b", Host: "b", Port: 80}
-	loc.Proxy.HideHeaders = []string{"x-secret"}
-	loc.Proxy.PassHeaders = []string{"server", "connection"}
-	l, err := Compile(nil, loc, nil, nil, nil, reg)
+	o := &Options{Location: "/", Pass: Pass{Raw: "http://b"},
+		HideHeaders: []string{"x-secret"}, PassHeaders: []string{"server", "connection"}}
+	l, err := Compile(nil, o, nil, nil, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +209,7 @@ func TestRewriteLocationAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
-	l := compile(t, "/one/", "http://b/two/", "/two/", config.Redirect{Default: true})
+	l := compile(t, "/one/", "http://b/two/", "/two/", Redirect{Default: true})
 	x := exchangeFor(t, "/one/x", "front", false, "8080")
 	v := []byte("http://b/two/some/longer/path?with=args")
 	r := []byte("5; URL=http://b/two/x")

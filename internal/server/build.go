@@ -529,7 +529,7 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 				return nil, posErr(pp.Upstream.Pos, err)
 			}
 		}
-		p, err := proxy.Compile(b.rt.env, l, g, tc, key, b.reg)
+		p, err := proxy.Compile(b.rt.env, proxyOptions(l), g, tc, key, b.reg)
 		if err != nil {
 			return nil, posErr(pp.Pos, err)
 		}

@@ -14,6 +14,19 @@ import (
 	"gatehouse/internal/errorlog"
 )
 
+// InFile is client_body_in_file_only: whether a request body always goes
+// to a temporary file, and whether that file is kept.
+type InFile uint8
+
+// client_body_in_file_only values: off; on writes every body to a file
+// that is kept after the request; clean writes it to a file removed when
+// the request ends.
+const (
+	InFileOff InFile = iota
+	InFileOn
+	InFileClean
+)
+
 // Numbers hands out the numbers that name temporary files
 // (ngx_next_temp_number): one more than the last each time, or a jump
 // by a per-process step after a name turned out to be taken. One Numbers
