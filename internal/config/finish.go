@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"gatehouse/internal/accesslog"
+	"gatehouse/internal/certs"
+	"gatehouse/internal/errorlog"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tempfile"
+	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/upstream"
 )
 
@@ -213,8 +216,8 @@ func (c *compiler) checkServerSSL(s *srvRaw) error {
 	} else if !cf.SSLReject.V {
 		return nil
 	}
-	vc := VerifyClient(cf.SSLVerifyClient.V)
-	if vc != VerifyClientOff && vc != VerifyClientOptionalNoCA && cf.SSLClientCert.V == "" && cf.SSLTrustedCert.V == "" {
+	vc := tlsterm.VerifyMode(cf.SSLVerifyClient.V)
+	if vc != tlsterm.VerifyOff && vc != tlsterm.VerifyOptionalNoCA && cf.SSLClientCert.V == "" && cf.SSLTrustedCert.V == "" {
 		return nginxconf.Errorf(nginxconf.Pos{}, "no ssl_client_certificate or ssl_trusted_certificate for ssl_verify_client")
 	}
 	return nil
@@ -354,7 +357,7 @@ func (c *compiler) finish() (*Config, error) {
 		},
 	}
 	if len(cfg.ErrorLogs) == 0 {
-		cfg.ErrorLogs = []ErrorLog{{Path: c.fullPath("logs/error.log", false), Level: LevelError}}
+		cfg.ErrorLogs = []ErrorLog{{Path: c.fullPath("logs/error.log", false), Level: errorlog.Error}}
 	}
 	if c.m.httpSeen {
 		cfg.HTTP = c.buildHTTP()
@@ -421,14 +424,14 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 	}
 	s := ServerSSL{
 		PasswordFile:        c.fullPath(cf.SSLPassword.V, true),
-		Protocols:           Protocols(cf.SSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
+		Protocols:           certs.ProtocolSet(cf.SSLProtocols.or(uint64(certs.TLSv1_2 | certs.TLSv1_3))),
 		ProtocolsPos:        cf.SSLProtocols.Pos,
 		Ciphers:             cf.SSLCiphers.or(ciphers),
 		PreferServerCiphers: cf.SSLPrefer.V,
 		SessionCache:        cf.SSLSessionCache.or(SessionCache{None: true}),
 		SessionTimeout:      cf.SSLSessionTimeout.or(5 * time.Minute),
 		SessionTickets:      cf.SSLTickets.or(true),
-		VerifyClient:        VerifyClient(cf.SSLVerifyClient.V),
+		VerifyClient:        tlsterm.VerifyMode(cf.SSLVerifyClient.V),
 		VerifyClientPos:     cf.SSLVerifyClient.Pos,
 		VerifyDepth:         cf.SSLVerifyDepth.or(depth),
 		ClientCertificate:   c.fullPath(cf.SSLClientCert.V, true),
@@ -543,7 +546,7 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		CertificateKey:        c.fullPath(cf.PSSLKey.V, true),
 		CertificatePos:        cf.PSSLCert.Pos,
 		PasswordFile:          c.fullPath(cf.PSSLPassword.V, true),
-		Protocols:             Protocols(cf.PSSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
+		Protocols:             certs.ProtocolSet(cf.PSSLProtocols.or(uint64(certs.TLSv1_2 | certs.TLSv1_3))),
 		ProtocolsPos:          cf.PSSLProtocols.Pos,
 		Ciphers:               cf.PSSLCiphers.or(ciphers),
 		CiphersPos:            cf.PSSLCiphers.Pos,

@@ -4,7 +4,10 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/internal/certs"
+	"gatehouse/internal/errorlog"
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/tlsterm"
 )
 
 func hDaemon(c *compiler, f *frame, d *nginxconf.Directive) error {
@@ -109,21 +112,18 @@ func (c *compiler) parseErrorLog(d *nginxconf.Directive) (ErrorLog, error) {
 	if strings.HasPrefix(target, "syslog:") || strings.HasPrefix(target, "memory:") {
 		return ErrorLog{}, dirErr(d, "is not supported by gatehouse with a \"syslog:\" or \"memory:\" target")
 	}
-	el := ErrorLog{Path: c.fullPath(target, false), Level: LevelError, Pos: d.Pos}
+	el := ErrorLog{Path: c.fullPath(target, false), Level: errorlog.Error, Pos: d.Pos}
 	seen := false
 	for _, a := range d.Args[1:] {
 		found := false
-		for i, n := range levelNames {
-			if a == n {
-				if seen {
-					return ErrorLog{}, nginxconf.Errorf(d.Pos, "duplicate log level \"%s\"", a)
-				}
-				el.Level, found, seen = LogLevel(i), true, true
-				break
+		if lv, err := errorlog.ParseLevel(a); err == nil {
+			if seen {
+				return ErrorLog{}, nginxconf.Errorf(d.Pos, "duplicate log level \"%s\"", a)
 			}
+			el.Level, found, seen = lv, true, true
 		}
 		if !found && strings.HasPrefix(a, "debug_") {
-			el.Level, found = LevelDebug, true
+			el.Level, found = errorlog.Debug, true
 		}
 		if !found {
 			return ErrorLog{}, nginxconf.Errorf(d.Pos, "invalid log level \"%s\"", a)
@@ -355,7 +355,7 @@ func hProxySSLVerify(c *compiler, f *frame, d *nginxconf.Directive) error {
 
 // weakProtocols are the protocol bits deprecated by RFC 8996 (TLS 1.0,
 // 1.1) and RFC 6176 / RFC 7568 (SSL).
-const weakProtocols = ProtoSSLv2 | ProtoSSLv3 | ProtoTLSv1 | ProtoTLSv1_1
+const weakProtocols = certs.SSLv2 | certs.SSLv3 | certs.TLSv1 | certs.TLSv1_1
 
 func hProtocols(name string) handler {
 	slot := bitmaskSlot(name, protocolBits)
@@ -363,10 +363,10 @@ func hProtocols(name string) handler {
 		if err := slot(c, f, d); err != nil {
 			return err
 		}
-		var own Protocols
+		var own certs.ProtocolSet
 		for _, a := range d.Args {
 			v, _ := lookupEnum(protocolBits, a)
-			own |= Protocols(v)
+			own |= certs.ProtocolSet(v)
 		}
 		if weak := own & weakProtocols; weak != 0 {
 			names := protocolNames(weak)
@@ -485,7 +485,7 @@ func hVerifyClient(c *compiler, f *frame, d *nginxconf.Directive) error {
 	if err := enumSlot("SSLVerifyClient", verifyClientEnum)(c, f, d); err != nil {
 		return err
 	}
-	if VerifyClient(f.conf.SSLVerifyClient.V) == VerifyClientOptionalNoCA {
+	if tlsterm.VerifyMode(f.conf.SSLVerifyClient.V) == tlsterm.VerifyOptionalNoCA {
 		c.warn(d.Pos, "\"ssl_verify_client optional_no_ca\" accepts client certificates from any issuer: their chain is not verified")
 	}
 	return nil

@@ -1,11 +1,13 @@
 package config
 
 import (
-	"gatehouse/internal/upstream"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"gatehouse/internal/certs"
+	"gatehouse/internal/upstream"
 )
 
 // find returns the location with the given name anywhere under ls.
@@ -98,8 +100,8 @@ func TestInheritance(t *testing.T) {
 		{"array all-or-nothing", headerNames(ovr.Proxy.SetHeaders), append([]string{"X-C=c"}, defaults...)},
 		{"array replaced again, default overridden by name", headerNames(ovrNested.Proxy.SetHeaders), append([]string{"Host=$host"}, defaults[1:]...)},
 		{"server array replaces http array", headerNames(s2loc.Proxy.SetHeaders), append([]string{"X-S=s"}, defaults...)},
-		{"bitmask inherited", inh.ProxySSL.Protocols, ProtoTLSv1_2 | ProtoTLSv1_3},
-		{"bitmask replaced, not OR-ed", ovr.ProxySSL.Protocols, ProtoTLSv1_3},
+		{"bitmask inherited", inh.ProxySSL.Protocols, certs.TLSv1_2 | certs.TLSv1_3},
+		{"bitmask replaced, not OR-ed", ovr.ProxySSL.Protocols, certs.TLSv1_3},
 		{"bitmask position kept", ovr.ProxySSL.ProtocolsPos.Line, 23},
 		{"next_upstream inherited", inh.Proxy.NextUpstream, upstream.NextError | upstream.NextTimeout | upstream.NextHTTP502},
 		{"next_upstream off", ovr.Proxy.NextUpstream, upstream.NextOff},
@@ -149,7 +151,7 @@ func TestBitmaskSameLevelOred(t *testing.T) {
         listen 8080;
     }
 }`)
-	if got := cfg.HTTP.Servers[0].Level.ProxySSL.Protocols; got != ProtoTLSv1_2|ProtoTLSv1_3 {
+	if got := cfg.HTTP.Servers[0].Level.ProxySSL.Protocols; got != certs.TLSv1_2|certs.TLSv1_3 {
 		t.Errorf("Protocols = %v, want TLSv1.2|TLSv1.3", protocolNames(got))
 	}
 }
@@ -183,8 +185,8 @@ http {
 		{"proxy_ssl_server_name", true, false, func(c *Config) any { return loc(c).ProxySSL.ServerName }},
 		{"proxy_ssl_verify_depth", 4, 1, func(c *Config) any { return loc(c).ProxySSL.VerifyDepth }},
 		{"ssl_verify_depth", 4, 1, func(c *Config) any { return c.HTTP.Servers[0].SSL.VerifyDepth }},
-		{"proxy_ssl_protocols", ProtoTLSv1_2 | ProtoTLSv1_3, ProtoTLSv1_2 | ProtoTLSv1_3, func(c *Config) any { return loc(c).ProxySSL.Protocols }},
-		{"ssl_protocols", ProtoTLSv1_2 | ProtoTLSv1_3, ProtoTLSv1_2 | ProtoTLSv1_3, func(c *Config) any { return c.HTTP.Servers[0].SSL.Protocols }},
+		{"proxy_ssl_protocols", certs.TLSv1_2 | certs.TLSv1_3, certs.TLSv1_2 | certs.TLSv1_3, func(c *Config) any { return loc(c).ProxySSL.Protocols }},
+		{"ssl_protocols", certs.TLSv1_2 | certs.TLSv1_3, certs.TLSv1_2 | certs.TLSv1_3, func(c *Config) any { return c.HTTP.Servers[0].SSL.Protocols }},
 		{"proxy_ssl_ciphers", "", "DEFAULT", func(c *Config) any { return loc(c).ProxySSL.Ciphers }},
 		{"ssl_ciphers", "", "HIGH:!aNULL:!MD5", func(c *Config) any { return c.HTTP.Servers[0].SSL.Ciphers }},
 		{"proxy_http_version", HTTP11, HTTP10, func(c *Config) any { return loc(c).Proxy.HTTPVersion }},
@@ -287,7 +289,7 @@ func TestInheritanceServerArrays(t *testing.T) {
 	if len(s2.SSL.Certificates) != 2 || s2.SSL.Certificates[1].Certificate != "/etc/gh/ecdsa.pem" || s2.SSL.Certificates[1].Key != "/etc/gh/ecdsa.key" {
 		t.Errorf("own certificates = %+v", s2.SSL.Certificates)
 	}
-	if s2.SSL.Protocols != ProtoTLSv1_3 {
+	if s2.SSL.Protocols != certs.TLSv1_3 {
 		t.Errorf("ssl_protocols = %v", s2.SSL.Protocols)
 	}
 	if r := s1.Locations[0].Proxy.Redirects; len(r) != 1 || r[0].Pattern != "http://a/" || r[0].Replacement != "/b/" {

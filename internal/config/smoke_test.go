@@ -6,7 +6,9 @@ import (
 	"os"
 	"testing"
 
+	"gatehouse/internal/certs"
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/tlsterm"
 )
 
 func TestCompleteExample(t *testing.T) {
@@ -53,11 +55,11 @@ func TestCompleteExample(t *testing.T) {
 	if !ps.Verify || ps.VerifyPos.Line != 30 || ps.TrustedCertificate != "/etc/nginx/trusted_ca_cert.crt" ||
 		ps.TrustedCertificatePos.Line != 29 || ps.VerifyDepth != 2 || !ps.SessionReuse ||
 		ps.Certificate != "/etc/nginx/client.pem" || ps.CertificateKey != "/etc/nginx/client.key" ||
-		ps.Protocols != ProtoTLSv1|ProtoTLSv1_1|ProtoTLSv1_2 || ps.Ciphers != "HIGH:!aNULL:!MD5" || !ps.ServerName {
+		ps.Protocols != certs.TLSv1|certs.TLSv1_1|certs.TLSv1_2 || ps.Ciphers != "HIGH:!aNULL:!MD5" || !ps.ServerName {
 		t.Errorf("proxy ssl = %+v", ps)
 	}
 	for _, back := range h.Servers[1:] {
-		if back.SSL.VerifyClient != VerifyClientOptional || back.SSL.ClientCertificate != "/etc/ssl/certs/ca.crt" ||
+		if back.SSL.VerifyClient != tlsterm.VerifyOptional || back.SSL.ClientCertificate != "/etc/ssl/certs/ca.crt" ||
 			len(back.SSL.Certificates) != 1 || back.SSL.Certificates[0].Key != "/etc/ssl/certs/server.key" {
 			t.Errorf("backend ssl = %+v", back.SSL)
 		}

@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"gatehouse/internal/certs"
 	"gatehouse/internal/nginxconf"
+	"gatehouse/internal/tlsterm"
 )
 
 // TestTableRows runs every row of the directive table once with a
@@ -109,11 +111,10 @@ func TestWeakCiphers(t *testing.T) {
 
 func TestStrings(t *testing.T) {
 	tests := map[string]string{
-		(ProtoTLSv1_2 | ProtoTLSv1_3).String(): "TLSv1.2 TLSv1.3",
-		VerifyClientOptionalNoCA.String():      "optional_no_ca",
-		HTTP11.String():                        "1.1",
-		LevelWarn.String():                     "warn",
-		DefaultsNginx.String():                 "nginx",
+		(certs.TLSv1_2 | certs.TLSv1_3).String(): "TLSv1.2 TLSv1.3",
+		tlsterm.VerifyOptionalNoCA.String():      "optional_no_ca",
+		HTTP11.String():                          "1.1",
+		DefaultsNginx.String():                   "nginx",
 	}
 	for got, want := range tests {
 		if got != want {

@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"gatehouse/internal/accesslog"
+	"gatehouse/internal/certs"
+	"gatehouse/internal/errorlog"
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tempfile"
+	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/upstream"
 )
 
@@ -98,36 +101,11 @@ type Events struct {
 	MultiAccept       bool
 }
 
-// LogLevel is an error log severity, most severe first, as nginx orders them.
-type LogLevel int
-
-// Error log levels.
-const (
-	LevelEmerg LogLevel = iota
-	LevelAlert
-	LevelCrit
-	LevelError
-	LevelWarn
-	LevelNotice
-	LevelInfo
-	LevelDebug
-)
-
-var levelNames = [...]string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
-
-// String is the level as error_log and log lines spell it.
-func (l LogLevel) String() string {
-	if l >= 0 && int(l) < len(levelNames) {
-		return levelNames[l]
-	}
-	return "unknown"
-}
-
 // ErrorLog is one error_log directive.
 type ErrorLog struct {
 	// Path is absolute, or "stderr". syslog: and memory: targets are rejected.
 	Path  string
-	Level LogLevel
+	Level errorlog.Level
 	Pos   nginxconf.Pos // zero for the built-in default
 }
 
@@ -274,30 +252,6 @@ type TempPath struct {
 	Pos nginxconf.Pos
 }
 
-// VerifyClient is the ssl_verify_client mode.
-type VerifyClient int
-
-// ssl_verify_client modes.
-const (
-	VerifyClientOff VerifyClient = iota
-	VerifyClientOn
-	VerifyClientOptional
-	VerifyClientOptionalNoCA
-)
-
-// Protocols is a set of TLS protocol versions (a bitmask, as nginx keeps it).
-type Protocols uint8
-
-// Protocol bits.
-const (
-	ProtoSSLv2 Protocols = 1 << iota
-	ProtoSSLv3
-	ProtoTLSv1
-	ProtoTLSv1_1
-	ProtoTLSv1_2
-	ProtoTLSv1_3
-)
-
 // CertKey is one certificate with its key, paths absolute unless they hold
 // variables.
 type CertKey struct {
@@ -311,7 +265,7 @@ type CertKey struct {
 type ServerSSL struct {
 	Certificates []CertKey
 	PasswordFile string
-	Protocols    Protocols
+	Protocols    certs.ProtocolSet
 	ProtocolsPos nginxconf.Pos
 	// Ciphers is the OpenSSL cipher string; empty means Go's default
 	// suites (defaults secure).
@@ -320,7 +274,7 @@ type ServerSSL struct {
 	SessionCache        SessionCache
 	SessionTimeout      time.Duration
 	SessionTickets      bool
-	VerifyClient        VerifyClient
+	VerifyClient        tlsterm.VerifyMode
 	VerifyClientPos     nginxconf.Pos
 	VerifyDepth         int
 	ClientCertificate   string
@@ -577,7 +531,7 @@ type ProxySSL struct {
 	CertificateKey string
 	CertificatePos nginxconf.Pos
 	PasswordFile   string
-	Protocols      Protocols
+	Protocols      certs.ProtocolSet
 	ProtocolsPos   nginxconf.Pos
 	// Ciphers is the OpenSSL cipher string; empty means Go's defaults.
 	Ciphers      string

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"gatehouse/internal/certs"
 	"gatehouse/internal/tempfile"
+	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/upstream"
 )
 
@@ -201,12 +203,12 @@ var (
 	httpVersionEnum  = []enumValue{{"1.0", uint64(HTTP10)}, {"1.1", uint64(HTTP11)}}
 	bodyInFileEnum   = []enumValue{{"off", uint64(tempfile.InFileOff)}, {"on", uint64(tempfile.InFileOn)}, {"clean", uint64(tempfile.InFileClean)}}
 	verifyClientEnum = []enumValue{
-		{"off", uint64(VerifyClientOff)}, {"on", uint64(VerifyClientOn)},
-		{"optional", uint64(VerifyClientOptional)}, {"optional_no_ca", uint64(VerifyClientOptionalNoCA)},
+		{"off", uint64(tlsterm.VerifyOff)}, {"on", uint64(tlsterm.VerifyOn)},
+		{"optional", uint64(tlsterm.VerifyOptional)}, {"optional_no_ca", uint64(tlsterm.VerifyOptionalNoCA)},
 	}
 	protocolBits = []enumValue{
-		{"SSLv2", uint64(ProtoSSLv2)}, {"SSLv3", uint64(ProtoSSLv3)}, {"TLSv1", uint64(ProtoTLSv1)},
-		{"TLSv1.1", uint64(ProtoTLSv1_1)}, {"TLSv1.2", uint64(ProtoTLSv1_2)}, {"TLSv1.3", uint64(ProtoTLSv1_3)},
+		{"SSLv2", uint64(certs.SSLv2)}, {"SSLv3", uint64(certs.SSLv3)}, {"TLSv1", uint64(certs.TLSv1)},
+		{"TLSv1.1", uint64(certs.TLSv1_1)}, {"TLSv1.2", uint64(certs.TLSv1_2)}, {"TLSv1.3", uint64(certs.TLSv1_3)},
 	}
 	nextUpstreamBits = []enumValue{
 		{"error", uint64(upstream.NextError)}, {"timeout", uint64(upstream.NextTimeout)},
@@ -228,7 +230,7 @@ func lookupEnum(tab []enumValue, s string) (uint64, bool) {
 }
 
 // protocolNames lists the words of p in nginx's order.
-func protocolNames(p Protocols) []string {
+func protocolNames(p certs.ProtocolSet) []string {
 	var out []string
 	for _, e := range protocolBits {
 		if uint64(p)&e.val != 0 {

@@ -406,7 +406,7 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 			v.emptyName = true
 		}
 	}
-	v.verifies = s.SSL.VerifyClient != config.VerifyClientOff
+	v.verifies = s.SSL.VerifyClient != tlsterm.VerifyOff
 	level, err := b.loc(s.Level)
 	if err != nil {
 		return nil, err
@@ -623,17 +623,11 @@ func (b *builder) errorLog(logs []config.ErrorLog) (*errorlog.Logger, error) {
 }
 
 // LogTargets converts error_log directives to the error log's targets;
-// the main error log (cmd/gatehouse) and the per-level ones share it. The
-// two packages name the same eight levels; a level errorlog does not know
-// (none today) falls back to "error", error_log's default.
+// the main error log (cmd/gatehouse) and the per-level ones share it.
 func LogTargets(logs []config.ErrorLog) []errorlog.Target {
 	targets := make([]errorlog.Target, 0, len(logs))
 	for _, l := range logs {
-		lv, err := errorlog.ParseLevel(l.Level.String())
-		if err != nil {
-			lv = errorlog.Error
-		}
-		targets = append(targets, errorlog.Target{Path: l.Path, Level: lv})
+		targets = append(targets, errorlog.Target{Path: l.Path, Level: l.Level})
 	}
 	return targets
 }
@@ -766,15 +760,8 @@ func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
 		SessionTimeout:      c.SessionTimeout,
 		SessionTicketsOff:   !c.SessionTickets,
 		VerifyDepth:         c.VerifyDepth,
+		VerifyClient:        c.VerifyClient,
 		RejectHandshake:     c.RejectHandshake,
-	}
-	switch c.VerifyClient {
-	case config.VerifyClientOn:
-		ts.VerifyClient = tlsterm.VerifyOn
-	case config.VerifyClientOptional:
-		ts.VerifyClient = tlsterm.VerifyOptional
-	case config.VerifyClientOptionalNoCA:
-		ts.VerifyClient = tlsterm.VerifyOptionalNoCA
 	}
 	for _, ck := range c.Certificates {
 		pair, err := b.store.KeyPair(ck.Certificate, ck.Key)
@@ -783,7 +770,7 @@ func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
 		}
 		ts.Certificates = append(ts.Certificates, *pair)
 	}
-	minV, maxV, _, ok := protocolSet(c.Protocols).Range()
+	minV, maxV, _, ok := c.Protocols.Range()
 	if !ok {
 		return ts, posErr(c.ProtocolsPos, errors.New("no TLS protocol version gatehouse supports is enabled in \"ssl_protocols\""))
 	}
@@ -825,24 +812,6 @@ func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
 		}
 	}
 	return ts, nil
-}
-
-// protocolSet converts the config's protocol bits to the certs package's.
-func protocolSet(p config.Protocols) certs.ProtocolSet {
-	var s certs.ProtocolSet
-	for _, m := range []struct {
-		c config.Protocols
-		s certs.ProtocolSet
-	}{
-		{config.ProtoSSLv2, certs.SSLv2}, {config.ProtoSSLv3, certs.SSLv3},
-		{config.ProtoTLSv1, certs.TLSv1}, {config.ProtoTLSv1_1, certs.TLSv1_1},
-		{config.ProtoTLSv1_2, certs.TLSv1_2}, {config.ProtoTLSv1_3, certs.TLSv1_3},
-	} {
-		if p&m.c != 0 {
-			s |= m.s
-		}
-	}
-	return s
 }
 
 // posErr gives err the position of the directive it concerns, in nginx's

@@ -70,7 +70,7 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 		ServerName:         ps.ServerName,
 		Certificate:        ps.Certificate,
 		CertificateKey:     ps.CertificateKey,
-		Protocols:          protocolSet(ps.Protocols),
+		Protocols:          ps.Protocols,
 		Ciphers:            ps.Ciphers,
 		SessionReuse:       ps.SessionReuse,
 		CRL:                ps.CRL,
