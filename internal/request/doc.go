@@ -27,6 +27,14 @@
 // Each phase is a list of Handlers compiled once per location (per server
 // for server-rewrite); an empty phase costs nothing at run time.
 //
+// The house's layers, each importing only those before it: nginxconf
+// (syntax) ← config (meaning; it produces the leaf packages' own types) ←
+// the leaf packages (variables, http1, certs, tlsterm, upstream, route,
+// tempfile, accesslog, errorlog) ← request ← proxy (the upstream hop, a
+// content handler) ← server (builds each location's handlers once per
+// configuration generation, listens, reloads) ← cmd/gatehouse.
+// TestImportLayers keeps it so.
+//
 // The package also owns what shapes every response gatehouse sends:
 // add_header and error_page (Responses), and the variables of a request
 // (Ctx.Var).
