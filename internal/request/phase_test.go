@@ -52,7 +52,12 @@ type site struct {
 }
 
 func newSite(locs map[string]*Location, serverRewrite ...Handler) *site {
-	s := &site{locs: locs, level: NewLocation(LocationPhases{}, nil, nil)}
+	return newSiteLevel(NewLocation(LocationPhases{}, nil, nil), locs, serverRewrite...)
+}
+
+// newSiteLevel is newSite with the server's own level given.
+func newSiteLevel(level *Location, locs map[string]*Location, serverRewrite ...Handler) *site {
+	s := &site{locs: locs, level: level}
 	srv := NewServer(s.level, serverRewrite, HandlerFunc(func(x *Ctx) Status {
 		s.finds++
 		for _, n := range []string{"/deny", "/a", "/b", "/loop", "/"} {
@@ -167,8 +172,8 @@ func TestNoContentHandler(t *testing.T) {
 		t.Errorf("status %d, want 404", w.status)
 	}
 	var logged int
-	s = newSite(nil, HandlerFunc(func(x *Ctx) Status { x.Error(410); return Done }))
-	s.level.log = []Handler{HandlerFunc(func(x *Ctx) Status { logged = x.W.Status(); return Continue })}
+	level := NewLocation(LocationPhases{Log: []Handler{HandlerFunc(func(x *Ctx) Status { logged = x.W.Status(); return Continue })}}, nil, nil)
+	s = newSiteLevel(level, nil, HandlerFunc(func(x *Ctx) Status { x.Error(410); return Done }))
 	if w, _, _ := s.serve(t, "/x"); w.status != 410 || s.finds != 0 || logged != 410 {
 		t.Errorf("status %d after %d location lookups, logged %d; want 410, 0, 410", w.status, s.finds, logged)
 	}
