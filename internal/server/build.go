@@ -89,6 +89,8 @@ type socket struct {
 	// engine runs the socket's requests through the phases; the socket
 	// is its post-read handler.
 	engine *request.Engine
+	// plainEngine answers plain HTTP on an ssl socket (plainSocket).
+	plainEngine *request.Engine
 }
 
 // vhost is one server block as served on one socket.
@@ -714,6 +716,7 @@ func (b *builder) socket(a *route.Address, vhosts []*vhost) (*socket, error) {
 		}
 		sk.tls = l
 		sk.plain = &http1.Server{Config: hc, Handler: plainSocket{sk}, Now: b.deps.Now, OnReject: sk.onReject}
+		sk.plainEngine = request.NewEngine(plainSocket{sk})
 	}
 	return sk, nil
 }

@@ -19,16 +19,20 @@ import (
 // ServeHTTP1 is HTTP/1's producer of requests: it fills a request
 // context from the codec's request and runs it through the phases.
 func (sk *socket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
-	c, ok := w.Conn().(*request.Conn)
-	if !ok {
+	if _, ok := w.Conn().(*request.Conn); !ok {
 		w.Abort()
 		return
 	}
+	sk.run(sk.engine, w, r)
+}
+
+// run serves one HTTP/1 request of the connection c through e.
+func (sk *socket) run(e *request.Engine, w *http1.ResponseWriter, r *http1.Request) {
 	x := sk.xpool.Get().(*request.Ctx)
-	x.Conn = c
+	x.Conn = w.Conn().(*request.Conn)
 	x.Reset(w)
 	x.Req.FromHTTP1(r)
-	sk.engine.Run(x)
+	e.Run(x)
 	x.Release()
 	sk.xpool.Put(x)
 }
@@ -335,7 +339,7 @@ func (sk *socket) onReject(c net.Conn, r *http1.Request, e *http1.Error) {
 		sk.rt.env.Log.Log(errorlog.Info, nil, e.Msg)
 		return
 	}
-	v := sk.vhostFor(pc, r)
+	v := sk.vhostFor(pc, r.Host)
 	ctx := &errorlog.Context{Client: string(pc.RemoteIP), Server: v.name, InRequest: true, Request: r.Line, Host: r.HostHeader}
 	ctx.Action = "reading client request headers"
 	if r.Proto == nil || requestLineError(e) {
@@ -377,14 +381,14 @@ func requestLineError(e *http1.Error) bool {
 // vhostFor is the server a request belongs to before it is served: the
 // one its Host names (nginx selects it as soon as it reads Host), else
 // the one SNI chose, else the socket's default.
-func (sk *socket) vhostFor(pc *request.Conn, r *http1.Request) *vhost {
+func (sk *socket) vhostFor(pc *request.Conn, host []byte) *vhost {
 	a := sk.addr
 	id := a.Default
 	matched := false
-	if len(r.Host) > 0 && a.Names != nil {
-		id, matched = a.Names.Find(r.Host, nil)
+	if len(host) > 0 && a.Names != nil {
+		id, matched = a.Names.Find(host, nil)
 	}
-	if !matched && r.Host == nil && pc.TLS != nil {
+	if !matched && host == nil && pc.TLS != nil {
 		if i, ok := pc.TLS.SNIServer(); ok {
 			id = a.Servers[i]
 		}
@@ -470,28 +474,23 @@ var crlfcrlf = []byte("\r\n\r\n")
 
 // plainSocket answers plain HTTP sent to an ssl socket: nginx's 497,
 // after the server was chosen by Host, so that its error_page 497 (the
-// usual redirect to https) applies, and logged in its access log.
+// usual redirect to https) applies, and logged in its access log. It is
+// the post-read phase of the socket's second engine.
 type plainSocket struct{ sk *socket }
 
 func (p plainSocket) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
-	sk := p.sk
-	pc, ok := w.Conn().(*request.Conn)
-	if !ok {
+	if _, ok := w.Conn().(*request.Conn); !ok {
 		_ = w.WriteErrorPage(497)
 		return
 	}
-	x := sk.xpool.Get().(*request.Ctx)
-	x.Conn = pc
-	x.Reset(w)
-	x.Req.FromHTTP1(r)
-	v := sk.vhostFor(pc, r)
+	p.sk.run(p.sk.plainEngine, w, r)
+}
+
+func (p plainSocket) Handle(x *request.Ctx) request.Status {
+	v := p.sk.vhostFor(x.Conn, x.Req.Host)
 	v.enter(x)
 	_ = x.Normalize(v.mergeSlashes)
 	x.ErrorLog().Log(errorlog.Info, x.LogContext("reading client request headers"), "client sent plain HTTP request to HTTPS port")
 	special(x, v.level, 497, x.Scratch())
-	if v.level.access != nil {
-		v.level.access.Log(x)
-	}
-	x.Release()
-	sk.xpool.Put(x)
+	return request.Done
 }
