@@ -12,9 +12,9 @@ import (
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/request"
-	"gatehouse/internal/route"
 	"gatehouse/internal/tempfile"
 	"gatehouse/internal/upstream"
+	"gatehouse/internal/variables"
 )
 
 // Actions named in error-log lines, as nginx words them.
@@ -514,7 +514,7 @@ func (l *Location) appendURI(dst []byte, x *request.Ctx) []byte {
 		rest = nil
 	}
 	if x.URI.Quoted {
-		dst = route.AppendEscapedURI(dst, rest)
+		dst = variables.AppendEscapedURI(dst, rest)
 	} else {
 		dst = append(dst, rest...)
 	}
@@ -819,7 +819,7 @@ func (l *Location) rewriteLocation(x *request.Ctx, v []byte, absolutize bool) (o
 		b := sc[start:]
 		if rd.to != nil {
 			// decoded variables are escaped again, as in a URI
-			b = rd.to.AppendEscaping(b, x, route.EscapeURI)
+			b = rd.to.AppendEscaping(b, x, variables.EscapeURI)
 		} else {
 			b = append(b, rd.toLit...)
 		}

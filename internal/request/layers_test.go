@@ -70,7 +70,7 @@ func TestImportLayers(t *testing.T) {
 		"internal/nginxconf": {"internal/"},
 		"internal/config":    {"internal/request", "internal/proxy", "internal/server"},
 		"internal/request":   {"internal/config", "internal/proxy", "internal/server"},
-		"internal/proxy":     {"internal/config", "internal/server"},
+		"internal/proxy":     {"internal/config", "internal/route", "internal/server"},
 		"internal/server":    {"cmd/"},
 		"internal/http1":     {"internal/config"},
 	}

@@ -6,7 +6,6 @@ import (
 
 	"gatehouse/internal/http1"
 	"gatehouse/internal/nginxconf"
-	"gatehouse/internal/route"
 	"gatehouse/internal/variables"
 )
 
@@ -141,7 +140,7 @@ func (r *Responses) Special(w ResponseWriter, status int, src variables.Source, 
 				}
 			}
 			start := len(buf)
-			buf = ep.uri.AppendEscaping(buf, src, route.EscapeURI)
+			buf = ep.uri.AppendEscaping(buf, src, variables.EscapeURI)
 			h.Header = append(h.Header, http1.Header{Name: locationName, Value: buf[start:len(buf):len(buf)]})
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"gatehouse/internal/variables"
 )
 
 // Modifier is the kind of a location block.
@@ -251,7 +253,7 @@ func locErr(l *Location, class error, format string, args ...any) error {
 
 // escapeURI escapes a location name for the Location header of the
 // auto-redirect the way nginx's ngx_escape_uri(NGX_ESCAPE_URI) does.
-func escapeURI(s string) string { return string(AppendEscapedURI(nil, []byte(s))) }
+func escapeURI(s string) string { return string(variables.AppendEscapedURI(nil, []byte(s))) }
 
 // Named returns the named location ("@name", with the "@"), or nil.
 func (t *Locations) Named(name string) *Location {

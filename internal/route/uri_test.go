@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"gatehouse/internal/variables"
 )
 
 func TestNormalizeURI(t *testing.T) {
@@ -175,4 +177,22 @@ func FuzzNormalizeURI(f *testing.F) {
 			t.Fatalf("not stable: %q -> %q -> %q (%v)", in, p, u2.Path, err)
 		}
 	})
+}
+
+func TestEscapeURIRoundTrip(t *testing.T) {
+	// every byte, escaped, decodes back to itself through NormalizeURI
+	var all []byte
+	for c := 1; c < 256; c++ {
+		if c != '/' && c != '.' {
+			all = append(all, byte(c))
+		}
+	}
+	target := variables.AppendEscapedURI([]byte("/"), all)
+	u, err := NormalizeURI(make([]byte, 0, len(target)+1), target, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(u.Path) != "/"+string(all) {
+		t.Errorf("round trip lost bytes: %q", u.Path)
+	}
 }

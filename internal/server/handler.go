@@ -11,7 +11,6 @@ import (
 	"gatehouse/internal/http1"
 	"gatehouse/internal/proxy"
 	"gatehouse/internal/request"
-	"gatehouse/internal/route"
 	"gatehouse/internal/tlsterm"
 	"gatehouse/internal/variables"
 )
@@ -223,7 +222,7 @@ func doReturn(x *request.Ctx, l *loc) {
 			// A decoded variable ($uri, a capture) is escaped again,
 			// as a URI it goes into: a decoded CR or LF cannot split
 			// the response. nginx writes the decoded bytes as they are.
-			buf = l.retVal.AppendEscaping(buf, x, route.EscapeURI)
+			buf = l.retVal.AppendEscaping(buf, x, variables.EscapeURI)
 		} else {
 			buf = l.retVal.Append(buf, x)
 		}

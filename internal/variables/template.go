@@ -170,7 +170,7 @@ func (t *Template) AnyByte() bool {
 
 // AppendEscaping is Append with the value of every AnyByte variable
 // rewritten by escape, which escapes b[from:] in place and returns b
-// (route.EscapeURI, for a template whose value is a URI). It allocates
+// (EscapeURI, for a template whose value is a URI). It allocates
 // only if dst lacks capacity.
 func (t *Template) AppendEscaping(dst []byte, src Source, escape func(b []byte, from int) []byte) []byte {
 	if t.constant {

@@ -1,4 +1,4 @@
-package route
+package variables
 
 // uriEscape marks the bytes nginx's ngx_escape_uri escapes with
 // NGX_ESCAPE_URI, the set it uses for a path it sends on: controls, space,
@@ -16,7 +16,7 @@ var uriEscape = func() (t [256]bool) {
 const hexUpper = "0123456789ABCDEF"
 
 // AppendEscapedURI appends s with the bytes of nginx's NGX_ESCAPE_URI set
-// written as %XX: the inverse of NormalizeURI's decoding for a path. A
+// written as %XX: the inverse of route.NormalizeURI's decoding for a path. A
 // decoded path put back into a URI (the one sent upstream, a Location)
 // goes through it, so that a decoded CR or LF can never reach a header.
 func AppendEscapedURI(dst, s []byte) []byte {

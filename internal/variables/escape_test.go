@@ -1,4 +1,4 @@
-package route
+package variables
 
 import "testing"
 
@@ -22,23 +22,5 @@ func TestAppendEscapedURI(t *testing.T) {
 				t.Errorf("EscapeURI(%q, room %d) = %q, want %q", c.in, room, got, "p:"+c.want)
 			}
 		}
-	}
-}
-
-func TestEscapeURIRoundTrip(t *testing.T) {
-	// every byte, escaped, decodes back to itself through NormalizeURI
-	var all []byte
-	for c := 1; c < 256; c++ {
-		if c != '/' && c != '.' {
-			all = append(all, byte(c))
-		}
-	}
-	target := AppendEscapedURI([]byte("/"), all)
-	u, err := NormalizeURI(make([]byte, 0, len(target)+1), target, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(u.Path) != "/"+string(all) {
-		t.Errorf("round trip lost bytes: %q", u.Path)
 	}
 }
