@@ -452,8 +452,6 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	cf := &l.conf
 	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret}
-	out.AutoRedirect = l.pass != nil && strings.HasSuffix(l.name, "/") &&
-		(l.kind == route.Prefix || l.kind == route.PrefixNoRegex || l.kind == route.Exact)
 	if p := l.pass; p != nil && p.up != nil {
 		p.Upstream = p.up.u
 	}
@@ -490,9 +488,7 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		IgnoreClientAbort:   cf.IgnoreClientAbort.V,
 	}
 	switch {
-	case cf.Redirects.Set && cf.Redirects.V == nil:
-		px.RedirectOff = true
-	case cf.Redirects.Set:
+	case cf.Redirects.Set: // nil for "proxy_redirect off"
 		px.Redirects = cf.Redirects.V
 	case l.pass != nil && !l.pass.HasVariables:
 		px.Redirects = []Redirect{{Default: true}}

@@ -351,10 +351,6 @@ type Location struct {
 	// AddHeaders are the add_header directives in effect (this level's,
 	// or the nearest enclosing level's that has any), in config order.
 	AddHeaders []AddHeader
-	// AutoRedirect is nginx's auto_redirect: a non-regex location whose
-	// name ends in "/" and that proxies answers a request for the name
-	// without the slash with a 301 to the name (nginx.md §4).
-	AutoRedirect bool
 }
 
 // LocationCore are core settings valid in locations.
@@ -463,8 +459,6 @@ type ProxyPass struct {
 	// upstream name; "unix:/path" for a unix socket.
 	Host string
 	Port int // explicit or the scheme's default
-	// PortGiven is true when the URL named a port.
-	PortGiven bool
 	// URI is the URI part ("" when none, "/" counts as one).
 	URI    string
 	HasURI bool
@@ -536,7 +530,6 @@ type Proxy struct {
 	HideHeaders       []string
 	PassHeaders       []string
 	Redirects         []Redirect // nil when "off"
-	RedirectOff       bool
 	InterceptErrors   bool
 	IgnoreClientAbort bool
 }
