@@ -97,7 +97,6 @@ type conf struct {
 	SSLProtocols      opt[uint64]
 	SSLCiphers        opt[string]
 	SSLPrefer         opt[bool]
-	SSLSessionCache   opt[SessionCache]
 	SSLSessionTimeout opt[time.Duration]
 	SSLTickets        opt[bool]
 	SSLVerifyClient   opt[uint64]

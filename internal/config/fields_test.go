@@ -75,11 +75,6 @@ var knownGaps = map[string]string{
 	// The password files are not used to decrypt keys.
 	"ServerSSL.PasswordFile": "ssl_password_file",
 	"ProxySSL.PasswordFile":  "proxy_ssl_password_file",
-	// ssl_session_cache is compiled but the listener does not read it.
-	"ServerSSL.SessionCache":  "ssl_session_cache",
-	"SessionCache.Builtin":    "ssl_session_cache builtin",
-	"SessionCache.Shared":     "ssl_session_cache shared",
-	"SessionCache.SharedSize": "ssl_session_cache shared",
 }
 
 // TestEveryCompiledFieldIsRead fails when an exported field of the

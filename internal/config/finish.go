@@ -424,7 +424,6 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 		ProtocolsPos:        cf.SSLProtocols.Pos,
 		Ciphers:             cf.SSLCiphers.or(ciphers),
 		PreferServerCiphers: cf.SSLPrefer.V,
-		SessionCache:        cf.SSLSessionCache.or(SessionCache{None: true}),
 		SessionTimeout:      cf.SSLSessionTimeout.or(5 * time.Minute),
 		SessionTickets:      cf.SSLTickets.or(true),
 		VerifyClient:        VerifyClient(cf.SSLVerifyClient.V),

@@ -307,7 +307,6 @@ type ServerSSL struct {
 	// suites (defaults secure).
 	Ciphers             string
 	PreferServerCiphers bool
-	SessionCache        SessionCache
 	SessionTimeout      time.Duration
 	SessionTickets      bool
 	VerifyClient        VerifyClient
@@ -321,15 +320,6 @@ type ServerSSL struct {
 	DHParam             string // accepted, no effect
 	RejectHandshake     bool
 	BufferSize          int64
-}
-
-// SessionCache is ssl_session_cache.
-type SessionCache struct {
-	Off        bool // "off": tell clients not to reuse
-	None       bool // "none" (the default)
-	Builtin    int  // builtin cache size in sessions, 0 if not used
-	Shared     string
-	SharedSize int64
 }
 
 // Location is one location block with fully merged settings.
