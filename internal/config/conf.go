@@ -84,7 +84,6 @@ type conf struct {
 	PSSLServerName   opt[bool]
 	PSSLCert         opt[string]
 	PSSLKey          opt[string]
-	PSSLPassword     opt[string]
 	PSSLProtocols    opt[uint64]
 	PSSLCiphers      opt[string]
 	PSSLSessionReuse opt[bool]
@@ -93,7 +92,6 @@ type conf struct {
 	// ssl (server side), http/server
 	SSLCerts          opt[[]posStr]
 	SSLKeys           opt[[]posStr]
-	SSLPassword       opt[string]
 	SSLProtocols      opt[uint64]
 	SSLCiphers        opt[string]
 	SSLPrefer         opt[bool]

@@ -72,9 +72,6 @@ var knownGaps = map[string]string{
 	"ListenOptions.FastOpen":    "listen fastopen=",
 	"ListenOptions.IPv6Only":    "listen ipv6only=",
 	"ListenOptions.SoKeepalive": "listen so_keepalive=",
-	// The password files are not used to decrypt keys.
-	"ServerSSL.PasswordFile": "ssl_password_file",
-	"ProxySSL.PasswordFile":  "proxy_ssl_password_file",
 }
 
 // TestEveryCompiledFieldIsRead fails when an exported field of the

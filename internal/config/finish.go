@@ -419,7 +419,6 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 		depth, ciphers = 1, "HIGH:!aNULL:!MD5"
 	}
 	s := ServerSSL{
-		PasswordFile:        c.fullPath(cf.SSLPassword.V, true),
 		Protocols:           Protocols(cf.SSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
 		ProtocolsPos:        cf.SSLProtocols.Pos,
 		Ciphers:             cf.SSLCiphers.or(ciphers),
@@ -536,7 +535,6 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		Certificate:           c.fullPath(cf.PSSLCert.V, true),
 		CertificateKey:        c.fullPath(cf.PSSLKey.V, true),
 		CertificatePos:        cf.PSSLCert.Pos,
-		PasswordFile:          c.fullPath(cf.PSSLPassword.V, true),
 		Protocols:             Protocols(cf.PSSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
 		ProtocolsPos:          cf.PSSLProtocols.Pos,
 		Ciphers:               cf.PSSLCiphers.or(ciphers),

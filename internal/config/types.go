@@ -300,7 +300,6 @@ type CertKey struct {
 // ServerSSL is the server-side TLS configuration (ssl_* in http, server).
 type ServerSSL struct {
 	Certificates []CertKey
-	PasswordFile string
 	Protocols    Protocols
 	ProtocolsPos nginxconf.Pos
 	// Ciphers is the OpenSSL cipher string; empty means Go's default
@@ -542,7 +541,6 @@ type ProxySSL struct {
 	Certificate    string // may hold variables (raw)
 	CertificateKey string
 	CertificatePos nginxconf.Pos
-	PasswordFile   string
 	Protocols      Protocols
 	ProtocolsPos   nginxconf.Pos
 	// Ciphers is the OpenSSL cipher string; empty means Go's defaults.
