@@ -176,21 +176,39 @@ type IgnoredName struct {
 }
 
 // ListenOptions are the socket options of a listen directive; nginx
-// allows them on one listen per address.
+// allows them on one listen per address. Every one of them implies Bind.
 type ListenOptions struct {
 	Set       bool
-	Backlog   int // 0: system default (511 in nginx)
-	Rcvbuf    int
-	Sndbuf    int
+	Backlog   int // 0: nginx's default, 511
+	Rcvbuf    int // 0: not given
+	Sndbuf    int // 0: not given
 	ReusePort bool
 	Bind      bool
 	Deferred  bool
-	// IPv6Only is nil when not given.
+	// IPv6Only is nil when not given (nginx's default is on).
 	IPv6Only *bool
-	// SoKeepalive is the raw so_keepalive value ("on", "off", "30m::10"), empty when unset.
-	SoKeepalive string
-	FastOpen    int
+	// SoKeepalive is so_keepalive: KeepaliveUnset leaves the system's
+	// setting; tunables given (so_keepalive=30m::10) mean KeepaliveOn.
+	SoKeepalive Keepalive
+	// KeepIdle, KeepIntvl and KeepCnt are the so_keepalive tunables
+	// (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 leaves the system's.
+	KeepIdle  time.Duration
+	KeepIntvl time.Duration
+	KeepCnt   int
+	FastOpen  int // TCP_FASTOPEN queue length; 0: not given
+	// FastOpenSet tells "fastopen=0" from no fastopen.
+	FastOpenSet bool
 }
+
+// Keepalive is the so_keepalive switch of a listening socket.
+type Keepalive int
+
+// so_keepalive values, as nginx numbers them.
+const (
+	KeepaliveUnset Keepalive = iota // not given: the system's default
+	KeepaliveOn                     // SO_KEEPALIVE on
+	KeepaliveOff                    // SO_KEEPALIVE off
+)
 
 // Listen is one listen directive of a server.
 type Listen struct {
