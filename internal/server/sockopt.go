@@ -38,8 +38,8 @@ func listenOptions(h *config.HTTP) (map[string]config.ListenOptions, error) {
 }
 
 // openListener opens the socket of a as ngx_open_listening_sockets
-// does: SO_REUSEPORT and IPV6_V6ONLY before bind(), IPv6 sockets
-// IPv6-only unless ipv6only=off. Accepted connections get no TCP
+// does: SO_REUSEPORT and IPV6_V6ONLY before bind(), a socket of the
+// address's family, IPv6 sockets IPv6-only unless ipv6only=off. Accepted connections get no TCP
 // keep-alive of Go's own: they inherit the listening socket's, which
 // configureListener sets from so_keepalive.
 func openListener(a *route.Address, o config.ListenOptions) (net.Listener, error) {
@@ -47,9 +47,14 @@ func openListener(a *route.Address, o config.ListenOptions) (net.Listener, error
 	if a.Unix != "" {
 		return lc.Listen(context.Background(), "unix", a.Unix)
 	}
-	network := "tcp"
-	if a.Addr.Addr().Is6() && (o.IPv6Only == nil || *o.IPv6Only) {
+	// "tcp" would make a wildcard socket of either family a dual-stack
+	// IPv6 one; nginx opens the family the address names.
+	network := "tcp4"
+	if a.Addr.Addr().Is6() {
 		network = "tcp6" // IPV6_V6ONLY on
+		if o.IPv6Only != nil && !*o.IPv6Only {
+			network = "tcp" // an IPv6 socket with IPV6_V6ONLY off
+		}
 	}
 	return lc.Listen(context.Background(), network, a.Addr.String())
 }
