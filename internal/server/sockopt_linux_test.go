@@ -128,7 +128,7 @@ func TestAcceptedKeepalive(t *testing.T) {
 				return
 			}
 			for _, o := range []struct {
-				name     string
+				name      string
 				opt, want int
 			}{{"TCP_KEEPIDLE", syscall.TCP_KEEPIDLE, tc.idle}, {"TCP_KEEPINTVL", syscall.TCP_KEEPINTVL, tc.intvl}, {"TCP_KEEPCNT", syscall.TCP_KEEPCNT, tc.cn}} {
 				if got := getsockopt(t, sc, syscall.IPPROTO_TCP, o.opt); got != o.want {
