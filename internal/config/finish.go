@@ -419,12 +419,10 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 		depth, ciphers = 1, "HIGH:!aNULL:!MD5"
 	}
 	s := ServerSSL{
-		PasswordFile:        c.fullPath(cf.SSLPassword.V, true),
 		Protocols:           Protocols(cf.SSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
 		ProtocolsPos:        cf.SSLProtocols.Pos,
 		Ciphers:             cf.SSLCiphers.or(ciphers),
 		PreferServerCiphers: cf.SSLPrefer.V,
-		SessionCache:        cf.SSLSessionCache.or(SessionCache{None: true}),
 		SessionTimeout:      cf.SSLSessionTimeout.or(5 * time.Minute),
 		SessionTickets:      cf.SSLTickets.or(true),
 		VerifyClient:        VerifyClient(cf.SSLVerifyClient.V),
@@ -452,8 +450,6 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	cf := &l.conf
 	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret}
-	out.AutoRedirect = l.pass != nil && strings.HasSuffix(l.name, "/") &&
-		(l.kind == route.Prefix || l.kind == route.PrefixNoRegex || l.kind == route.Exact)
 	if p := l.pass; p != nil && p.up != nil {
 		p.Upstream = p.up.u
 	}
@@ -490,9 +486,7 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		IgnoreClientAbort:   cf.IgnoreClientAbort.V,
 	}
 	switch {
-	case cf.Redirects.Set && cf.Redirects.V == nil:
-		px.RedirectOff = true
-	case cf.Redirects.Set:
+	case cf.Redirects.Set: // nil for "proxy_redirect off"
 		px.Redirects = cf.Redirects.V
 	case l.pass != nil && !l.pass.HasVariables:
 		px.Redirects = []Redirect{{Default: true}}
@@ -541,7 +535,6 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		Certificate:           c.fullPath(cf.PSSLCert.V, true),
 		CertificateKey:        c.fullPath(cf.PSSLKey.V, true),
 		CertificatePos:        cf.PSSLCert.Pos,
-		PasswordFile:          c.fullPath(cf.PSSLPassword.V, true),
 		Protocols:             Protocols(cf.PSSLProtocols.or(uint64(ProtoTLSv1_2 | ProtoTLSv1_3))),
 		ProtocolsPos:          cf.PSSLProtocols.Pos,
 		Ciphers:               cf.PSSLCiphers.or(ciphers),

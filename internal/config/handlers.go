@@ -429,6 +429,13 @@ func hNotSupported(c *compiler, f *frame, d *nginxconf.Directive) error {
 	return dirErr(d, "is not supported by gatehouse: OpenSSL configuration commands have no equivalent")
 }
 
+// hPasswordFile refuses ssl_password_file and proxy_ssl_password_file:
+// keys are read unencrypted only, and a password file that nothing uses
+// would be accepted and ignored.
+func hPasswordFile(c *compiler, f *frame, d *nginxconf.Directive) error {
+	return dirErr(d, "is not supported by gatehouse yet: encrypted private keys are planned; decrypt the key (openssl pkey -in KEY -out KEY.plain)")
+}
+
 func hSSLCert(name string) handler {
 	return func(c *compiler, f *frame, d *nginxconf.Directive) error {
 		o := confField[[]posStr](f, name)
@@ -438,24 +445,23 @@ func hSSLCert(name string) handler {
 	}
 }
 
-// hSessionCache is ngx_http_ssl_session_cache.
+// hSessionCache is ngx_http_ssl_session_cache. The value is checked as
+// nginx checks it and then has no effect: Go's crypto/tls resumes
+// sessions by tickets only (ssl_session_tickets, ssl_session_timeout),
+// never by session ID, so there is no server-side cache to configure.
+// nginx's tickets do not depend on this directive either ("off" and
+// "none" refuse resumption by session ID only).
 func hSessionCache(c *compiler, f *frame, d *nginxconf.Directive) error {
-	o := &f.conf.SSLSessionCache
-	var sc SessionCache
+	offOrNone := false
 	for _, a := range d.Args {
 		switch {
-		case a == "off":
-			sc.Off = true
-		case a == "none":
-			sc.None = true
+		case a == "off" || a == "none":
+			offOrNone = true
 		case a == "builtin":
-			sc.Builtin = 20480
 		case strings.HasPrefix(a, "builtin:"):
-			n, ok := parseNumber(a[len("builtin:"):])
-			if !ok {
+			if _, ok := parseNumber(a[len("builtin:"):]); !ok {
 				return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", a)
 			}
-			sc.Builtin = n
 		case strings.HasPrefix(a, "shared:"):
 			rest := a[len("shared:"):]
 			i := strings.LastIndexByte(rest, ':')
@@ -469,15 +475,13 @@ func hSessionCache(c *compiler, f *frame, d *nginxconf.Directive) error {
 				}
 				return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", a)
 			}
-			sc.Shared, sc.SharedSize = rest[:i], sz
 		default:
 			return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", a)
 		}
 	}
-	if (sc.Off || sc.None) && len(d.Args) > 1 {
+	if offOrNone && len(d.Args) > 1 {
 		return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", strings.Join(d.Args, " "))
 	}
-	*o = opt[SessionCache]{V: sc, Pos: d.Pos, Set: true}
 	return nil
 }
 

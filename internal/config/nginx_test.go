@@ -41,6 +41,8 @@ var notComparable = map[string]string{
 	"upstream-host-not-found.conf":   "needs DNS",
 	"proxy-pass-host-not-found.conf": "needs DNS",
 	"user-dup.conf":                  "nginx as root looks the user up first",
+	"ssl-password-file.conf":         "gatehouse rejects password files",
+	"proxy-ssl-password-file.conf":   "gatehouse rejects password files",
 	"error-page-local.conf":          "gatehouse has no internal redirects",
 	"error-page-named.conf":          "gatehouse has no internal redirects",
 }

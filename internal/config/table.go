@@ -113,7 +113,7 @@ func directiveTable() map[string][]spec {
 		"proxy_ssl_server_name":         {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("PSSLServerName")}},
 		"proxy_ssl_certificate":         {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLCert")}},
 		"proxy_ssl_certificate_key":     {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLKey")}},
-		"proxy_ssl_password_file":       {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLPassword")}},
+		"proxy_ssl_password_file":       {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: hPasswordFile}},
 		"proxy_ssl_protocols":           {{ctx: ctxHSL, min: 1, max: -1, kind: kindBitmask, fn: hProtocols("PSSLProtocols")}},
 		"proxy_ssl_ciphers":             {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: hCiphers("PSSLCiphers")}},
 		"proxy_ssl_session_reuse":       {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("PSSLSessionReuse")}},
@@ -123,7 +123,7 @@ func directiveTable() map[string][]spec {
 		// ssl (server side)
 		"ssl_certificate":           {{ctx: ctxHS, min: 1, max: 1, kind: kindList, fn: hSSLCert("SSLCerts")}},
 		"ssl_certificate_key":       {{ctx: ctxHS, min: 1, max: 1, kind: kindList, fn: hSSLCert("SSLKeys")}},
-		"ssl_password_file":         {{ctx: ctxHS, min: 1, max: 1, kind: kindString, fn: strSlot("SSLPassword")}},
+		"ssl_password_file":         {{ctx: ctxHS, min: 1, max: 1, kind: kindString, fn: hPasswordFile}},
 		"ssl_protocols":             {{ctx: ctxHS, min: 1, max: -1, kind: kindBitmask, fn: hProtocols("SSLProtocols")}},
 		"ssl_ciphers":               {{ctx: ctxHS, min: 1, max: 1, kind: kindString, fn: hCiphers("SSLCiphers")}},
 		"ssl_prefer_server_ciphers": {{ctx: ctxHS, min: 1, max: 1, kind: kindFlag, fn: flagSlot("SSLPrefer")}},
