@@ -425,10 +425,6 @@ func weakCiphers(s string) string {
 	return ""
 }
 
-func hNotSupported(c *compiler, f *frame, d *nginxconf.Directive) error {
-	return dirErr(d, "is not supported by gatehouse: OpenSSL configuration commands have no equivalent")
-}
-
 // hPasswordFile refuses ssl_password_file and proxy_ssl_password_file:
 // keys are read unencrypted only, and a password file that nothing uses
 // would be accepted and ignored.

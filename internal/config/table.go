@@ -7,7 +7,10 @@ import "gatehouse/internal/upstream"
 // "server" does). Anything not listed is an unknown directive.
 var directives map[string][]spec
 
-func init() { directives = directiveTable() }
+func init() {
+	directives = directiveTable()
+	addRefusals(directives)
+}
 
 // directiveTable builds the table; it is a function because the block
 // handlers in it dispatch through the table themselves.
@@ -118,7 +121,6 @@ func directiveTable() map[string][]spec {
 		"proxy_ssl_ciphers":             {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: hCiphers("PSSLCiphers")}},
 		"proxy_ssl_session_reuse":       {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("PSSLSessionReuse")}},
 		"proxy_ssl_crl":                 {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLCRL")}},
-		"proxy_ssl_conf_command":        {{ctx: ctxHSL, min: 2, max: 2, kind: kindCustom, fn: hNotSupported}},
 
 		// ssl (server side)
 		"ssl_certificate":           {{ctx: ctxHS, min: 1, max: 1, kind: kindList, fn: hSSLCert("SSLCerts")}},
