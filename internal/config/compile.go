@@ -143,6 +143,8 @@ type compiler struct {
 	warnings []*nginxconf.Error
 	// check is set by CheckDirectives: only directive-time checks run.
 	check bool
+	// zones are the shared memory zones declared, in order.
+	zones []shmZone
 }
 
 // Compile checks tree and builds its typed configuration. The error, if

@@ -109,6 +109,17 @@ type conf struct {
 	SSLDHParam        opt[string]
 	SSLReject         opt[bool]
 	SSLBufferSize     opt[int64]
+	// "ssl on", nginx 1.22's form of "listen ... ssl".
+	SSLEnable opt[bool]
+
+	// Hash sizes nginx tunes its lookup tables with; gatehouse's tables
+	// are Go maps, so they are checked and have no effect.
+	ServerNamesHashMax     opt[int]
+	ServerNamesHashBucket  opt[int]
+	VariablesHashMax       opt[int]
+	VariablesHashBucket    opt[int]
+	ProxyHeadersHashMax    opt[int]
+	ProxyHeadersHashBucket opt[int]
 }
 
 // posStr is a string argument with the position of its directive.

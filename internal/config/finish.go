@@ -39,6 +39,9 @@ func (c *compiler) endHTTP() error {
 		mergeLocs(s.locs, &s.conf)
 	}
 	for _, s := range c.m.servers {
+		if err := checkSSLEnable(&s.conf); err != nil {
+			return err
+		}
 		if err := c.checkServerSSL(s); err != nil {
 			return err
 		}
@@ -75,6 +78,7 @@ func (c *compiler) endHTTP() error {
 			}
 		}
 	}
+	c.applySSLEnable()
 	for _, sk := range socketsByPort(c.m.sockets) {
 		if err := c.serverNames(sk); err != nil {
 			return err
@@ -333,6 +337,9 @@ func (c *compiler) finish() (*Config, error) {
 		if n, l := c.m.wconns.or(512), listeningSockets(c.m.sockets); n < l+1 {
 			return nil, nginxconf.Errorf(nginxconf.Pos{}, "%d worker_connections are not enough for %d listening sockets", n, l)
 		}
+	}
+	if err := c.checkZones(); err != nil {
+		return nil, err
 	}
 	cfg := &Config{
 		Defaults:           c.mode,
