@@ -259,7 +259,7 @@ func hHTTP2(c *compiler, f *frame, d *nginxconf.Directive) error {
 		return err
 	}
 	if f.conf.HTTP2.V {
-		return dirErr(d, "is not supported by gatehouse: HTTP/2 is not implemented, use \"http2 off\" or remove it")
+		return dirErr(d, "is not supported by gatehouse yet: HTTP/2 is planned; use \"http2 off\" or remove it")
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func hListen(c *compiler, f *frame, d *nginxconf.Directive) error {
 		case p == "ssl":
 			l.SSL = true
 		case p == "http2":
-			return nginxconf.Errorf(d.Pos, "the \"listen ... http2\" parameter is not supported by gatehouse: HTTP/2 is not implemented")
+			return nginxconf.Errorf(d.Pos, "the \"listen ... http2\" parameter is not supported by gatehouse yet: HTTP/2 is planned")
 		case p == "proxy_protocol":
 			return nginxconf.Errorf(d.Pos, "the \"listen ... proxy_protocol\" parameter is not supported by gatehouse")
 		case p == "quic":

@@ -119,7 +119,7 @@ func TestNginxDifferential(t *testing.T) {
 // nginxWarnings are the warnings nginx itself prints; gatehouse's own
 // security warnings are not compared, nor "protocol options redefined",
 // which nginx 1.22 predates.
-var nginxWarnings = regexp.MustCompile(`^(duplicate value|conflicting server name|load balancing method redefined|server name .* has suspicious symbols|the "user" directive|duplicate extension)`)
+var nginxWarnings = regexp.MustCompile(`^(duplicate value|conflicting server name|load balancing method redefined|server name .* has suspicious symbols|the "user" directive|the "ssl" directive is deprecated|duplicate extension)`)
 
 // TestNginxDifferentialWarnings runs nginx -t on cases that load and
 // checks that nginx prints the same warnings as ours, in the same order.
