@@ -106,7 +106,7 @@ var (
 	whyLimitConn   = reason{true, "connection limiting (limit_conn) is planned"}
 	whyRealip      = reason{true, "the real client address (set_real_ip_from, real_ip_header) is planned"}
 	whyExpires     = reason{false, "use \"add_header Cache-Control\" or \"add_header Expires\""}
-	whyLogCache    = reason{false, "log files are opened when the configuration loads; remove it"}
+	whyLogCache    = reason{false, "gatehouse keeps no cache of log file descriptors; remove it"}
 	whyUserid      = reason{false, "the userid module is not implemented"}
 	whyCharset     = reason{false, "charset conversion is not implemented; name the charset in \"default_type\""}
 	whyHttp2       = reason{true, "HTTP/2 is planned"}
