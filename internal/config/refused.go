@@ -69,7 +69,6 @@ var (
 	whyDebugConn   = reason{false, "per-client debug logging is not implemented; remove it"}
 	whyPools       = reason{false, "gatehouse has no memory pools; remove it"}
 	whyStatic      = reason{true, "serving static files is planned; use \"proxy_pass\" or \"return\""}
-	whyBody        = reason{true, "the request body buffering settings are planned"}
 	whyLimitExcept = reason{false, "method restrictions are not implemented; restrict methods in the upstream"}
 	whyNodelay     = reason{false, "connections always have TCP_NODELAY set; remove it"}
 	whyLowat       = reason{false, "SO_SNDLOWAT is never set; remove it"}
@@ -142,9 +141,6 @@ func refusals() []refusal {
 		{"request_pool_size", ctxHS, args1, false, whyPools},
 		{"alias", ctxLocation, args1, false, whyStatic},
 		{"limit_except", ctxLocation, args1More, true, whyLimitExcept},
-		{"client_body_buffer_size", ctxHSL, args1, false, whyBody},
-		{"client_body_in_file_only", ctxHSL, args1, false, whyBody},
-		{"client_body_in_single_buffer", ctxHSL, argsFlag, false, whyBody},
 		{"sendfile_max_chunk", ctxHSL, args1, false, whyStatic},
 		{"subrequest_output_buffer_size", ctxHSL, args1, false, whySubreq},
 		{"aio", ctxHSL, args1, false, whyThreads},
