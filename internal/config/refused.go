@@ -98,6 +98,7 @@ var (
 	whyStapling    = reason{false, "OCSP stapling is not implemented; remove it"}
 	whyEarlyData   = reason{false, "TLS 1.3 early data is never accepted; remove it"}
 	whySslConf     = reason{false, "OpenSSL configuration commands have no equivalent"}
+	whyPassword    = reason{true, "encrypted private keys are planned; decrypt the key (openssl pkey -in KEY -out KEY.plain)"}
 	whyRewriteRule = reason{true, "the rewrite module is planned; use \"return\" for redirects"}
 	whyRewrite     = reason{true, "the rewrite module is planned"}
 	whyMap         = reason{true, "the map module is planned"}
@@ -224,6 +225,7 @@ func refusals() []refusal {
 		{"proxy_temp_file_write_size", ctxHSL, args1, false, whyTempFile},
 		{"proxy_ignore_headers", ctxHSL, args1More, false, whyNotImpl},
 		{"proxy_ssl_certificate_cache", ctxHSL, args123, false, whyCertCache},
+		{"proxy_ssl_password_file", ctxHSL, args1, false, whyPassword},
 		{"proxy_ssl_conf_command", ctxHSL, args2, false, whySslConf},
 		// rewrite
 		{"rewrite", ctxServer | ctxLocation | ctxIf, args23, false, whyRewriteRule},
@@ -274,6 +276,7 @@ func refusals() []refusal {
 		{"ssl_stapling_responder", ctxHS, args1, false, whyStapling},
 		{"ssl_stapling_verify", ctxHS, argsFlag, false, whyStapling},
 		{"ssl_early_data", ctxHS, argsFlag, false, whyEarlyData},
+		{"ssl_password_file", ctxHS, args1, false, whyPassword},
 		{"ssl_conf_command", ctxHS, args2, false, whySslConf},
 		// userid
 		{"userid", ctxHSL, args1, false, whyUserid},
