@@ -79,6 +79,10 @@ type frame struct {
 	srv  *srvRaw
 	loc  *locRaw
 	up   *upRaw
+	// noEffect holds the directives of this block accepted with no
+	// effect (sameAsGatehouse), so that a second one is a duplicate as
+	// in nginx.
+	noEffect map[string]bool
 }
 
 type srvRaw struct {

@@ -359,12 +359,54 @@ func overlaps(rows []spec, ctx ctxKind) bool {
 // checked as ngx_conf_set_flag_slot checks it, then the directive is
 // refused with its reason.
 func refuse(r refusal) handler {
+	same, hasSame := sameAsGatehouse[r.name]
 	return func(c *compiler, f *frame, d *nginxconf.Directive) error {
+		accept := hasSame && len(d.Args) == 1 && d.Args[0] == same
 		if r.args.flag {
-			if _, ok := parseFlag(d.Args[0]); !ok {
+			on, ok := parseFlag(d.Args[0])
+			if !ok {
 				return nginxconf.Errorf(d.Pos, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"", d.Args[0], d.Name)
 			}
+			accept = hasSame && on == (same == "on")
 		}
-		return dirErr(d, r.why.message())
+		if !accept {
+			return dirErr(d, r.why.message())
+		}
+		if f.noEffect[r.name] {
+			return errDup(d)
+		}
+		if f.noEffect == nil {
+			f.noEffect = map[string]bool{}
+		}
+		f.noEffect[r.name] = true
+		return nil
 	}
+}
+
+// sameAsGatehouse names, for some refused directives, the one value that
+// asks for what gatehouse always does: that value is accepted with no
+// effect (README.md lists them), any other is refused. Real
+// configurations spell out these defaults ("tcp_nodelay on;",
+// "autoindex off;") far more often than they change them.
+var sameAsGatehouse = map[string]string{
+	"tcp_nodelay":               "on",  // Go sets TCP_NODELAY on every TCP connection
+	"chunked_transfer_encoding": "on",  // responses of unknown length go chunked to HTTP/1.1
+	"absolute_redirect":         "on",  // redirects name scheme, host and port
+	"server_name_in_redirect":   "off", // ... from the request's Host, else the local address
+	"port_in_redirect":          "on",  // ... with the port unless it is the scheme's
+	"msie_padding":              "on",  // error pages are padded for MSIE and Chrome
+	"reset_timedout_connection": "off", // a timed-out connection is closed, not reset
+	"log_not_found":             "off", // no files are served, so none is logged missing
+	"autoindex":                 "off",
+	"open_file_cache":           "off",
+	"ssl_stapling":              "off",
+	"ssl_stapling_verify":       "off",
+	"ssl_early_data":            "off", // crypto/tls has no 0-RTT on the server
+	"proxy_cache":               "off",
+	"proxy_store":               "off",
+	"limit_rate":                "0",
+	"keepalive_disable":         "none", // keep-alive is never disabled per browser
+	"accept_mutex":              "off",
+	"aio":                       "off",
+	"directio":                  "off",
 }

@@ -155,11 +155,15 @@ func placeIn(k ctxKind, line string) (string, int) {
 }
 
 // sampleLine is the directive with n arguments, in its block form if it
-// is a block.
+// is a block, with a value gatehouse refuses (not its sameAsGatehouse
+// value).
 func sampleLine(name string, args arity, block bool, n int) string {
 	v := "x"
 	if args.flag {
 		v = "on"
+		if sameAsGatehouse[name] == "on" {
+			v = "off"
+		}
 	}
 	s := name + strings.Repeat(" "+v, n)
 	if block {
@@ -283,5 +287,35 @@ func TestSSLOnSockets(t *testing.T) {
 	}
 	if n := len(cfg.Warnings); n != 1 || !strings.Contains(cfg.Warnings[0].Msg, `the "ssl" directive is deprecated`) {
 		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+}
+
+// TestSameAsGatehouseAccepted loads each refused directive with the value
+// that asks for what gatehouse always does: it is accepted (with no
+// effect), in every context nginx allows, and every name in the list is a
+// refused directive taking that value.
+func TestSameAsGatehouseAccepted(t *testing.T) {
+	byName := map[string]refusal{}
+	for _, r := range refusals() {
+		byName[r.name] = r
+	}
+	for name, v := range sameAsGatehouse {
+		r, ok := byName[name]
+		if !ok {
+			t.Errorf("%s is not a refused directive", name)
+			continue
+		}
+		if r.args.flag && v != "on" && v != "off" {
+			t.Errorf("%s is a flag; %q is not on or off", name, v)
+		}
+		for _, k := range reachable {
+			if r.ctx&k == 0 {
+				continue
+			}
+			src, _ := placeIn(k, name+" "+v+";")
+			if _, err := compileSrc(t, src); err != nil {
+				t.Errorf("%s %s in %b: %v", name, v, k, err)
+			}
+		}
 	}
 }
