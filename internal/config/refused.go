@@ -81,7 +81,8 @@ var (
 	whyLinger      = reason{false, "lingering close is not configurable; remove it"}
 	whyReset       = reason{false, "timed-out connections are closed normally; remove it"}
 	whyRedirect    = reason{false, "redirects are built as with nginx's defaults (absolute, from the request's Host, with a non-default port); remove it"}
-	whyMsie        = reason{false, "there is no MSIE-specific behaviour; remove it"}
+	whyMsie        = reason{false, "there is no MSIE refresh; remove it"}
+	whyPadding     = reason{false, "error pages are always padded for MSIE and Chrome, as nginx's default does; remove it"}
 	whyChunked     = reason{false, "chunked encoding to HTTP/1.1 clients cannot be turned off"}
 	whyResolver    = reason{true, "run-time name resolution is planned; names are resolved when the configuration loads"}
 	whyGzip        = reason{true, "compression is planned; remove it"}
@@ -166,7 +167,7 @@ func refusals() []refusal {
 		{"absolute_redirect", ctxHSL, argsFlag, false, whyRedirect},
 		{"server_name_in_redirect", ctxHSL, argsFlag, false, whyRedirect},
 		{"port_in_redirect", ctxHSL, argsFlag, false, whyRedirect},
-		{"msie_padding", ctxHSL, argsFlag, false, whyMsie},
+		{"msie_padding", ctxHSL, argsFlag, false, whyPadding},
 		{"msie_refresh", ctxHSL, argsFlag, false, whyMsie},
 		{"log_not_found", ctxHSL, argsFlag, false, whyStatic},
 		{"log_subrequest", ctxHSL, argsFlag, false, whySubreq},
