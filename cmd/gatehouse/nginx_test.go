@@ -27,8 +27,9 @@ func nginxBinary(t *testing.T) string {
 }
 
 // startNginx runs nginx in the foreground on conf (DIR replaced by a
-// temporary directory) until the test ends, and waits until it serves.
-func startNginx(t *testing.T, conf string) {
+// temporary directory, which it returns) until the test ends, and waits
+// until it serves.
+func startNginx(t *testing.T, conf string) string {
 	t.Helper()
 	bin := nginxBinary(t)
 	dir := t.TempDir()
@@ -57,8 +58,9 @@ func startNginx(t *testing.T, conf string) {
 				for sc.Scan() {
 				}
 			}()
-			return
+			return dir
 		}
 	}
 	t.Fatalf("nginx did not start:\n%s", strings.Join(seen, "\n"))
+	return ""
 }

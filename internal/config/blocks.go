@@ -598,7 +598,7 @@ func hProxyPass(c *compiler, f *frame, d *nginxconf.Directive) error {
 	}
 	portGiven := unix == "" && (strings.HasPrefix(hostport, "[") && strings.Contains(hostport, "]:") ||
 		!strings.HasPrefix(hostport, "[") && strings.Contains(hostport, ":"))
-	p.Host, p.Port, p.PortGiven = host, port, portGiven
+	p.Host, p.Port = host, port
 	up, err := c.upstreamAdd(host, port, !portGiven, false, d.Pos)
 	if err != nil {
 		return err

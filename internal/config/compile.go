@@ -25,6 +25,13 @@
 //     change nothing, as gatehouse sends no files.
 //   - Post-parse checks run at the closing brace of http, in nginx's module
 //     order (upstreams, ssl, proxy, location trees, listen ssl, names).
+//   - A directive of nginx's modules that gatehouse does not implement has
+//     a row of its own (refused.go) with nginx's contexts and arity, and is
+//     refused with its reason once those checks pass; only a name nginx
+//     does not know either is an "unknown directive".
+//   - The hash size directives and "zone" in upstream are checked and
+//     change nothing; "ssl on", gone from nginx 1.28, keeps nginx 1.22's
+//     meaning and warning.
 package config
 
 import (
@@ -72,6 +79,10 @@ type frame struct {
 	srv  *srvRaw
 	loc  *locRaw
 	up   *upRaw
+	// noEffect holds the directives of this block accepted with no
+	// effect (sameAsGatehouse), so that a second one is a duplicate as
+	// in nginx.
+	noEffect map[string]bool
 }
 
 type srvRaw struct {
@@ -143,6 +154,8 @@ type compiler struct {
 	warnings []*nginxconf.Error
 	// check is set by CheckDirectives: only directive-time checks run.
 	check bool
+	// zones are the shared memory zones declared, in order.
+	zones []shmZone
 }
 
 // Compile checks tree and builds its typed configuration. The error, if

@@ -87,7 +87,6 @@ type conf struct {
 	PSSLServerName   opt[bool]
 	PSSLCert         opt[string]
 	PSSLKey          opt[string]
-	PSSLPassword     opt[string]
 	PSSLProtocols    opt[uint64]
 	PSSLCiphers      opt[string]
 	PSSLSessionReuse opt[bool]
@@ -96,11 +95,9 @@ type conf struct {
 	// ssl (server side), http/server
 	SSLCerts          opt[[]posStr]
 	SSLKeys           opt[[]posStr]
-	SSLPassword       opt[string]
 	SSLProtocols      opt[uint64]
 	SSLCiphers        opt[string]
 	SSLPrefer         opt[bool]
-	SSLSessionCache   opt[SessionCache]
 	SSLSessionTimeout opt[time.Duration]
 	SSLTickets        opt[bool]
 	SSLVerifyClient   opt[uint64]
@@ -112,6 +109,17 @@ type conf struct {
 	SSLDHParam        opt[string]
 	SSLReject         opt[bool]
 	SSLBufferSize     opt[int64]
+	// "ssl on", nginx 1.22's form of "listen ... ssl".
+	SSLEnable opt[bool]
+
+	// Hash sizes nginx tunes its lookup tables with; gatehouse's tables
+	// are Go maps, so they are checked and have no effect.
+	ServerNamesHashMax     opt[int]
+	ServerNamesHashBucket  opt[int]
+	VariablesHashMax       opt[int]
+	VariablesHashBucket    opt[int]
+	ProxyHeadersHashMax    opt[int]
+	ProxyHeadersHashBucket opt[int]
 }
 
 // posStr is a string argument with the position of its directive.

@@ -72,7 +72,7 @@ func TestDebianNginxConf(t *testing.T) {
 	got := string(messages(cfg, err))
 	want := `[warn] the "user" directive makes sense only if the master process runs with super-user privileges, ignored in /etc/nginx/nginx.conf:1
 [warn] "ssl_protocols" enables TLSv1, TLSv1.1, which are deprecated and weak (RFC 8996) in /etc/nginx/nginx.conf:33
-[emerg] "gzip" directive is not supported by gatehouse: it does not compress responses, use "gzip off" or remove it in /etc/nginx/nginx.conf:46
+[emerg] "gzip" directive is not supported by gatehouse yet: compression is planned; use "gzip off" or remove it in /etc/nginx/nginx.conf:46
 `
 	if got != want {
 		t.Errorf("as shipped:\n%s\nwant:\n%s", got, want)

@@ -53,36 +53,6 @@ var noEffect = map[string]string{
 	"ServerCore.ClientHeaderBufferSize": "client_header_buffer_size",
 }
 
-// knownGaps are fields this check found unread that are neither on
-// purpose nor being wired: defects to fix, listed so that the check
-// guards everything else meanwhile. Do not add to it.
-var knownGaps = map[string]string{
-	// listen's socket parameters give a server a socket of its own
-	// (Bind), but the options themselves are not applied to it.
-	"ListenOptions.Backlog":     "listen backlog=",
-	"ListenOptions.Rcvbuf":      "listen rcvbuf=",
-	"ListenOptions.Sndbuf":      "listen sndbuf=",
-	"ListenOptions.ReusePort":   "listen reuseport",
-	"ListenOptions.Deferred":    "listen deferred",
-	"ListenOptions.FastOpen":    "listen fastopen=",
-	"ListenOptions.IPv6Only":    "listen ipv6only=",
-	"ListenOptions.SoKeepalive": "listen so_keepalive=",
-	// The password files are not used to decrypt keys.
-	"ServerSSL.PasswordFile": "ssl_password_file",
-	"ProxySSL.PasswordFile":  "proxy_ssl_password_file",
-	// ssl_session_cache is compiled but the listener does not read it.
-	"ServerSSL.SessionCache":  "ssl_session_cache",
-	"SessionCache.Builtin":    "ssl_session_cache builtin",
-	"SessionCache.Shared":     "ssl_session_cache shared",
-	"SessionCache.SharedSize": "ssl_session_cache shared",
-	// Computed twice: the router works out the trailing-slash redirect
-	// itself and proxy_redirect off is Redirects == nil; the copies
-	// here can disagree with what is served.
-	"Location.AutoRedirect": "location (auto redirect)",
-	"Proxy.RedirectOff":     "proxy_redirect off",
-	"ProxyPass.PortGiven":   "proxy_pass",
-}
-
 // TestEveryCompiledFieldIsRead fails when an exported field of the
 // compiled configuration (the struct types of types.go) is read by no
 // non-test code outside this package: a directive parsed into such a
@@ -140,8 +110,7 @@ func TestEveryCompiledFieldIsRead(t *testing.T) {
 	}
 	unread := unreadFields([]*ast.File{types}, readers, own)
 	for _, f := range unread {
-		_, gap := knownGaps[f]
-		if gap || strings.HasSuffix(f, "Pos") {
+		if strings.HasSuffix(f, "Pos") {
 			// Positions (VerifyPos, KeyPos, ...) are where a
 			// directive was written, for messages, not values.
 			continue
@@ -154,7 +123,7 @@ func TestEveryCompiledFieldIsRead(t *testing.T) {
 			t.Errorf("%s is listed as having no effect, but README.md does not mention `%s`", f, d)
 		}
 	}
-	for _, list := range []map[string]string{noEffect, knownGaps} {
+	for _, list := range []map[string]string{noEffect} {
 		for f := range list {
 			if !slices.Contains(unread, f) {
 				t.Errorf("%s is read now: remove it from its allow-list", f)

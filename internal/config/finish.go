@@ -43,6 +43,9 @@ func (c *compiler) endHTTP() error {
 		mergeLocs(s.locs, &s.conf)
 	}
 	for _, s := range c.m.servers {
+		if err := checkSSLEnable(&s.conf); err != nil {
+			return err
+		}
 		if err := c.checkServerSSL(s); err != nil {
 			return err
 		}
@@ -79,6 +82,7 @@ func (c *compiler) endHTTP() error {
 			}
 		}
 	}
+	c.applySSLEnable()
 	for _, sk := range socketsByPort(c.m.sockets) {
 		if err := c.serverNames(sk); err != nil {
 			return err
@@ -338,6 +342,9 @@ func (c *compiler) finish() (*Config, error) {
 			return nil, nginxconf.Errorf(nginxconf.Pos{}, "%d worker_connections are not enough for %d listening sockets", n, l)
 		}
 	}
+	if err := c.checkZones(); err != nil {
+		return nil, err
+	}
 	cfg := &Config{
 		Defaults:           c.mode,
 		DefaultsPos:        c.m.defaults.Pos,
@@ -423,12 +430,10 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 		depth, ciphers = 1, "HIGH:!aNULL:!MD5"
 	}
 	s := ServerSSL{
-		PasswordFile:        c.fullPath(cf.SSLPassword.V, true),
 		Protocols:           certs.ProtocolSet(cf.SSLProtocols.or(uint64(certs.TLSv1_2 | certs.TLSv1_3))),
 		ProtocolsPos:        cf.SSLProtocols.Pos,
 		Ciphers:             cf.SSLCiphers.or(ciphers),
 		PreferServerCiphers: cf.SSLPrefer.V,
-		SessionCache:        cf.SSLSessionCache.or(SessionCache{None: true}),
 		SessionTimeout:      cf.SSLSessionTimeout.or(5 * time.Minute),
 		SessionTickets:      cf.SSLTickets.or(true),
 		VerifyClient:        tlsterm.VerifyMode(cf.SSLVerifyClient.V),
@@ -456,8 +461,6 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	cf := &l.conf
 	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret}
-	out.AutoRedirect = l.pass != nil && strings.HasSuffix(l.name, "/") &&
-		(l.kind == route.Prefix || l.kind == route.PrefixNoRegex || l.kind == route.Exact)
 	if p := l.pass; p != nil && p.up != nil {
 		p.Upstream = p.up.u
 	}
@@ -494,9 +497,7 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		IgnoreClientAbort:   cf.IgnoreClientAbort.V,
 	}
 	switch {
-	case cf.Redirects.Set && cf.Redirects.V == nil:
-		px.RedirectOff = true
-	case cf.Redirects.Set:
+	case cf.Redirects.Set: // nil for "proxy_redirect off"
 		px.Redirects = cf.Redirects.V
 	case l.pass != nil && !l.pass.HasVariables:
 		px.Redirects = []Redirect{{Default: true}}
@@ -545,7 +546,6 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		Certificate:           c.fullPath(cf.PSSLCert.V, true),
 		CertificateKey:        c.fullPath(cf.PSSLKey.V, true),
 		CertificatePos:        cf.PSSLCert.Pos,
-		PasswordFile:          c.fullPath(cf.PSSLPassword.V, true),
 		Protocols:             certs.ProtocolSet(cf.PSSLProtocols.or(uint64(certs.TLSv1_2 | certs.TLSv1_3))),
 		ProtocolsPos:          cf.PSSLProtocols.Pos,
 		Ciphers:               cf.PSSLCiphers.or(ciphers),

@@ -259,7 +259,7 @@ func hHTTP2(c *compiler, f *frame, d *nginxconf.Directive) error {
 		return err
 	}
 	if f.conf.HTTP2.V {
-		return dirErr(d, "is not supported by gatehouse: HTTP/2 is not implemented, use \"http2 off\" or remove it")
+		return dirErr(d, "is not supported by gatehouse yet: HTTP/2 is planned; use \"http2 off\" or remove it")
 	}
 	return nil
 }
@@ -425,10 +425,6 @@ func weakCiphers(s string) string {
 	return ""
 }
 
-func hNotSupported(c *compiler, f *frame, d *nginxconf.Directive) error {
-	return dirErr(d, "is not supported by gatehouse: OpenSSL configuration commands have no equivalent")
-}
-
 func hSSLCert(name string) handler {
 	return func(c *compiler, f *frame, d *nginxconf.Directive) error {
 		o := confField[[]posStr](f, name)
@@ -438,24 +434,23 @@ func hSSLCert(name string) handler {
 	}
 }
 
-// hSessionCache is ngx_http_ssl_session_cache.
+// hSessionCache is ngx_http_ssl_session_cache. The value is checked as
+// nginx checks it and then has no effect: Go's crypto/tls resumes
+// sessions by tickets only (ssl_session_tickets, ssl_session_timeout),
+// never by session ID, so there is no server-side cache to configure.
+// nginx's tickets do not depend on this directive either ("off" and
+// "none" refuse resumption by session ID only).
 func hSessionCache(c *compiler, f *frame, d *nginxconf.Directive) error {
-	o := &f.conf.SSLSessionCache
-	var sc SessionCache
+	offOrNone := false
 	for _, a := range d.Args {
 		switch {
-		case a == "off":
-			sc.Off = true
-		case a == "none":
-			sc.None = true
+		case a == "off" || a == "none":
+			offOrNone = true
 		case a == "builtin":
-			sc.Builtin = 20480
 		case strings.HasPrefix(a, "builtin:"):
-			n, ok := parseNumber(a[len("builtin:"):])
-			if !ok {
+			if _, ok := parseNumber(a[len("builtin:"):]); !ok {
 				return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", a)
 			}
-			sc.Builtin = n
 		case strings.HasPrefix(a, "shared:"):
 			rest := a[len("shared:"):]
 			i := strings.LastIndexByte(rest, ':')
@@ -469,15 +464,13 @@ func hSessionCache(c *compiler, f *frame, d *nginxconf.Directive) error {
 				}
 				return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", a)
 			}
-			sc.Shared, sc.SharedSize = rest[:i], sz
 		default:
 			return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", a)
 		}
 	}
-	if (sc.Off || sc.None) && len(d.Args) > 1 {
+	if offOrNone && len(d.Args) > 1 {
 		return nginxconf.Errorf(d.Pos, "invalid session cache \"%s\"", strings.Join(d.Args, " "))
 	}
-	*o = opt[SessionCache]{V: sc, Pos: d.Pos, Set: true}
 	return nil
 }
 

@@ -122,7 +122,7 @@ func hGzip(c *compiler, f *frame, d *nginxconf.Directive) error {
 		return err
 	}
 	if f.conf.Gzip.V {
-		return dirErr(d, "is not supported by gatehouse: it does not compress responses, use \"gzip off\" or remove it")
+		return dirErr(d, "is not supported by gatehouse yet: compression is planned; use \"gzip off\" or remove it")
 	}
 	return nil
 }

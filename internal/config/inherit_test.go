@@ -239,22 +239,6 @@ func TestExplicitKeepaliveAndHTTPVersionHonoured(t *testing.T) {
 	}
 }
 
-func TestAutoRedirect(t *testing.T) {
-	cfg := mustCompile(t, `http { server { listen 8080;
-        location /a/ { proxy_pass http://127.0.0.1; }
-        location /b { proxy_pass http://127.0.0.1; }
-        location /c/ { }
-        location ~ ^/d/ { proxy_pass http://127.0.0.1; }
-        location ^~ /e/ { proxy_pass http://127.0.0.1; }
-    } }`)
-	want := map[string]bool{"/a/": true, "/b": false, "/c/": false, "^/d/": false, "/e/": true}
-	for _, l := range cfg.HTTP.Servers[0].Locations {
-		if l.AutoRedirect != want[l.Name] {
-			t.Errorf("%s: AutoRedirect = %v", l.Name, l.AutoRedirect)
-		}
-	}
-}
-
 func TestInheritanceServerArrays(t *testing.T) {
 	cfg := mustCompile(t, `http {
     ssl_certificate http.pem;
@@ -295,8 +279,8 @@ func TestInheritanceServerArrays(t *testing.T) {
 	if r := s1.Locations[0].Proxy.Redirects; len(r) != 1 || r[0].Pattern != "http://a/" || r[0].Replacement != "/b/" {
 		t.Errorf("inherited redirects = %+v", r)
 	}
-	if l := s1.Locations[1].Proxy; !l.RedirectOff || l.Redirects != nil {
-		t.Errorf("redirect off = %+v %+v", l.RedirectOff, l.Redirects)
+	if l := s1.Locations[1].Proxy; l.Redirects != nil {
+		t.Errorf("redirect off = %+v", l.Redirects)
 	}
 	if r := s2.Locations[0].Proxy.Redirects; len(r) != 1 || r[0].Pattern != "http://a/" {
 		t.Errorf("http-level redirects reach the other server too: %+v", r)

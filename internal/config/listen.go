@@ -87,17 +87,20 @@ func hListen(c *compiler, f *frame, d *nginxconf.Directive) error {
 			}
 			o.Set, o.IPv6Only = true, &v
 		case strings.HasPrefix(p, "so_keepalive="):
-			o.Set, o.SoKeepalive = true, p[13:]
+			if !parseSoKeepalive(o, p[13:]) {
+				return nginxconf.Errorf(d.Pos, "invalid so_keepalive value: \"%s\"", p[13:])
+			}
+			o.Set = true
 		case strings.HasPrefix(p, "fastopen="):
 			n, ok := parseNumber(p[9:])
 			if !ok {
 				return nginxconf.Errorf(d.Pos, "invalid fastopen \"%s\"", p)
 			}
-			o.Set, o.FastOpen = true, n
+			o.Set, o.FastOpen, o.FastOpenSet = true, n, true
 		case p == "ssl":
 			l.SSL = true
 		case p == "http2":
-			return nginxconf.Errorf(d.Pos, "the \"listen ... http2\" parameter is not supported by gatehouse: HTTP/2 is not implemented")
+			return nginxconf.Errorf(d.Pos, "the \"listen ... http2\" parameter is not supported by gatehouse yet: HTTP/2 is planned")
 		case p == "proxy_protocol":
 			return nginxconf.Errorf(d.Pos, "the \"listen ... proxy_protocol\" parameter is not supported by gatehouse")
 		case p == "quic":
@@ -106,6 +109,8 @@ func hListen(c *compiler, f *frame, d *nginxconf.Directive) error {
 			return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", p)
 		}
 	}
+	// Every socket parameter implies "bind" (ngx_http_core_listen).
+	l.Options.Bind = l.Options.Set
 	if unix != "" {
 		l.Addr = "unix:" + unix
 		return c.addListen(f.srv, l, d.Pos)
@@ -119,6 +124,45 @@ func hListen(c *compiler, f *frame, d *nginxconf.Directive) error {
 		}
 	}
 	return nil
+}
+
+// parseSoKeepalive parses so_keepalive=on|off|[keepidle]:[keepintvl]:[keepcnt]
+// as ngx_http_core_listen does: the times in seconds by default, at
+// least one of the three given and not zero.
+func parseSoKeepalive(o *ListenOptions, v string) bool {
+	switch v {
+	case "on":
+		o.SoKeepalive = KeepaliveOn
+		return true
+	case "off":
+		o.SoKeepalive = KeepaliveOff
+		return true
+	}
+	parts := strings.SplitN(v, ":", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	var ok bool
+	if parts[0] != "" {
+		if o.KeepIdle, ok = parseTime(parts[0], true); !ok {
+			return false
+		}
+	}
+	if parts[1] != "" {
+		if o.KeepIntvl, ok = parseTime(parts[1], true); !ok {
+			return false
+		}
+	}
+	if parts[2] != "" {
+		if o.KeepCnt, ok = parseNumber(parts[2]); !ok {
+			return false
+		}
+	}
+	if o.KeepIdle == 0 && o.KeepIntvl == 0 && o.KeepCnt == 0 {
+		return false
+	}
+	o.SoKeepalive = KeepaliveOn
+	return true
 }
 
 // addListen is ngx_http_add_listen / ngx_http_add_addresses: join the

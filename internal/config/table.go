@@ -7,7 +7,10 @@ import "gatehouse/internal/upstream"
 // "server" does). Anything not listed is an unknown directive.
 var directives map[string][]spec
 
-func init() { directives = directiveTable() }
+func init() {
+	directives = directiveTable()
+	addRefusals(directives)
+}
 
 // directiveTable builds the table; it is a function because the block
 // handlers in it dispatch through the table themselves.
@@ -19,6 +22,7 @@ func directiveTable() map[string][]spec {
 		"worker_processes":     {{ctx: ctxMain, min: 1, max: 1, kind: kindNumber, fn: hWorkerProcesses}},
 		"worker_rlimit_nofile": {{ctx: ctxMain, min: 1, max: 1, kind: kindNumber, fn: hRlimit}},
 		"user":                 {{ctx: ctxMain, min: 1, max: 2, kind: kindCustom, fn: hUser}},
+		"load_module":          {{ctx: ctxMain, min: 1, max: 1, kind: kindString, fn: hLoadModule}},
 		"defaults":             {{ctx: ctxMain, min: 1, max: 1, kind: kindEnum, fn: hDefaults}},
 		"include":              {{ctx: ctxMain | ctxEvents | ctxHSLI | ctxUpstream, min: 1, max: 1, kind: kindCustom, fn: acceptSlot}},
 		"error_log":            {{ctx: ctxMain | ctxHSL, min: 1, max: -1, kind: kindCustom, fn: hErrorLog}},
@@ -46,6 +50,14 @@ func directiveTable() map[string][]spec {
 		"sendfile":               {{ctx: ctxHSL | ctxIf, min: 1, max: 1, kind: kindFlag, fn: flagSlot("Sendfile")}},
 		"tcp_nopush":             {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("TCPNopush")}},
 		"gzip":                   {{ctx: ctxHSL | ctxIf, min: 1, max: 1, kind: kindFlag, fn: hGzip}},
+		// Accepted, checked and without effect: gatehouse's lookup tables
+		// are Go maps, which need no sizing.
+		"server_names_hash_max_size":     {{ctx: ctxHTTP, min: 1, max: 1, kind: kindNumber, fn: numSlot("ServerNamesHashMax")}},
+		"server_names_hash_bucket_size":  {{ctx: ctxHTTP, min: 1, max: 1, kind: kindNumber, fn: numSlot("ServerNamesHashBucket")}},
+		"variables_hash_max_size":        {{ctx: ctxHTTP, min: 1, max: 1, kind: kindNumber, fn: numSlot("VariablesHashMax")}},
+		"variables_hash_bucket_size":     {{ctx: ctxHTTP, min: 1, max: 1, kind: kindNumber, fn: numSlot("VariablesHashBucket")}},
+		"proxy_headers_hash_max_size":    {{ctx: ctxHSL, min: 1, max: 1, kind: kindNumber, fn: numSlot("ProxyHeadersHashMax")}},
+		"proxy_headers_hash_bucket_size": {{ctx: ctxHSL, min: 1, max: 1, kind: kindNumber, fn: numSlot("ProxyHeadersHashBucket")}},
 
 		"client_max_body_size":         {{ctx: ctxHSL, min: 1, max: 1, kind: kindOffset, fn: sizeSlot("ClientMaxBodySize", true)}},
 		"client_header_timeout":        {{ctx: ctxHS, min: 1, max: 1, kind: kindMsec, fn: timeSlot("ClientHeaderTimeout", false)}},
@@ -81,6 +93,7 @@ func directiveTable() map[string][]spec {
 		"hash":       {{ctx: ctxUpstream, min: 1, max: 2, kind: kindCustom, fn: hHash}},
 		"random":     {{ctx: ctxUpstream, min: 0, max: 2, kind: kindCustom, fn: hRandom}},
 		"keepalive":  {{ctx: ctxUpstream, min: 1, max: 1, kind: kindNumber, fn: hKeepalive}},
+		"zone":       {{ctx: ctxUpstream, min: 1, max: 2, kind: kindCustom, fn: hZone}},
 
 		// proxy
 		"proxy_pass":                  {{ctx: ctxLocation | ctxIf | ctxLimitExcept, min: 1, max: 1, kind: kindCustom, fn: hProxyPass}},
@@ -113,17 +126,15 @@ func directiveTable() map[string][]spec {
 		"proxy_ssl_server_name":         {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("PSSLServerName")}},
 		"proxy_ssl_certificate":         {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLCert")}},
 		"proxy_ssl_certificate_key":     {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLKey")}},
-		"proxy_ssl_password_file":       {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLPassword")}},
 		"proxy_ssl_protocols":           {{ctx: ctxHSL, min: 1, max: -1, kind: kindBitmask, fn: hProtocols("PSSLProtocols")}},
 		"proxy_ssl_ciphers":             {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: hCiphers("PSSLCiphers")}},
 		"proxy_ssl_session_reuse":       {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("PSSLSessionReuse")}},
 		"proxy_ssl_crl":                 {{ctx: ctxHSL, min: 1, max: 1, kind: kindString, fn: strSlot("PSSLCRL")}},
-		"proxy_ssl_conf_command":        {{ctx: ctxHSL, min: 2, max: 2, kind: kindCustom, fn: hNotSupported}},
 
 		// ssl (server side)
+		"ssl":                       {{ctx: ctxHS, min: 1, max: 1, kind: kindFlag, fn: hSSL}},
 		"ssl_certificate":           {{ctx: ctxHS, min: 1, max: 1, kind: kindList, fn: hSSLCert("SSLCerts")}},
 		"ssl_certificate_key":       {{ctx: ctxHS, min: 1, max: 1, kind: kindList, fn: hSSLCert("SSLKeys")}},
-		"ssl_password_file":         {{ctx: ctxHS, min: 1, max: 1, kind: kindString, fn: strSlot("SSLPassword")}},
 		"ssl_protocols":             {{ctx: ctxHS, min: 1, max: -1, kind: kindBitmask, fn: hProtocols("SSLProtocols")}},
 		"ssl_ciphers":               {{ctx: ctxHS, min: 1, max: 1, kind: kindString, fn: hCiphers("SSLCiphers")}},
 		"ssl_prefer_server_ciphers": {{ctx: ctxHS, min: 1, max: 1, kind: kindFlag, fn: flagSlot("SSLPrefer")}},

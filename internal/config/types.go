@@ -155,21 +155,39 @@ type IgnoredName struct {
 }
 
 // ListenOptions are the socket options of a listen directive; nginx
-// allows them on one listen per address.
+// allows them on one listen per address. Every one of them implies Bind.
 type ListenOptions struct {
 	Set       bool
-	Backlog   int // 0: system default (511 in nginx)
-	Rcvbuf    int
-	Sndbuf    int
+	Backlog   int // 0: nginx's default, 511
+	Rcvbuf    int // 0: not given
+	Sndbuf    int // 0: not given
 	ReusePort bool
 	Bind      bool
 	Deferred  bool
-	// IPv6Only is nil when not given.
+	// IPv6Only is nil when not given (nginx's default is on).
 	IPv6Only *bool
-	// SoKeepalive is the raw so_keepalive value ("on", "off", "30m::10"), empty when unset.
-	SoKeepalive string
-	FastOpen    int
+	// SoKeepalive is so_keepalive: KeepaliveUnset leaves the system's
+	// setting; tunables given (so_keepalive=30m::10) mean KeepaliveOn.
+	SoKeepalive Keepalive
+	// KeepIdle, KeepIntvl and KeepCnt are the so_keepalive tunables
+	// (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 leaves the system's.
+	KeepIdle  time.Duration
+	KeepIntvl time.Duration
+	KeepCnt   int
+	FastOpen  int // TCP_FASTOPEN queue length; 0: not given
+	// FastOpenSet tells "fastopen=0" from no fastopen.
+	FastOpenSet bool
 }
+
+// Keepalive is the so_keepalive switch of a listening socket.
+type Keepalive int
+
+// so_keepalive values, as nginx numbers them.
+const (
+	KeepaliveUnset Keepalive = iota // not given: the system's default
+	KeepaliveOn                     // SO_KEEPALIVE on
+	KeepaliveOff                    // SO_KEEPALIVE off
+)
 
 // Listen is one listen directive of a server.
 type Listen struct {
@@ -264,14 +282,12 @@ type CertKey struct {
 // ServerSSL is the server-side TLS configuration (ssl_* in http, server).
 type ServerSSL struct {
 	Certificates []CertKey
-	PasswordFile string
 	Protocols    certs.ProtocolSet
 	ProtocolsPos nginxconf.Pos
 	// Ciphers is the OpenSSL cipher string; empty means Go's default
 	// suites (defaults secure).
 	Ciphers             string
 	PreferServerCiphers bool
-	SessionCache        SessionCache
 	SessionTimeout      time.Duration
 	SessionTickets      bool
 	VerifyClient        tlsterm.VerifyMode
@@ -285,15 +301,6 @@ type ServerSSL struct {
 	DHParam             string // accepted, no effect
 	RejectHandshake     bool
 	BufferSize          int64
-}
-
-// SessionCache is ssl_session_cache.
-type SessionCache struct {
-	Off        bool // "off": tell clients not to reuse
-	None       bool // "none" (the default)
-	Builtin    int  // builtin cache size in sessions, 0 if not used
-	Shared     string
-	SharedSize int64
 }
 
 // Location is one location block with fully merged settings.
@@ -315,10 +322,6 @@ type Location struct {
 	// AddHeaders are the add_header directives in effect (this level's,
 	// or the nearest enclosing level's that has any), in config order.
 	AddHeaders []AddHeader
-	// AutoRedirect is nginx's auto_redirect: a non-regex location whose
-	// name ends in "/" and that proxies answers a request for the name
-	// without the slash with a 301 to the name (nginx.md §4).
-	AutoRedirect bool
 }
 
 // LocationCore are core settings valid in locations.
@@ -434,8 +437,6 @@ type ProxyPass struct {
 	// upstream name; "unix:/path" for a unix socket.
 	Host string
 	Port int // explicit or the scheme's default
-	// PortGiven is true when the URL named a port.
-	PortGiven bool
 	// URI is the URI part ("" when none, "/" counts as one).
 	URI    string
 	HasURI bool
@@ -507,7 +508,6 @@ type Proxy struct {
 	HideHeaders       []string
 	PassHeaders       []string
 	Redirects         []Redirect // nil when "off"
-	RedirectOff       bool
 	InterceptErrors   bool
 	IgnoreClientAbort bool
 }
@@ -530,7 +530,6 @@ type ProxySSL struct {
 	Certificate    string // may hold variables (raw)
 	CertificateKey string
 	CertificatePos nginxconf.Pos
-	PasswordFile   string
 	Protocols      certs.ProtocolSet
 	ProtocolsPos   nginxconf.Pos
 	// Ciphers is the OpenSSL cipher string; empty means Go's defaults.

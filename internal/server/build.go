@@ -58,6 +58,9 @@ type Runtime struct {
 	env       *request.Env
 	listeners *route.Listeners
 	sockets   map[*route.Address]*socket
+	// listenOpts are the listen parameters of the sockets that have
+	// any, keyed by route.Address.String().
+	listenOpts map[string]config.ListenOptions
 	// groups are keyed by groupKey: implicit groups made for two
 	// proxy_pass URLs may share a host name but not a port.
 	groups map[string]*upstream.Group
@@ -286,6 +289,9 @@ func (b *builder) build(prev *Runtime) error {
 		return err
 	}
 	b.rt.listeners = listeners
+	if b.rt.listenOpts, err = listenOptions(h); err != nil {
+		return err
+	}
 
 	vhosts := make([]*vhost, len(h.Servers))
 	for i, s := range h.Servers {

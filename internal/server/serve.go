@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gatehouse/internal/config"
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/request"
 	"gatehouse/internal/route"
@@ -22,8 +23,11 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[string]net.Listener
-	old       []*Runtime // generations still finishing their requests
-	closed    bool
+	// applied are the listen parameters each open socket was last
+	// configured with.
+	applied map[string]config.ListenOptions
+	old     []*Runtime // generations still finishing their requests
+	closed  bool
 
 	rt     atomic.Pointer[Runtime]
 	accept sync.WaitGroup
@@ -32,7 +36,7 @@ type Server struct {
 
 // New returns a Server that logs to log.
 func New(log *errorlog.Logger) *Server {
-	return &Server{log: log, listeners: map[string]net.Listener{}, done: make(chan struct{})}
+	return &Server{log: log, listeners: map[string]net.Listener{}, applied: map[string]config.ListenOptions{}, done: make(chan struct{})}
 }
 
 // sweepEvery is how often idle upstream connections past their
@@ -61,7 +65,10 @@ func (s *Server) sweep() {
 // Listen binds every socket rt needs that is not open yet. It is the
 // step that can fail with nginx's "bind() to ADDR failed" message; then
 // the sockets it opened are closed again, so that a failed reload leaves
-// no socket bound with nobody accepting on it.
+// no socket bound with nobody accepting on it. Once all are open, each
+// is configured with its listen parameters, the sockets kept from the
+// previous generation too (as nginx does on reload); ipv6only and
+// reuseport act before bind() only, so a kept socket keeps them.
 func (s *Server) Listen(rt *Runtime) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -74,24 +81,28 @@ func (s *Server) Listen(rt *Runtime) (err error) {
 			for _, key := range opened {
 				s.listeners[key].Close()
 				delete(s.listeners, key)
+				delete(s.applied, key)
 			}
 		}
 	}()
-	for _, a := range rt.listeners.Sockets() {
+	socks := rt.listeners.Sockets()
+	for _, a := range socks {
 		key := a.String()
 		if _, ok := s.listeners[key]; ok {
 			continue
 		}
-		network, addr := "tcp", a.Addr.String()
-		if a.Unix != "" {
-			network, addr = "unix", a.Unix
-		}
-		ln, err := net.Listen(network, addr)
+		ln, err := openListener(a, rt.listenOpts[key])
 		if err != nil {
 			return fmt.Errorf("bind() to %s failed (%s)", key, errorlog.Errno(err))
 		}
 		s.listeners[key] = ln
 		opened = append(opened, key)
+	}
+	for _, a := range socks {
+		key := a.String()
+		o := rt.listenOpts[key]
+		configureListener(s.listeners[key], key, o, s.applied[key], s.log)
+		s.applied[key] = o
 	}
 	return nil
 }
@@ -140,6 +151,7 @@ func (s *Server) Reload(rt *Runtime) error {
 		if !need[key] {
 			ln.Close()
 			delete(s.listeners, key)
+			delete(s.applied, key)
 		}
 	}
 	// Start accept loops for sockets opened by this reload.
@@ -200,6 +212,7 @@ func (s *Server) Shutdown(graceful bool) {
 	for key, ln := range s.listeners {
 		ln.Close()
 		delete(s.listeners, key)
+		delete(s.applied, key)
 	}
 	gens := append([]*Runtime{}, s.old...)
 	s.mu.Unlock()
