@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 
-	"gatehouse/internal/route"
+	"gatehouse/internal/httphost"
 )
 
 // ErrNeedMore is returned by the parsers when the buffer does not yet hold
@@ -357,14 +357,14 @@ func (r *Request) absoluteForm(t []byte) error {
 	return nil
 }
 
-// validHost validates and normalises h with route.ValidateHost (nginx's
+// validHost validates and normalises h with httphost.Validate (nginx's
 // ngx_http_validate_host). A lower-cased copy, when one is needed, is
 // written after what r.hostBuf already holds, so that a host kept there
 // from an absolute-form target stays intact; r.hostBuf keeps the storage
 // for later requests. Otherwise the result aliases h.
 func (r *Request) validHost(h []byte) ([]byte, bool) {
 	n := len(r.hostBuf)
-	out, ok := route.ValidateHost(r.hostBuf[n:], h)
+	out, ok := httphost.Validate(r.hostBuf[n:], h)
 	if !ok || &out[0] == &h[0] {
 		return out, ok
 	}

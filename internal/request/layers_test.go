@@ -72,7 +72,7 @@ func TestImportLayers(t *testing.T) {
 		"internal/request":   {"internal/config", "internal/proxy", "internal/server"},
 		"internal/proxy":     {"internal/config", "internal/route", "internal/server"},
 		"internal/server":    {"cmd/"},
-		"internal/http1":     {"internal/config"},
+		"internal/http1":     {"internal/config", "internal/route"},
 	}
 	for pkg, deps := range graph {
 		rules, ok := forbidden[pkg]

@@ -78,15 +78,6 @@ func BenchmarkNamesFind(b *testing.B) {
 	}
 }
 
-func BenchmarkValidateHost(b *testing.B) {
-	buf := make([]byte, 0, 64)
-	host := []byte("WWW.Example.COM:443")
-	b.ReportAllocs()
-	for b.Loop() {
-		ValidateHost(buf, host)
-	}
-}
-
 func BenchmarkNormalizeURI(b *testing.B) {
 	for _, c := range []struct{ name, uri string }{
 		{"simple", "/app17/v2/users/42?x=1"},

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"gatehouse/internal/certs"
-	"gatehouse/internal/route"
+	"gatehouse/internal/httphost"
 )
 
 // VerifyMode is the value of ssl_verify_client.
@@ -94,7 +94,7 @@ type Options struct {
 	Servers []Server
 	Default int
 
-	// LookupSNI maps a server name normalised by route.ValidateHost
+	// LookupSNI maps a server name normalised by httphost.Validate
 	// (lowercase, no port, no trailing dot) to a server index with nginx's
 	// exact → *.x → x.* → regex order, reporting false when no server_name
 	// matches: (*route.Names).Find without captures. It must be safe for
@@ -360,7 +360,7 @@ func (l *Listener) sniServer(raw string) (int, bool, string) {
 		return l.def, false, ""
 	}
 	var buf [256]byte
-	name, ok := route.ValidateHost(buf[:0], []byte(raw))
+	name, ok := httphost.Validate(buf[:0], []byte(raw))
 	if !ok {
 		return l.def, false, ""
 	}

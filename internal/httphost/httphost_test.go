@@ -1,11 +1,11 @@
-package route
+package httphost
 
 import (
 	"bytes"
 	"testing"
 )
 
-func TestValidateHost(t *testing.T) {
+func TestValidate(t *testing.T) {
 	cases := []struct {
 		in   string
 		want string
@@ -46,39 +46,39 @@ func TestValidateHost(t *testing.T) {
 	}
 	for _, c := range cases {
 		buf := make([]byte, 0, 64)
-		got, ok := ValidateHost(buf, []byte(c.in))
+		got, ok := Validate(buf, []byte(c.in))
 		if ok != c.ok || string(got) != c.want {
-			t.Errorf("ValidateHost(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("Validate(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }
 
-func TestValidateHostAliasesWhenLowercase(t *testing.T) {
+func TestValidateAliasesWhenLowercase(t *testing.T) {
 	in := []byte("example.com:80")
-	got, ok := ValidateHost(nil, in)
+	got, ok := Validate(nil, in)
 	if !ok || &got[0] != &in[0] {
 		t.Error("lowercase host was copied")
 	}
 	in = []byte("Example.com")
-	got, _ = ValidateHost(nil, in)
+	got, _ = Validate(nil, in)
 	if &got[0] == &in[0] || string(in) != "Example.com" {
 		t.Error("input was modified or aliased")
 	}
 }
 
-func TestValidateHostInPlace(t *testing.T) {
+func TestValidateInPlace(t *testing.T) {
 	in := []byte("WWW.Example.COM.:8443")
-	got, ok := ValidateHost(in, in)
+	got, ok := Validate(in, in)
 	if !ok || string(got) != "www.example.com" || &got[0] != &in[0] {
 		t.Errorf("in place: %q %v", got, ok)
 	}
 }
 
-func TestValidateHostNoAllocs(t *testing.T) {
+func TestValidateNoAllocs(t *testing.T) {
 	buf := make([]byte, 0, 64)
 	host := []byte("WWW.Example.COM.:443")
 	n := testing.AllocsPerRun(100, func() {
-		if _, ok := ValidateHost(buf, host); !ok {
+		if _, ok := Validate(buf, host); !ok {
 			t.Fatal("invalid")
 		}
 	})
@@ -87,13 +87,13 @@ func TestValidateHostNoAllocs(t *testing.T) {
 	}
 }
 
-func FuzzValidateHost(f *testing.F) {
+func FuzzValidate(f *testing.F) {
 	for _, s := range []string{"example.com", "Example.COM.:80", "[::1]:443", "a..b", "", ".", "a/b", "[x", "é.EXAMPLE"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		orig := bytes.Clone(in)
-		got, ok := ValidateHost(nil, in)
+		got, ok := Validate(nil, in)
 		if !bytes.Equal(in, orig) {
 			t.Fatal("input modified")
 		}
@@ -116,10 +116,19 @@ func FuzzValidateHost(f *testing.F) {
 		}
 		// A validated host without port or trailing dot is stable.
 		if got[len(got)-1] != '.' && !bytes.ContainsAny(got, ":") {
-			again, ok := ValidateHost(nil, got)
+			again, ok := Validate(nil, got)
 			if !ok || !bytes.Equal(again, got) {
 				t.Fatalf("not stable: %q -> %q -> %q %v", in, got, again, ok)
 			}
 		}
 	})
+}
+
+func BenchmarkValidate(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	host := []byte("WWW.Example.COM:443")
+	b.ReportAllocs()
+	for b.Loop() {
+		Validate(buf, host)
+	}
 }

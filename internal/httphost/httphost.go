@@ -1,6 +1,10 @@
-package route
+// Package httphost validates and normalises HTTP host names as nginx does:
+// the Host header and the absolute-form authority (the HTTP/1 codec), and
+// the TLS server name (TLS termination) go through the one function, so the
+// server a request is routed to is named the same way on every path.
+package httphost
 
-// ValidateHost validates and normalises a Host header value (or a TLS SNI
+// Validate validates and normalises a Host header value (or a TLS SNI
 // name) exactly like nginx's ngx_http_validate_host: the port (":..." after
 // the host, or after "]" for an IPv6 literal) is removed, one trailing dot is
 // removed and ASCII letters are lowercased. It reports false, meaning
@@ -12,7 +16,7 @@ package route
 // lowercased name is appended to dst[:0] (so pass a buffer with enough
 // capacity to avoid an allocation). dst may be host itself to lowercase in
 // place.
-func ValidateHost(dst, host []byte) ([]byte, bool) {
+func Validate(dst, host []byte) ([]byte, bool) {
 	const none = -2
 	dotPos := none
 	hostLen := len(host)
