@@ -185,24 +185,28 @@ func (r *doctorRow) probe(ctx context.Context, cfg *config.Config, store *certs.
 		r.notes = nginxNotes(cfg, u, r.opts, name, r.chain, store)
 		return
 	}
+	// A TLS 1.3 upstream sends its session tickets, and rejects our
+	// client certificate, only after the handshake: read until it closes,
+	// ending the connection with close_notify so that it does so at once.
+	tc.SetReadDeadline(time.Now().Add(min(doctorDeadline, r.timeout)))
+	tc.CloseWrite()
+	_, rerr := io.Copy(io.Discard, io.LimitReader(tc, 1<<20))
 	cs := tc.ConnectionState()
-	r.state = &cs
+	tc.Close()
 	r.chain = cs.PeerCertificates
+	var ue *certs.UpstreamError
+	if rerr != nil && errors.As(up.ReadError(rerr, tc), &ue) {
+		r.handshakeFailed(ctx, ue, store, name)
+		r.notes = nginxNotes(cfg, u, r.opts, name, r.chain, store)
+		return
+	}
+	r.state = &cs
 	if r.opts.Verify {
 		r.verdict = "ok"
 	} else {
 		r.verdict = "not verified"
 		r.info = append(r.info, "proxy_ssl_verify is off: the certificate is not checked")
 	}
-	// A TLS 1.3 upstream sends its session tickets after the handshake:
-	// read them, ending the connection with close_notify so that it
-	// closes its side at once.
-	if r.opts.SessionReuse {
-		tc.SetReadDeadline(time.Now().Add(min(doctorDeadline, r.timeout)))
-		tc.CloseWrite()
-		io.Copy(io.Discard, io.LimitReader(tc, 1<<20))
-	}
-	tc.Close()
 	switch {
 	case !r.opts.SessionReuse:
 		r.resumed = "off"

@@ -252,3 +252,42 @@ gatehouse: configuration file ` + conf + ` test is successful
 		t.Errorf("defaults nginx: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestDoctorClientCertificate dials an upstream that requires a client
+// certificate from two locations: the one without proxy_ssl_certificate
+// fails with the fix naming it (a TLS 1.3 upstream says so only after the
+// handshake), the one with it verifies.
+func TestDoctorClientCertificate(t *testing.T) {
+	ca := testpki.NewCA(t)
+	clients := testpki.NewCA(t)
+	b := newBackend(t, ca.Leaf(testpki.WithDNS("backend.test")).TLSCertificate(), clients, false)
+	cert, key := clients.Leaf(testpki.WithCN("front"), testpki.WithUsage(testpki.UsageClient)).Files()
+	prefix, conf := doctorConf(t, "", fmt.Sprintf(`
+    upstream backend.test { server %s; }
+    server {
+        listen 127.0.0.1:%d;
+        proxy_ssl_trusted_certificate %s;
+        location /anon/ { proxy_pass https://backend.test; }
+        location /mtls/ {
+            proxy_pass https://backend.test;
+            proxy_ssl_certificate %s;
+            proxy_ssl_certificate_key %s;
+        }
+    }`, addrOf(b), freePort(t), ca.CertFile(), cert, key))
+	code, out, _ := runCLI(t, "doctor", "-p", prefix, "-c", conf)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[1] == addrOf(b) {
+			rows[f[2]] = strings.Join(f[3:], " ")
+		}
+	}
+	if !strings.HasPrefix(rows["/anon/"], "FAIL: client certificate") || !strings.HasPrefix(rows["/mtls/"], "ok TLSv1.3") {
+		t.Errorf("rows %q:\n%s", rows, out)
+	}
+	if !strings.Contains(out, "fix: the upstream requires a client certificate: set proxy_ssl_certificate and proxy_ssl_certificate_key") {
+		t.Errorf("no client certificate fix:\n%s", out)
+	}
+}
