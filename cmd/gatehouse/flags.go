@@ -16,6 +16,7 @@ type options struct {
 	globals                    string // -g
 	demo                       bool   // the "demo" subcommand
 	demoArgs                   []string
+	doctor                     bool // the "doctor" subcommand
 }
 
 // usageError is a command-line mistake; its text is printed after
@@ -33,6 +34,11 @@ func parseArgs(args []string) (*options, error) {
 		o.demo = true
 		o.demoArgs = args[1:]
 		return o, nil
+	}
+	// "doctor" takes the flags that name the configuration (-c, -p, -g).
+	if len(args) > 0 && args[0] == "doctor" {
+		o.doctor = true
+		args = args[1:]
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]

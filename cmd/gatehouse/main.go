@@ -77,6 +77,9 @@ func run(args []string, io stdio) int {
 	}
 	paths := resolvePaths(o)
 
+	if o.doctor {
+		return runDoctor(o, paths, io)
+	}
 	if o.test {
 		return testConfig(o, paths, io)
 	}
@@ -190,6 +193,11 @@ func testConfig(o *options, p paths, io stdio) int {
 	}
 	rt.Close()
 	if !o.quiet {
+		// What a move from nginx changes, at notice level before the
+		// summary lines as nginx prints its warnings; -q leaves them out.
+		for _, n := range migrationNotices(ld.cfg) {
+			fmt.Fprintf(io.err, "gatehouse: [notice] %s\n", n)
+		}
 		fmt.Fprintf(io.err, "gatehouse: the configuration file %s syntax is ok\n", p.conf)
 		fmt.Fprintf(io.err, "gatehouse: configuration file %s test is successful\n", p.conf)
 	}

@@ -51,6 +51,7 @@ func printHelp(w io.Writer) {
 	printVersion(w, false)
 	fmt.Fprint(w, `Usage: gatehouse [-?hvVtTq] [-s signal] [-p prefix]
              [-e filename] [-c filename] [-g directives]
+       gatehouse doctor [-p prefix] [-c filename] [-g directives]
        gatehouse demo
 
 Options:
@@ -67,6 +68,10 @@ Options:
   -g directives : set global directives out of configuration file
 
 Commands:
+  doctor        : dial every upstream server of the configuration with the
+                  proxy's TLS settings and report what each presents, whether
+                  it verifies (and the fix when not) and what nginx would do;
+                  exit status 1 unless every upstream is reachable and verifies
   demo          : run the seed's front proxy and two mTLS backends on
                   loopback with throwaway certificates, and print what to try
 `)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"time"
 
 	"gatehouse/internal/certs"
 	"gatehouse/internal/config"
@@ -52,11 +53,11 @@ func (c *tlsClient) ReadError(err error, conn net.Conn) error {
 	return err
 }
 
-// upstreamTLS returns the TLS context of a location proxying to https://.
-// Locations whose merged proxy_ssl_* settings and name are equal share one
-// context, and so one session cache, as nginx shares the parent's context
-// when a location sets none of them.
-func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsClient, error) {
+// UpstreamTLSOptions are the settings of the upstream TLS context of
+// location l proxying to pp, exactly as the proxy builds it, so that other
+// tools (gatehouse doctor) dial upstreams the way the proxy does. now is
+// the verification clock (nil: time.Now).
+func UpstreamTLSOptions(cfg *config.Config, l *config.Location, pp *config.ProxyPass, now func() time.Time) certs.UpstreamOptions {
 	ps := l.ProxySSL
 	name := ps.Name
 	if name == "" {
@@ -75,11 +76,21 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 		SessionReuse:       ps.SessionReuse,
 		CRL:                ps.CRL,
 		Rules:              certs.SecureNames,
-		Now:                b.deps.Now,
+		Now:                now,
 	}
-	if b.cfg.Defaults == config.DefaultsNginx {
+	if cfg.Defaults == config.DefaultsNginx {
 		o.Rules = certs.NginxNames
 	}
+	return o
+}
+
+// upstreamTLS returns the TLS context of a location proxying to https://.
+// Locations whose merged proxy_ssl_* settings and name are equal share one
+// context, and so one session cache, as nginx shares the parent's context
+// when a location sets none of them.
+func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsClient, error) {
+	ps := l.ProxySSL
+	o := UpstreamTLSOptions(b.cfg, l, pp, b.deps.Now)
 	// Contexts are shared by their settings; the clock is the same for
 	// all and is left out of the key.
 	k := o
