@@ -318,3 +318,20 @@ for s in $scenarios; do
   conns_row "$s"
 done
 row "peak RSS (VmHWM summed over the processes)" "%s MiB" 3 rss
+
+# The spread behind each median, and any failed requests.
+range() { # proxy scenario column
+  awk -v p="$1" -v s="$2" -v c="$3" '$1 == p && $2 == s {print $c}' "$results" | sort -g |
+    awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
+echo
+echo "spread over the rounds (min-max of req/s or MB/s, CPU us per request; peak RSS MiB):"
+for s in $scenarios rss; do
+  line=$(printf '%-7s' "$s")
+  for p in "${proxies[@]}"; do
+    if [ "$s" = rss ]; then line="$line  $p $(range "$p" rss 3)"
+    else line="$line  $p $(range "$p" "$s" 3) / $(range "$p" "$s" 4)"; fi
+  done
+  echo "$line"
+done
+awk '$2 != "rss" && $8 > 0 {n++; e = e " " $1 "/" $2 ":" $8} END { if (n) print "failed requests in" n " runs:" e }' "$results" |
+  sed 's/in\([0-9]\)/in \1/'
