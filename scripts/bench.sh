@@ -40,7 +40,7 @@
 # commit) run as a fourth proxy, "baseline", on the same nginx.conf.
 # Everything listens on 127.0.0.1 only; certificates are made at run time
 # in a temporary directory that is removed at the end, with every process
-# the script started.
+# the script started; every wait and request is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -170,7 +170,7 @@ nginx -t -q -p "$dir/nginx/" -c "$dir/nginx.conf" -e stderr
 
 "$dir/bin/benchupstream" -cert "$dir/srv.crt" -key "$dir/srv.key" -ca "$dir/ca.crt" \
   -control 127.0.0.1:19000 127.0.0.1:19443 127.0.0.1:19444 & bg+=($!)
-for _ in $(seq 100); do curl -s http://127.0.0.1:19000/ >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -m 5 -s http://127.0.0.1:19000/ >/dev/null && break; sleep 0.1; done
 
 # --- process control. children PID: PID and its children.
 children() { echo "$1"; pgrep -P "$1" || true; }
@@ -184,7 +184,7 @@ start_proxy() { # name
   proxy_pid=$!
   local url=${3:-https://127.0.0.1:18443/}
   for _ in $(seq 100); do
-    [ "$(curl -sk -o /dev/null -w '%{http_code}' "$url")" = 200 ] && return 0
+    [ "$(curl -m 5 -sk -o /dev/null -w '%{http_code}' "$url")" = 200 ] && return 0
     sleep 0.1
   done
   echo "bench: $1 does not answer 200 at $url"; return 1
@@ -193,7 +193,7 @@ cpu_ticks() { local t=0 q; for q in $(children "$proxy_pid"); do
   t=$((t + $(awk '{print $14+$15}' "/proc/$q/stat" 2>/dev/null || echo 0))); done; echo $t; }
 peak_rss_kb() { local t=0 q; for q in $(children "$proxy_pid"); do
   t=$((t + $(awk '/^VmHWM/ {print $2}' "/proc/$q/status" 2>/dev/null || echo 0))); done; echo $t; }
-upstream_counts() { curl -s http://127.0.0.1:19000/ | awk '{print $2, $4, $6}'; }
+upstream_counts() { curl -m 5 -s http://127.0.0.1:19000/ | awk '{print $2, $4, $6}'; }
 
 # --- prove haproxy.cfg's upstream checks: the good server answers, the
 # one checked against another CA and the one without a client certificate
@@ -218,8 +218,8 @@ $(hap_server s1 19443)
 CONF
 } > "$dir/haproxy-check.cfg"
 start_proxy haproxy haproxy-check.cfg http://127.0.0.1:18091/ >/dev/null
-wrongca=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18092/)
-nocert=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18093/)
+wrongca=$(curl -m 5 -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18092/)
+nocert=$(curl -m 5 -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18093/)
 stop_proxy
 if [ "${wrongca:0:1}" != 5 ] || [ "${nocert:0:1}" != 5 ]; then
   echo "bench: HAProxy's upstream checks are not in force (wrong CA: $wrongca, no client certificate: $nocert)"; exit 1
