@@ -1,6 +1,6 @@
 // Command benchupstream is the upstream of scripts/bench.sh: HTTPS servers
-// that require and verify a client certificate (mTLS), answer every request
-// with "ok", and count the TLS connections they accept, so that the
+// that require and verify a client certificate (mTLS), answer /1m with 1 MiB
+// and every other path with 100 bytes, and count the TLS connections they accept, so that the
 // benchmark can say how many upstream connections and full or resumed
 // handshakes each proxy caused. The counts are served as plain text on a
 // separate plain-HTTP control address ("conns N full N resumed N").
@@ -13,10 +13,13 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 )
 
@@ -75,16 +78,24 @@ func main() {
 			return nil
 		},
 	}
+	small := []byte(strings.Repeat("0123456789", 9) + "012345678\n")
+	big := []byte(strings.Repeat(strings.Repeat("x", 1023)+"\n", 1024))
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := small
+		if r.URL.Path == "/1m" {
+			body = big
+		}
 		w.Header().Set("Content-Type", "text/plain")
-		w.Write([]byte("ok"))
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
 	})
 	for _, addr := range flag.Args() {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			log.Fatal(err)
 		}
-		srv := &http.Server{Handler: ok}
+		// Proxies closing idle connections mid-handshake are no news.
+		srv := &http.Server{Handler: ok, ErrorLog: log.New(io.Discard, "", 0)}
 		go func() { log.Fatal(srv.Serve(tls.NewListener(countingListener{ln, &c.conns}, cfg))) }()
 	}
 	ctl := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
