@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
+	"gatehouse/internal/testproc"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -60,15 +60,7 @@ func testResolve(ctx context.Context, host string) ([]netip.Addr, error) {
 }
 
 // freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { return testproc.FreePort(t) }
 
 // start writes conf (with DIR replaced by a temporary directory) and runs
 // gatehouse on it until the test ends.

@@ -170,15 +170,7 @@ func TestNginxDifferential(t *testing.T) {
 	t.Logf("first status per case:\n%s", report.String())
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skip("no loopback:", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 // startNginx starts nginx on dir/nginx.conf and waits for port.
 func startNginx(t *testing.T, dir string, port int) {

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"gatehouse/internal/testproc"
 	"io"
 	"net"
 	"strings"
@@ -11,15 +12,7 @@ import (
 	"time"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 // generation builds a Runtime whose servers answer "text" on each port.
 func generation(t *testing.T, dir, text string, ports ...int) *Runtime {

@@ -2,8 +2,9 @@
 // gatehouse with (Debian's nginx) so that none of their processes
 // outlives the test: each runs in a process group of its own, which is
 // killed and reaped as a whole when the test ends, and the test fails
-// loudly if any process of the group is still there. It is imported by
-// test files only.
+// loudly if any process of the group is still there. FreePort gives such
+// a program a port no other test can take first. It is imported by test
+// files only.
 package testproc
 
 import (

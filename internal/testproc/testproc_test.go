@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,5 +98,20 @@ func TestAdopt(t *testing.T) {
 	})
 	if pgid == 0 || alive(pgid) {
 		t.Errorf("adopted group %d still has processes", pgid)
+	}
+}
+
+func TestFreePortBelowEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	for range 20 {
+		p := FreePort(t)
+		if low > 11000 && (p < 10000 || p >= low) {
+			t.Fatalf("port %d outside [10000, %d)", p, low)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			t.Fatalf("port %d is not free: %v", p, err)
+		}
+		ln.Close()
 	}
 }

@@ -57,15 +57,7 @@ type nginxServer struct {
 	port  int
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 func writePEM(t *testing.T, path, typ string, blocks ...[]byte) {
 	t.Helper()

@@ -79,14 +79,7 @@ func startNginx(t *testing.T, conf string) (dir string, client *http.Client, fin
 }
 
 // freePort finds a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 // tcpFrontFrom returns a client that connects to the TCP front, PORT in
 // the configuration, from the loopback address src.
