@@ -91,6 +91,7 @@ type conf struct {
 	PSSLCiphers      opt[string]
 	PSSLSessionReuse opt[bool]
 	PSSLCRL          opt[string]
+	PSSLPasswordFile opt[string]
 
 	// ssl (server side), http/server
 	SSLCerts          opt[[]posStr]
@@ -109,6 +110,8 @@ type conf struct {
 	SSLDHParam        opt[string]
 	SSLReject         opt[bool]
 	SSLBufferSize     opt[int64]
+	SSLPasswordFile   opt[string]
+	SSLTicketKeys     opt[[]posStr]
 }
 
 // posStr is a string argument with the position of its directive.

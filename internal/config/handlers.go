@@ -429,13 +429,6 @@ func hNotSupported(c *compiler, f *frame, d *nginxconf.Directive) error {
 	return dirErr(d, "is not supported by gatehouse: OpenSSL configuration commands have no equivalent")
 }
 
-// hPasswordFile refuses ssl_password_file and proxy_ssl_password_file:
-// keys are read unencrypted only, and a password file that nothing uses
-// would be accepted and ignored.
-func hPasswordFile(c *compiler, f *frame, d *nginxconf.Directive) error {
-	return dirErr(d, "is not supported by gatehouse yet: encrypted private keys are planned; decrypt the key (openssl pkey -in KEY -out KEY.plain)")
-}
-
 func hSSLCert(name string) handler {
 	return func(c *compiler, f *frame, d *nginxconf.Directive) error {
 		o := confField[[]posStr](f, name)

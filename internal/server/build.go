@@ -752,12 +752,25 @@ func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
 	case config.VerifyClientOptionalNoCA:
 		ts.VerifyClient = tlsterm.VerifyOptionalNoCA
 	}
+	if c.PasswordFile != "" {
+		// nginx reads the password file when it parses the directive.
+		if _, err := b.store.Passwords(c.PasswordFile); err != nil {
+			return ts, posErr(c.PasswordFilePos, err)
+		}
+	}
 	for _, ck := range c.Certificates {
-		pair, err := b.store.KeyPair(ck.Certificate, ck.Key)
+		pair, err := b.store.KeyPairPasswords(ck.Certificate, ck.Key, c.PasswordFile)
 		if err != nil {
 			return ts, err
 		}
 		ts.Certificates = append(ts.Certificates, *pair)
+	}
+	for _, k := range c.SessionTicketKeys {
+		key, err := b.store.TicketKey(k.Path)
+		if err != nil {
+			return ts, posErr(k.Pos, err)
+		}
+		ts.SessionTicketKeys = append(ts.SessionTicketKeys, key)
 	}
 	minV, maxV, _, ok := protocolSet(c.Protocols).Range()
 	if !ok {

@@ -74,6 +74,7 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 		Ciphers:            ps.Ciphers,
 		SessionReuse:       ps.SessionReuse,
 		CRL:                ps.CRL,
+		PasswordFile:       ps.PasswordFile,
 		Rules:              certs.SecureNames,
 		Now:                b.deps.Now,
 	}
@@ -96,6 +97,11 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 		}
 		if !t.IsConstant() {
 			nameTmpl = t
+		}
+	}
+	if ps.PasswordFile != "" {
+		if _, err := b.store.Passwords(ps.PasswordFile); err != nil {
+			return nil, posErr(ps.PasswordFilePos, err)
 		}
 	}
 	u, err := certs.NewUpstream(o, b.store)
