@@ -72,6 +72,8 @@ type Runtime struct {
 	active  int
 	retired bool
 	drained chan struct{} // closed when no connection is left after retiring
+	// certs are the certificates presented, for expiry warnings.
+	certs []servedCert
 }
 
 // socket is one listening address:port of a generation.
@@ -186,6 +188,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		rt.Close()
 		return nil, err
 	}
+	rt.WarnExpiring(deps.Log, deps.Now())
 	return rt, nil
 }
 
@@ -764,6 +767,7 @@ func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
 			return ts, err
 		}
 		ts.Certificates = append(ts.Certificates, *pair)
+		b.noteCert(ck.Certificate, pair.Leaf, "ssl_certificate", ck.Pos)
 	}
 	for _, k := range c.SessionTicketKeys {
 		key, err := b.store.TicketKey(k.Path)

@@ -108,6 +108,11 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 	if err != nil {
 		return nil, err
 	}
+	if ps.Certificate != "" {
+		if pair, err := b.store.KeyPairPasswords(ps.Certificate, ps.CertificateKey, ps.PasswordFile); err == nil {
+			b.noteCert(ps.Certificate, pair.Leaf, "proxy_ssl_certificate", ps.CertificatePos)
+		}
+	}
 	c := &tlsClient{u: u, scope: fmt.Sprintf("tls%d", len(b.tlsCtx)+1), name: nameTmpl}
 	b.tlsCtx[key] = c
 	return c, nil
