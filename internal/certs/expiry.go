@@ -27,10 +27,13 @@ func ExpiryWarning(path string, c *x509.Certificate, now time.Time) (string, boo
 	if left < 0 {
 		return fmt.Sprintf(`certificate "%s" (subject "%s") expired on %s`, path, subject, on), true
 	}
-	days := int(left / (24 * time.Hour))
-	unit := "days"
-	if days == 1 {
-		unit = "day"
+	in := "less than a day"
+	switch days := int(left / (24 * time.Hour)); days {
+	case 0:
+	case 1:
+		in = "1 day"
+	default:
+		in = fmt.Sprintf("%d days", days)
 	}
-	return fmt.Sprintf(`certificate "%s" (subject "%s") expires in %d %s, on %s`, path, subject, days, unit, on), true
+	return fmt.Sprintf(`certificate "%s" (subject "%s") expires in %s, on %s`, path, subject, in, on), true
 }

@@ -19,12 +19,11 @@ type Store struct {
 
 	mu    sync.Mutex
 	certs map[string]certsEntry
-	keys  map[[2]string]keyEntry
+	keys  map[[2]string]keyEntry // by key file and password file ("" for none)
 	cas   map[string]certsEntry
 	crls  map[string]crlEntry
 	pairs map[[3]string]pairEntry
 	pwds  map[string]passwordsEntry
-	// keys is keyed by key file and password file ("" for none).
 }
 
 type passwordsEntry struct {
