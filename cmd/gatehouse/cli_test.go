@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/internal/testpki"
 )
@@ -35,8 +36,10 @@ func seedTree(t *testing.T) (dir, conf string) {
 		t.Fatal(err)
 	}
 	ca := testpki.NewCA(t)
-	server := ca.Leaf(testpki.WithDNS("backend.example.com", "backend1.example.com", "backend2.example.com"))
-	client := ca.Leaf(testpki.WithCN("www.example.com"), testpki.WithUsage(testpki.UsageClient))
+	// A year of validity: certificates closer to expiry are warned about.
+	year := testpki.WithValidity(time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour))
+	server := ca.Leaf(testpki.WithDNS("backend.example.com", "backend1.example.com", "backend2.example.com"), year)
+	client := ca.Leaf(testpki.WithCN("www.example.com"), testpki.WithUsage(testpki.UsageClient), year)
 	files := map[string][]byte{
 		"etc/nginx/client.pem":          client.ChainPEM(),
 		"etc/nginx/client.key":          client.KeyPEM(),

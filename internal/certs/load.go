@@ -20,6 +20,11 @@ var errNoStartLine = errors.New("no PEM block of the expected type")
 
 // bioError formats the OpenSSL error queue nginx prints when fopen fails.
 func bioError(path string, err error) string {
+	return "BIO_new_file() failed (SSL: " + bioQueue(path, err) + ")"
+}
+
+// bioQueue is OpenSSL's error queue after a failed fopen of path.
+func bioQueue(path string, err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		text := errno.Error()
@@ -27,11 +32,11 @@ func bioError(path string, err error) string {
 			text = strings.ToUpper(text[:1]) + text[1:]
 		}
 		if errno == syscall.ENOENT {
-			return fmt.Sprintf("BIO_new_file() failed (SSL: error:80000002:system library::%s:calling fopen(%s, r) error:10000080:BIO routines::no such file)", text, path)
+			return fmt.Sprintf("error:80000002:system library::%s:calling fopen(%s, r) error:10000080:BIO routines::no such file", text, path)
 		}
-		return fmt.Sprintf("BIO_new_file() failed (SSL: error:%08X:system library::%s:calling fopen(%s, r) error:10080002:BIO routines::system lib)", 0x80000000|uint32(errno), text, path)
+		return fmt.Sprintf("error:%08X:system library::%s:calling fopen(%s, r) error:10080002:BIO routines::system lib", 0x80000000|uint32(errno), text, path)
 	}
-	return fmt.Sprintf("BIO_new_file() failed (SSL: error:80000002:system library::%s:calling fopen(%s, r))", err, path)
+	return fmt.Sprintf("error:80000002:system library::%s:calling fopen(%s, r)", err, path)
 }
 
 const (
@@ -45,15 +50,22 @@ func loadErr(kind LoadKind, path, msg string, cause error) *LoadError {
 
 // readErr wraps a failure to read path in nginx's words for kind.
 func readErr(kind LoadKind, path string, err error) *LoadError {
+	if kind == LoadCRL {
+		return crlErr(path, bioQueue(path, err)+" error:05880002:x509 certificate routines::system lib", err)
+	}
 	return loadErr(kind, path, prefix(kind, path)+bioError(path, err), err)
+}
+
+// crlErr is ngx_ssl_crl's failure: X509_LOOKUP_load_file and OpenSSL's
+// error queue, without a "cannot load" prefix.
+func crlErr(path, queue string, cause error) *LoadError {
+	return loadErr(LoadCRL, path, `X509_LOOKUP_load_file("`+path+`") failed (SSL: `+queue+`)`, cause)
 }
 
 func prefix(kind LoadKind, path string) string {
 	switch kind {
 	case LoadKey:
 		return `cannot load certificate key "` + path + `": `
-	case LoadCRL:
-		return `cannot load CRL "` + path + `": `
 	}
 	return `cannot load certificate "` + path + `": `
 }
@@ -137,9 +149,16 @@ func firstDER(b []byte) []byte {
 }
 
 // ParseKey parses the first private key in a PEM file, as
-// PEM_read_bio_PrivateKey does (PKCS#8, PKCS#1 RSA or SEC 1 EC). Encrypted
-// keys are not supported.
+// PEM_read_bio_PrivateKey does (PKCS#8, PKCS#1 RSA or SEC 1 EC). An
+// encrypted key fails as in nginx without ssl_password_file.
 func ParseKey(path string, data []byte) (crypto.Signer, error) {
+	return ParseKeyPasswords(path, data, nil)
+}
+
+// ParseKeyPasswords is ParseKey for a key that may be encrypted: each of
+// passwords (from ParsePasswords) is tried in order, as nginx tries the
+// lines of ssl_password_file. nil passwords means no password file.
+func ParseKeyPasswords(path string, data []byte, passwords [][]byte) (crypto.Signer, error) {
 	rest := data
 	for {
 		var block *pem.Block
@@ -151,7 +170,7 @@ func ParseKey(path string, data []byte) (crypto.Signer, error) {
 			continue
 		}
 		if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-			return nil, loadErr(LoadKey, path, prefix(LoadKey, path)+"PEM_read_bio_PrivateKey() failed (SSL: error:0480006D:PEM routines::problems getting password)", errors.New("encrypted private keys are not supported"))
+			return decryptKey(path, block, passwords)
 		}
 		key, err := parseKeyDER(block.Type, block.Bytes)
 		if err != nil {
@@ -212,9 +231,18 @@ func KeyPair(certPath string, chain []*x509.Certificate, keyPath string, key cry
 // errKeyMismatch is the cause of a LoadKeyMismatch error.
 var errKeyMismatch = errors.New("private key does not match the certificate")
 
-// ParseCRLs parses a PEM file of CRLs (ssl_crl, proxy_ssl_crl).
+// errNoCRL is the cause when a CRL file holds neither a CRL nor a
+// certificate.
+var errNoCRL = errors.New("no certificate or CRL found")
+
+// ParseCRLs parses a PEM file of CRLs (ssl_crl, proxy_ssl_crl) as
+// ngx_ssl_crl's X509_LOOKUP_load_file does: the file must hold at least one
+// CRL or certificate (so an empty file fails, as in nginx). Certificates
+// in it are checked and then ignored; OpenSSL would add them to the trust
+// store, which gatehouse does not do.
 func ParseCRLs(path string, data []byte) ([]*x509.RevocationList, error) {
 	var out []*x509.RevocationList
+	found := 0
 	rest := data
 	for {
 		var block *pem.Block
@@ -222,17 +250,29 @@ func ParseCRLs(path string, data []byte) ([]*x509.RevocationList, error) {
 		if block == nil {
 			break
 		}
-		if block.Type != "X509 CRL" {
+		var err error
+		switch {
+		case block.Type == "X509 CRL":
+			var crl *x509.RevocationList
+			if crl, err = x509.ParseRevocationList(block.Bytes); err == nil {
+				out = append(out, crl)
+			}
+		case isCertBlock(block.Type, true):
+			der := block.Bytes
+			if block.Type == "TRUSTED CERTIFICATE" {
+				der = firstDER(der)
+			}
+			_, err = x509.ParseCertificate(der)
+		default:
 			continue
 		}
-		crl, err := x509.ParseRevocationList(block.Bytes)
 		if err != nil {
-			return nil, loadErr(LoadCRL, path, prefix(LoadCRL, path)+"PEM_read_bio_X509_CRL() failed (SSL: "+pemASN1Lib+")", err)
+			return nil, crlErr(path, pemASN1Lib+" error:05880009:x509 certificate routines::PEM lib", err)
 		}
-		out = append(out, crl)
+		found++
 	}
-	if len(out) == 0 {
-		return nil, loadErr(LoadCRL, path, prefix(LoadCRL, path)+"PEM_read_bio_X509_CRL() failed (SSL: "+pemNoStartLine+":Expecting: X509 CRL)", errNoStartLine)
+	if found == 0 {
+		return nil, crlErr(path, "error:05800088:x509 certificate routines::no certificate or crl found", errNoCRL)
 	}
 	return out, nil
 }

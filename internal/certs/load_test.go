@@ -58,7 +58,11 @@ func TestLoadErrors(t *testing.T) {
 		{"unparsable CA bundle", func() error { _, err := s.Trust(garbage, ""); return err }, LoadCA,
 			`cannot load certificate "` + garbage + `": PEM_read_bio_X509_AUX() failed (SSL: error:0480006C:PEM routines::no start line:Expecting: TRUSTED CERTIFICATE)`, nil},
 		{"unparsable CRL", func() error { _, err := s.CRLs(garbage); return err }, LoadCRL,
-			`cannot load CRL "` + garbage + `": PEM_read_bio_X509_CRL() failed (SSL: error:0480006C:PEM routines::no start line:Expecting: X509 CRL)`, nil},
+			`X509_LOOKUP_load_file("` + garbage + `") failed (SSL: error:05800088:x509 certificate routines::no certificate or crl found)`, nil},
+		{"empty CRL", func() error { _, err := s.CRLs(write("empty.crl", "")); return err }, LoadCRL,
+			`X509_LOOKUP_load_file("` + filepath.Join(dir, "empty.crl") + `") failed (SSL: error:05800088:x509 certificate routines::no certificate or crl found)`, nil},
+		{"missing CRL", func() error { _, err := s.CRLs(missing); return err }, LoadCRL,
+			`X509_LOOKUP_load_file("` + missing + `") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + missing + `, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`, fs.ErrNotExist},
 		{"unreadable", func() error {
 			p := write("unreadable.crt", "x")
 			_ = os.Chmod(p, 0)

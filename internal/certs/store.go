@@ -19,10 +19,16 @@ type Store struct {
 
 	mu    sync.Mutex
 	certs map[string]certsEntry
-	keys  map[string]keyEntry
+	keys  map[[2]string]keyEntry // by key file and password file ("" for none)
 	cas   map[string]certsEntry
 	crls  map[string]crlEntry
-	pairs map[[2]string]pairEntry
+	pairs map[[3]string]pairEntry
+	pwds  map[string]passwordsEntry
+}
+
+type passwordsEntry struct {
+	pw  [][]byte
+	err error
 }
 
 type certsEntry struct {
@@ -54,10 +60,11 @@ func NewStore(readFile func(string) ([]byte, error)) *Store {
 	return &Store{
 		read:  readFile,
 		certs: map[string]certsEntry{},
-		keys:  map[string]keyEntry{},
+		keys:  map[[2]string]keyEntry{},
+		pwds:  map[string]passwordsEntry{},
 		cas:   map[string]certsEntry{},
 		crls:  map[string]crlEntry{},
-		pairs: map[[2]string]pairEntry{},
+		pairs: map[[3]string]pairEntry{},
 	}
 }
 
@@ -97,22 +104,66 @@ func (s *Store) certsLocked(path string) ([]*x509.Certificate, error) {
 func (s *Store) Key(path string) (crypto.Signer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.keyLocked(path)
+	return s.keyLocked(path, "")
 }
 
-func (s *Store) keyLocked(path string) (crypto.Signer, error) {
-	if e, ok := s.keys[path]; ok {
+// Passwords returns the passwords of a password file (ssl_password_file,
+// proxy_ssl_password_file), as ParsePasswords splits them. A failure is a
+// *FileError.
+func (s *Store) Passwords(path string) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.passwordsLocked(path)
+}
+
+func (s *Store) passwordsLocked(path string) ([][]byte, error) {
+	if e, ok := s.pwds[path]; ok {
+		return e.pw, e.err
+	}
+	var e passwordsEntry
+	data, err := s.read(path)
+	if err != nil {
+		e.err = openErr(path, err)
+	} else {
+		e.pw, e.err = ParsePasswords(path, data)
+	}
+	s.pwds[path] = e
+	return e.pw, e.err
+}
+
+// keyLocked loads the key in path, decrypting it with the passwords of
+// pwFile ("" for no password file) if it is encrypted.
+func (s *Store) keyLocked(path, pwFile string) (crypto.Signer, error) {
+	k := [2]string{path, pwFile}
+	if e, ok := s.keys[k]; ok {
 		return e.key, e.err
 	}
 	var e keyEntry
+	var pw [][]byte
+	if pwFile != "" {
+		pw, e.err = s.passwordsLocked(pwFile)
+	}
+	if e.err == nil {
+		data, err := s.readFile(path)
+		if err != nil {
+			e.err = readErr(LoadKey, path, err)
+		} else {
+			e.key, e.err = ParseKeyPasswords(path, data, pw)
+		}
+	}
+	s.keys[k] = e
+	return e.key, e.err
+}
+
+// TicketKey returns the crypto/tls session ticket key made from an
+// ssl_session_ticket_key file (see ParseTicketKey). A failure is a
+// *FileError.
+func (s *Store) TicketKey(path string) (TicketKey, error) {
 	data, err := s.readFile(path)
 	if err != nil {
-		e.err = readErr(LoadKey, path, err)
-	} else {
-		e.key, e.err = ParseKey(path, data)
+		return TicketKey{}, openErr(path, err)
 	}
-	s.keys[path] = e
-	return e.key, e.err
+	return ParseTicketKey(path, data)
 }
 
 // KeyPair returns the certificate in certPath with the key in keyPath, as
@@ -120,9 +171,17 @@ func (s *Store) keyLocked(path string) (crypto.Signer, error) {
 // proxy_ssl_certificate_key load them. The same pair yields the same
 // *tls.Certificate for the life of the Store.
 func (s *Store) KeyPair(certPath, keyPath string) (*tls.Certificate, error) {
+	return s.KeyPairPasswords(certPath, keyPath, "")
+}
+
+// KeyPairPasswords is KeyPair with a password file for an encrypted key
+// ("" for none): its passwords are tried in order, as nginx tries the
+// lines of ssl_password_file. A failure to read the password file is a
+// *FileError (nginx reports it at the directive), any other a *LoadError.
+func (s *Store) KeyPairPasswords(certPath, keyPath, passwordFile string) (*tls.Certificate, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := [2]string{certPath, keyPath}
+	k := [3]string{certPath, keyPath, passwordFile}
 	if e, ok := s.pairs[k]; ok {
 		return e.cert, e.err
 	}
@@ -130,7 +189,7 @@ func (s *Store) KeyPair(certPath, keyPath string) (*tls.Certificate, error) {
 	chain, err := s.certsLocked(certPath)
 	if err != nil {
 		e.err = err
-	} else if key, err := s.keyLocked(keyPath); err != nil {
+	} else if key, err := s.keyLocked(keyPath, passwordFile); err != nil {
 		e.err = err
 	} else {
 		e.cert, e.err = KeyPair(certPath, chain, keyPath, key)

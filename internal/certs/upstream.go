@@ -35,6 +35,9 @@ type UpstreamOptions struct {
 	// Certificate and CertificateKey are proxy_ssl_certificate and
 	// proxy_ssl_certificate_key: the client certificate presented.
 	Certificate, CertificateKey string
+	// PasswordFile is proxy_ssl_password_file ("" for none): the
+	// passwords tried on an encrypted CertificateKey.
+	PasswordFile string
 	// Protocols is proxy_ssl_protocols; zero means DefaultProtocols.
 	Protocols ProtocolSet
 	// Ciphers is proxy_ssl_ciphers; empty means crypto/tls's defaults.
@@ -145,7 +148,7 @@ func NewUpstream(o UpstreamOptions, store *Store) (*Upstream, error) {
 		cfg.CipherSuites = cl.IDs
 	}
 	if o.Certificate != "" {
-		pair, err := store.KeyPair(o.Certificate, o.CertificateKey)
+		pair, err := store.KeyPairPasswords(o.Certificate, o.CertificateKey, o.PasswordFile)
 		if err != nil {
 			return nil, err
 		}

@@ -91,6 +91,7 @@ type conf struct {
 	PSSLCiphers      opt[string]
 	PSSLSessionReuse opt[bool]
 	PSSLCRL          opt[string]
+	PSSLPasswordFile opt[string]
 
 	// ssl (server side), http/server
 	SSLCerts          opt[[]posStr]
@@ -120,6 +121,8 @@ type conf struct {
 	VariablesHashBucket    opt[int]
 	ProxyHeadersHashMax    opt[int]
 	ProxyHeadersHashBucket opt[int]
+	SSLPasswordFile        opt[string]
+	SSLTicketKeys          opt[[]posStr]
 }
 
 // posStr is a string argument with the position of its directive.

@@ -447,6 +447,11 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 		DHParam:             c.fullPath(cf.SSLDHParam.V, true),
 		RejectHandshake:     cf.SSLReject.V,
 		BufferSize:          cf.SSLBufferSize.or(16384),
+		PasswordFile:        c.fullPath(cf.SSLPasswordFile.V, true),
+		PasswordFilePos:     cf.SSLPasswordFile.Pos,
+	}
+	for _, k := range cf.SSLTicketKeys.V {
+		s.SessionTicketKeys = append(s.SessionTicketKeys, FilePos{Path: c.fullPath(k.S, true), Pos: k.Pos})
 	}
 	for i, ck := range cf.SSLCerts.V {
 		kp := CertKey{Certificate: c.fullPath(ck.S, true), Pos: ck.Pos}
@@ -552,6 +557,8 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		CiphersPos:            cf.PSSLCiphers.Pos,
 		SessionReuse:          cf.PSSLSessionReuse.or(true),
 		CRL:                   c.fullPath(cf.PSSLCRL.V, true),
+		PasswordFile:          c.fullPath(cf.PSSLPasswordFile.V, true),
+		PasswordFilePos:       cf.PSSLPasswordFile.Pos,
 		DefaultPos:            l.pos,
 	}
 	ka := cf.KeepaliveTimeout.or([2]time.Duration{75 * time.Second, 0})

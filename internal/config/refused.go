@@ -94,12 +94,10 @@ var (
 	whyCache       = reason{false, "gatehouse does not cache responses; put a cache behind or in front of it"}
 	whyTempFile    = reason{false, "responses are never written to temporary files; remove it"}
 	whyCertCache   = reason{false, "certificates are read once when the configuration loads; remove it"}
-	whyTicketKey   = reason{false, "session ticket keys are made and rotated in memory; remove it"}
 	whyOcsp        = reason{false, "OCSP checks of client certificates are not implemented; use \"ssl_crl\""}
 	whyStapling    = reason{false, "OCSP stapling is not implemented; remove it"}
 	whyEarlyData   = reason{false, "TLS 1.3 early data is never accepted; remove it"}
 	whySslConf     = reason{false, "OpenSSL configuration commands have no equivalent"}
-	whyPassword    = reason{true, "encrypted private keys are planned; decrypt the key (openssl pkey -in KEY -out KEY.plain)"}
 	whyRewriteRule = reason{true, "the rewrite module is planned; use \"return\" for redirects"}
 	whyRewrite     = reason{true, "the rewrite module is planned"}
 	whyMap         = reason{true, "the map module is planned"}
@@ -226,7 +224,6 @@ func refusals() []refusal {
 		{"proxy_temp_file_write_size", ctxHSL, args1, false, whyTempFile},
 		{"proxy_ignore_headers", ctxHSL, args1More, false, whyNotImpl},
 		{"proxy_ssl_certificate_cache", ctxHSL, args123, false, whyCertCache},
-		{"proxy_ssl_password_file", ctxHSL, args1, false, whyPassword},
 		{"proxy_ssl_conf_command", ctxHSL, args2, false, whySslConf},
 		// rewrite
 		{"rewrite", ctxServer | ctxLocation | ctxIf, args23, false, whyRewriteRule},
@@ -268,7 +265,6 @@ func refusals() []refusal {
 		{"open_log_file_cache", ctxHSL, args1234, false, whyLogCache},
 		// ssl
 		{"ssl_certificate_cache", ctxHS, args123, false, whyCertCache},
-		{"ssl_session_ticket_key", ctxHS, args1, false, whyTicketKey},
 		{"ssl_ocsp", ctxHS, argsFlag, false, whyOcsp},
 		{"ssl_ocsp_responder", ctxHS, args1, false, whyOcsp},
 		{"ssl_ocsp_cache", ctxHS, args1, false, whyOcsp},
@@ -277,7 +273,6 @@ func refusals() []refusal {
 		{"ssl_stapling_responder", ctxHS, args1, false, whyStapling},
 		{"ssl_stapling_verify", ctxHS, argsFlag, false, whyStapling},
 		{"ssl_early_data", ctxHS, argsFlag, false, whyEarlyData},
-		{"ssl_password_file", ctxHS, args1, false, whyPassword},
 		{"ssl_conf_command", ctxHS, args2, false, whySslConf},
 		// userid
 		{"userid", ctxHSL, args1, false, whyUserid},

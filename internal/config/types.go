@@ -279,6 +279,12 @@ type CertKey struct {
 	KeyPos      nginxconf.Pos
 }
 
+// FilePos is a file named by a directive, with the directive's position.
+type FilePos struct {
+	Path string
+	Pos  nginxconf.Pos
+}
+
 // ServerSSL is the server-side TLS configuration (ssl_* in http, server).
 type ServerSSL struct {
 	Certificates []CertKey
@@ -290,17 +296,25 @@ type ServerSSL struct {
 	PreferServerCiphers bool
 	SessionTimeout      time.Duration
 	SessionTickets      bool
-	VerifyClient        tlsterm.VerifyMode
-	VerifyClientPos     nginxconf.Pos
-	VerifyDepth         int
-	ClientCertificate   string
-	TrustedCertificate  string
-	CRL                 string
-	ECDHCurve           string // "auto" or a colon-separated list
-	ECDHCurvePos        nginxconf.Pos
-	DHParam             string // accepted, no effect
-	RejectHandshake     bool
-	BufferSize          int64
+	// SessionTicketKeys are the ssl_session_ticket_key files in order (the
+	// first encrypts new tickets, all decrypt); empty means keys made at
+	// start.
+	SessionTicketKeys []FilePos
+	// PasswordFile is ssl_password_file ("" when unset): the passwords
+	// tried in turn on encrypted ssl_certificate_key files.
+	PasswordFile       string
+	PasswordFilePos    nginxconf.Pos
+	VerifyClient       tlsterm.VerifyMode
+	VerifyClientPos    nginxconf.Pos
+	VerifyDepth        int
+	ClientCertificate  string
+	TrustedCertificate string
+	CRL                string
+	ECDHCurve          string // "auto" or a colon-separated list
+	ECDHCurvePos       nginxconf.Pos
+	DHParam            string // accepted, no effect
+	RejectHandshake    bool
+	BufferSize         int64
 }
 
 // Location is one location block with fully merged settings.
@@ -537,6 +551,10 @@ type ProxySSL struct {
 	CiphersPos   nginxconf.Pos
 	SessionReuse bool
 	CRL          string
+	// PasswordFile is proxy_ssl_password_file ("" when unset), for an
+	// encrypted proxy_ssl_certificate_key.
+	PasswordFile    string
+	PasswordFilePos nginxconf.Pos
 	// DefaultPos is the location's own position, named in messages about a
 	// defaulted setting.
 	DefaultPos nginxconf.Pos

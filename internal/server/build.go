@@ -73,6 +73,8 @@ type Runtime struct {
 	active  int
 	retired bool
 	drained chan struct{} // closed when no connection is left after retiring
+	// certs are the certificates presented, for expiry warnings.
+	certs []servedCert
 }
 
 // socket is one listening address:port of a generation.
@@ -196,6 +198,7 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 		rt.Close()
 		return nil, err
 	}
+	rt.WarnExpiring(deps.Log, deps.Now())
 	return rt, nil
 }
 
@@ -772,12 +775,26 @@ func (b *builder) serverTLS(s *config.Server) (tlsterm.Server, error) {
 		VerifyClient:        c.VerifyClient,
 		RejectHandshake:     c.RejectHandshake,
 	}
+	if c.PasswordFile != "" {
+		// nginx reads the password file when it parses the directive.
+		if _, err := b.store.Passwords(c.PasswordFile); err != nil {
+			return ts, posErr(c.PasswordFilePos, err)
+		}
+	}
 	for _, ck := range c.Certificates {
-		pair, err := b.store.KeyPair(ck.Certificate, ck.Key)
+		pair, err := b.store.KeyPairPasswords(ck.Certificate, ck.Key, c.PasswordFile)
 		if err != nil {
 			return ts, err
 		}
 		ts.Certificates = append(ts.Certificates, *pair)
+		b.noteCert(ck.Certificate, pair.Leaf, "ssl_certificate", ck.Pos)
+	}
+	for _, k := range c.SessionTicketKeys {
+		key, err := b.store.TicketKey(k.Path)
+		if err != nil {
+			return ts, posErr(k.Pos, err)
+		}
+		ts.SessionTicketKeys = append(ts.SessionTicketKeys, key)
 	}
 	minV, maxV, _, ok := c.Protocols.Range()
 	if !ok {

@@ -96,7 +96,7 @@ func TestBuildFailures(t *testing.T) {
 		{"client CA file not PEM", srv(pair + "\n        ssl_client_certificate " + notPEM + "; ssl_verify_client on;"),
 			`^cannot load certificate "` + regexp.QuoteMeta(notPEM) + `": .*$`},
 		{"missing CRL", srv(pair + "\n        ssl_client_certificate " + cert + "; ssl_verify_client on; ssl_crl " + missing + ";"),
-			`^cannot load CRL "` + regexp.QuoteMeta(missing) + `": BIO_new_file\(\) failed .*$`},
+			`^X509_LOOKUP_load_file\("` + regexp.QuoteMeta(missing) + `"\) failed .*$`},
 		{"no protocol gatehouse supports", srv(pair + "\n        ssl_protocols SSLv3;"),
 			`^no TLS protocol version gatehouse supports is enabled in "ssl_protocols" in ` + regexp.QuoteMeta(filepath.Join(dir, "test.conf")) + `:5$`},
 		{"access log in a missing directory", "http {\n    access_log " + dir + "/nodir/access.log;\n    server { listen 127.0.0.1:8080; }\n}\n",

@@ -45,9 +45,13 @@ const sweepEvery = 5 * time.Second
 
 // sweep closes expired idle upstream connections of the current
 // generation until Shutdown.
+// It also repeats the certificate expiry warnings once a day (by the
+// generation's clock; Build gave them when the generation was made).
 func (s *Server) sweep() {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
+	var warned *Runtime
+	var lastWarn time.Time
 	for {
 		select {
 		case <-s.done:
@@ -56,6 +60,13 @@ func (s *Server) sweep() {
 			if rt := s.rt.Load(); rt != nil {
 				for _, g := range rt.groups {
 					g.Pool().Sweep()
+				}
+				now := rt.env.Now()
+				if rt != warned {
+					warned, lastWarn = rt, now
+				} else if now.Sub(lastWarn) >= expiryCheckEvery {
+					lastWarn = now
+					rt.WarnExpiring(s.log, now)
 				}
 			}
 		}

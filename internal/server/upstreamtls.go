@@ -75,6 +75,7 @@ func UpstreamTLSOptions(cfg *config.Config, l *config.Location, pp *config.Proxy
 		Ciphers:            ps.Ciphers,
 		SessionReuse:       ps.SessionReuse,
 		CRL:                ps.CRL,
+		PasswordFile:       ps.PasswordFile,
 		Rules:              certs.SecureNames,
 		Now:                now,
 	}
@@ -109,9 +110,19 @@ func (b *builder) upstreamTLS(l *config.Location, pp *config.ProxyPass) (*tlsCli
 			nameTmpl = t
 		}
 	}
+	if ps.PasswordFile != "" {
+		if _, err := b.store.Passwords(ps.PasswordFile); err != nil {
+			return nil, posErr(ps.PasswordFilePos, err)
+		}
+	}
 	u, err := certs.NewUpstream(o, b.store)
 	if err != nil {
 		return nil, err
+	}
+	if ps.Certificate != "" {
+		if pair, err := b.store.KeyPairPasswords(ps.Certificate, ps.CertificateKey, ps.PasswordFile); err == nil {
+			b.noteCert(ps.Certificate, pair.Leaf, "proxy_ssl_certificate", ps.CertificatePos)
+		}
 	}
 	c := &tlsClient{u: u, scope: fmt.Sprintf("tls%d", len(b.tlsCtx)+1), name: nameTmpl}
 	b.tlsCtx[key] = c

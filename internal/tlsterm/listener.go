@@ -72,6 +72,10 @@ type Server struct {
 	SessionTimeout time.Duration
 	// SessionTicketsOff is "ssl_session_tickets off".
 	SessionTicketsOff bool
+	// SessionTicketKeys are the ssl_session_ticket_key keys: the first
+	// encrypts new tickets, all decrypt. Empty means keys crypto/tls
+	// makes and rotates itself, valid in this Listener only.
+	SessionTicketKeys [][32]byte
 
 	// VerifyClient, VerifyDepth, ClientCAs (ssl_client_certificate: used
 	// for verification and advertised to clients), TrustedCAs
@@ -258,10 +262,15 @@ func (l *Listener) serverConfig(s, def *Server, rnd io.Reader, timeout time.Dura
 			cfg.ClientCAs = pool
 		}
 	}
+	if len(s.SessionTicketKeys) > 0 {
+		cfg.SetSessionTicketKeys(s.SessionTicketKeys)
+	}
 	if !s.SessionTicketsOff {
-		// Tickets are sealed with this config's own ticket keys, which
-		// crypto/tls creates and rotates; a ticket from another server
-		// block (or an older configuration) does not decrypt here.
+		// Tickets are sealed with this config's ticket keys: the
+		// ssl_session_ticket_key ones, shared by every listener (and
+		// every instance) that reads the same files, or else keys
+		// crypto/tls creates and rotates, so that a ticket from another
+		// server block (or an older configuration) does not decrypt here.
 		cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
 			created := l.now().Unix()
 			if cs.DidResume && cs.Version <= tls.VersionTLS12 {
