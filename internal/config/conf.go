@@ -120,6 +120,8 @@ type conf struct {
 	VariablesHashBucket    opt[int]
 	ProxyHeadersHashMax    opt[int]
 	ProxyHeadersHashBucket opt[int]
+	MapHashMax             opt[int]
+	MapHashBucket          opt[int]
 }
 
 // posStr is a string argument with the position of its directive.
