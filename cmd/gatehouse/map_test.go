@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,4 +111,92 @@ func mapAnswer(resp string) string {
 		}
 	}
 	return strconv.Itoa(statusOf(resp)) + " conn=" + conn + " " + body
+}
+
+// TestMapProxyNginx is the WebSocket idiom: proxy_set_header Connection
+// takes the map of $http_upgrade; the backend echoes what it received,
+// through nginx and through gatehouse.
+func TestMapProxyNginx(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "connection=%q upgrade=%q", r.Header.Get("Connection"), r.Header.Get("Upgrade"))
+	}))
+	defer app.Close()
+	config := func(port int) string {
+		return fmt.Sprintf(`http { access_log off;
+    map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+    server { listen 127.0.0.1:%d;
+        location / {
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_pass %s;
+        }
+    } }
+`, port, app.URL)
+	}
+	gh, ng := freePort(t), freePort(t)
+	in := start(t, "events {}\npid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log crit;\n"+config(gh))
+	startNginx(t, config(ng))
+	for _, hdr := range []string{"", "Upgrade: websocket\r\n"} {
+		raw := "GET / HTTP/1.1\r\nHost: localhost\r\n" + hdr + "Connection: close\r\n\r\n"
+		_, theirs := headerBlock(exchange(t, "127.0.0.1:"+strconv.Itoa(ng), raw))
+		_, ours := headerBlock(exchange(t, "127.0.0.1:"+strconv.Itoa(gh), raw))
+		if ours != theirs || !strings.HasPrefix(theirs, "connection=") {
+			t.Errorf("%q: gatehouse %s, nginx %s\n%s", hdr, ours, theirs, in.errorLog())
+		}
+	}
+}
+
+// TestMapAlloc: answering with map values (exact, wildcard, default with
+// a variable, a map of a map, volatile) allocates nothing per request. A
+// regex key with capture groups that matches allocates its offsets, as a
+// regex location does, so the targets avoid one ($c's "GET:1").
+func TestMapAlloc(t *testing.T) {
+	if directivesRace {
+		t.Skip("allocation counts are meaningless under -race; the test script reruns *Alloc* tests without it")
+	}
+	port := freePort(t)
+	conf := strings.ReplaceAll(mapConf, "PORT", strconv.Itoa(port))
+	conf = strings.Replace(conf, "access_log off;", "access_log off;\n    keepalive_requests 10000000;", 1)
+	start(t, "events {}\npid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log crit;\n"+conf)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 4096)
+	body := make([]byte, 512)
+	for _, target := range []string{"/p?a=foo&b=1", "/q?a=zz&b=1"} {
+		req := []byte("GET " + target + " HTTP/1.1\r\nHost: localhost\r\nX-Host: a.example.com\r\nUpgrade: websocket\r\n\r\n")
+		roundTrip := func() {
+			if _, err := c.Write(req); err != nil {
+				t.Fatal(err)
+			}
+			n := -1
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(line) <= 2 {
+					break
+				}
+				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+					n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+				}
+			}
+			if n < 0 || n > len(body) {
+				t.Fatalf("%s: response without a small Content-Length (%d)", target, n)
+			}
+			if _, err := readFull(br, body[:n]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 50 {
+			roundTrip()
+		}
+		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
+			t.Errorf("%s: %.2f allocations per request, want 0 (last body %q)", target, a, body)
+		}
+	}
 }
