@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,5 +201,44 @@ func TestMapAlloc(t *testing.T) {
 		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
 			t.Errorf("%s: %.2f allocations per request, want 0 (last body %q)", target, a, body)
 		}
+	}
+}
+
+// TestMapConfigTestNginx: -t reports what nginx -t reports for map
+// blocks that need the whole configuration (an unknown variable in a
+// result or a source) and accepts an include inside a map.
+func TestMapConfigTestNginx(t *testing.T) {
+	bin := nginxBinary(t)
+	tests := []struct{ name, maps, want string }{
+		{"include", "map $uri $x { include DIR/entries.map; default d; }", ""},
+		{"unknown-result", "map $uri $x { k $nosuch; }", `unknown "nosuch" variable`},
+		{"unknown-source", "map $nosuch $x { k v; }", `unknown "nosuch" variable`},
+		{"include-conflict", "map $uri $x { include DIR/entries.map; /A b; }", `conflicting parameter "/a" in DIR/nginx.conf:3`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+			if err := os.WriteFile(filepath.Join(dir, "entries.map"), []byte("/a a;\n~^/r(\\d) r$1;\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			conf := filepath.Join(dir, "nginx.conf")
+			src := "events {}\nhttp { access_log off;\n" + strings.ReplaceAll(tt.maps, "DIR", dir) + "\n}\n"
+			if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := exec.Command(bin, "-t", "-p", dir+"/", "-c", conf, "-e", "stderr").CombinedOutput()
+			code, _, stderr := runCLI(t, "-t", "-p", dir+"/", "-c", conf)
+			want := strings.ReplaceAll(tt.want, "DIR", dir)
+			if want == "" {
+				if code != 0 || !strings.Contains(string(out), "test is successful") {
+					t.Fatalf("gatehouse exit %d:\n%s\nnginx:\n%s", code, stderr, out)
+				}
+				return
+			}
+			if code == 0 || !strings.Contains(stderr, "[emerg] "+want+"\n") || !strings.Contains(string(out), "[emerg] ") || !strings.Contains(string(out), want+"\n") {
+				t.Fatalf("want %q\ngatehouse exit %d:\n%s\nnginx:\n%s", want, code, stderr, out)
+			}
+		})
 	}
 }

@@ -92,7 +92,7 @@ func hMap(c *compiler, f *frame, d *nginxconf.Directive) error {
 				return nginxconf.Errorf(e.Pos, "invalid hostname or wildcard \"%s\"", key)
 			}
 			// ngx_hash_add_key has lowercased the key by then.
-			return nginxconf.Errorf(e.Pos, "conflicting parameter \"%s\"", strings.ToLower(key))
+			return nginxconf.Errorf(e.Pos, "conflicting parameter \"%s\"", varmap.ASCIILower(key))
 		}
 		m.Results = append(m.Results, res)
 	}

@@ -48,7 +48,7 @@ func NewTable() *Table {
 // as ngx_hash_add_key with NGX_HASH_WILDCARD_KEY accepts it. Errors are
 // ErrConflict and ErrWildcard.
 func (t *Table) Add(key string, v int, wildcards bool) error {
-	key = strings.ToLower(key)
+	key = ASCIILower(key)
 	if !wildcards {
 		return addTo(t.exact, key, v)
 	}
@@ -78,6 +78,18 @@ func (t *Table) Add(key string, v int, wildcards bool) error {
 		return ErrWildcard
 	}
 	return addTo(t.exact, key, v)
+}
+
+// ASCIILower lowercases A-Z only, as ngx_tolower does: other bytes,
+// invalid UTF-8 included, are kept.
+func ASCIILower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func addTo(m map[string]int, key string, v int) error {
