@@ -143,6 +143,7 @@ type mainRaw struct {
 	servers   []*srvRaw
 	upstreams []*upRaw
 	logOrder  []*LogFormat
+	maps      []*Map
 	sockets   []*sockRaw
 }
 

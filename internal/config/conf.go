@@ -123,6 +123,8 @@ type conf struct {
 	ProxyHeadersHashBucket opt[int]
 	SSLPasswordFile        opt[string]
 	SSLTicketKeys          opt[[]posStr]
+	MapHashMax             opt[int]
+	MapHashBucket          opt[int]
 }
 
 // posStr is a string argument with the position of its directive.

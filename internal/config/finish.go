@@ -381,6 +381,7 @@ func (c *compiler) buildHTTP() *HTTP {
 			h.LogFormats[k] = lf
 		}
 	}
+	h.Maps = c.m.maps
 	for _, u := range c.m.upstreams {
 		h.Upstreams = append(h.Upstreams, u.u)
 	}

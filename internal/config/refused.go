@@ -100,7 +100,6 @@ var (
 	whySslConf     = reason{false, "OpenSSL configuration commands have no equivalent"}
 	whyRewriteRule = reason{true, "the rewrite module is planned; use \"return\" for redirects"}
 	whyRewrite     = reason{true, "the rewrite module is planned"}
-	whyMap         = reason{true, "the map module is planned"}
 	whyLimitReq    = reason{true, "request rate limiting (limit_req) is planned"}
 	whyLimitConn   = reason{true, "connection limiting (limit_conn) is planned"}
 	whyRealip      = reason{true, "the real client address (set_real_ip_from, real_ip_header) is planned"}
@@ -233,9 +232,6 @@ func refusals() []refusal {
 		{"rewrite_log", ctxHSL | ctxIf, argsFlag, false, whyRewrite},
 		{"uninitialized_variable_warn", ctxHSL | ctxIf, argsFlag, false, whyRewrite},
 		// map
-		{"map", ctxHTTP, args2, true, whyMap},
-		{"map_hash_max_size", ctxHTTP, args1, false, whyMap},
-		{"map_hash_bucket_size", ctxHTTP, args1, false, whyMap},
 		// access
 		{"allow", ctxHSL | ctxLimitExcept, args1, false, whyAccess},
 		{"deny", ctxHSL | ctxLimitExcept, args1, false, whyAccess},

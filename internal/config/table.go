@@ -86,6 +86,12 @@ func directiveTable() map[string][]spec {
 		"access_log": {{ctx: ctxHSLI, min: 1, max: -1, kind: kindCustom, fn: hAccessLog}},
 		"log_format": {{ctx: ctxHTTP, min: 2, max: -1, kind: kindCustom, fn: hLogFormat}},
 
+		// map; the hash sizes are checked and have no effect, as the
+		// tables are Go maps.
+		"map":                  {{ctx: ctxHTTP, block: true, min: 2, max: 2, kind: kindBlock, fn: hMap}},
+		"map_hash_max_size":    {{ctx: ctxHTTP, min: 1, max: 1, kind: kindNumber, fn: numSlot("MapHashMax")}},
+		"map_hash_bucket_size": {{ctx: ctxHTTP, min: 1, max: 1, kind: kindNumber, fn: numSlot("MapHashBucket")}},
+
 		// upstream
 		"upstream":   {{ctx: ctxHTTP, block: true, min: 1, max: 1, kind: kindBlock, fn: hUpstream}},
 		"least_conn": {{ctx: ctxUpstream, min: 0, max: 0, kind: kindCustom, fn: hMethod(upstream.LeastConn)}},

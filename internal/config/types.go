@@ -121,6 +121,8 @@ type HTTP struct {
 	Upstreams []*Upstream
 	// LogFormats maps lowercased format names (including "combined").
 	LogFormats map[string]*LogFormat
+	// Maps are the map blocks in configuration order.
+	Maps []*Map
 }
 
 // Socket is one listening address with the options nginx ORs across the

@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tempfile"
+	"gatehouse/internal/varmap"
 )
 
 // Env is what every request of a process shares: the clock, randomness for
@@ -24,6 +25,9 @@ type Env struct {
 	// TempNumbers names the temporary files of request bodies; nil
 	// gives each location a counter of its own.
 	TempNumbers *tempfile.Numbers
+	// Maps are the map variables of the generation, indexed by ID minus
+	// variables.FirstDefined; nil entries are other defined variables.
+	Maps []*varmap.Map
 }
 
 // ResponseWriter is the response side of a request as the handlers see
@@ -182,6 +186,10 @@ type Ctx struct {
 	uriChanges int
 	uriChanged bool
 
+	// maps caches the map variables' values for the request, indexed
+	// as Env.Maps.
+	maps []mapSlot
+
 	uriBuf   []byte
 	redirBuf []byte
 	scratch  []byte
@@ -200,6 +208,9 @@ func (x *Ctx) Reset(w ResponseWriter) {
 	x.closed = 0
 	x.uriChanges, x.uriChanged = maxURIChanges+1, false
 	x.requestID = x.requestID[:0]
+	for i := range x.maps {
+		x.maps[i].state = mapUnset
+	}
 	x.Start = x.Env.Now()
 }
 

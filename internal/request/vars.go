@@ -153,7 +153,10 @@ func (x *Ctx) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		return append(dst, v...), ok
 	}
 	if id >= variables.FirstDefined {
-		// The only variables a configuration defines are named regex
+		if i := int(id - variables.FirstDefined); i < len(x.Env.Maps) && x.Env.Maps[i] != nil {
+			return x.mapVar(x.Env.Maps[i], i, dst)
+		}
+		// The other variables a configuration defines are named regex
 		// captures; arg is the name. The last regex that has a group of
 		// that name set it: the location's, else the server name's.
 		if v, ok, has := namedCapture(&x.Caps, arg); has {

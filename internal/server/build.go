@@ -194,6 +194,9 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 	if cfg.HTTP == nil {
 		return rt, nil
 	}
+	if rt.env.Maps, err = compileMaps(reg, cfg.HTTP.Maps); err != nil {
+		return nil, err
+	}
 	if err := b.build(prev); err != nil {
 		rt.Close()
 		return nil, err
@@ -202,9 +205,9 @@ func Build(cfg *config.Config, deps Deps, prev *Runtime) (*Runtime, error) {
 	return rt, nil
 }
 
-// registry returns the variables of cfg: the built-ins and the named
-// groups of every regex server_name and location, which nginx makes
-// variables. A group named like a built-in is nginx's "duplicate
+// registry returns the variables of cfg: the built-ins, the variables of
+// the map blocks and the named groups of every regex server_name,
+// location and map, which nginx makes variables. A group named like a built-in is nginx's "duplicate
 // variable" error at the regex's server or location.
 func registry(cfg *config.Config) (*variables.Registry, error) {
 	var names []string
@@ -236,6 +239,14 @@ func registry(cfg *config.Config) (*variables.Registry, error) {
 		return nil
 	}
 	if cfg.HTTP != nil {
+		for _, m := range cfg.HTTP.Maps {
+			for _, re := range m.Table.Regexps() {
+				if err := add(re, m.Pos); err != nil {
+					return nil, err
+				}
+			}
+			names = append(names, m.Variable)
+		}
 		for _, s := range cfg.HTTP.Servers {
 			for _, n := range s.Names {
 				if err := add(n.Regexp, s.Pos); err != nil {
