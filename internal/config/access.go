@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -94,7 +95,7 @@ func hAccessRule(c *compiler, f *frame, d *nginxconf.Directive) error {
 }
 
 // hRealIPFrom is ngx_http_realip_from for set_real_ip_from. nginx also
-// takes a host name there (resolved at load); gatehouse takes addresses.
+// takes a host name there, resolved when the configuration loads.
 func hRealIPFrom(c *compiler, f *frame, d *nginxconf.Directive) error {
 	v := d.Args[0]
 	var t TrustedFrom
@@ -103,7 +104,18 @@ func hRealIPFrom(c *compiler, f *frame, d *nginxconf.Directive) error {
 	} else {
 		p, masked, ok := parseCIDR(v)
 		if !ok {
-			return nginxconf.Errorf(d.Pos, "invalid parameter \"%s\"", v)
+			// Not an address: a host name, resolved now, each of its
+			// addresses trusted.
+			addrs, err := c.resolve(v)
+			if err != nil {
+				return &nginxconf.Error{Pos: d.Pos, Msg: fmt.Sprintf("host not found in set_real_ip_from \"%s\"", v), Err: err}
+			}
+			o := &f.conf.RealIPFrom
+			for _, a := range addrs {
+				o.V = append(o.V, TrustedFrom{Prefix: netip.PrefixFrom(a, a.BitLen())})
+			}
+			o.Pos, o.Set = d.Pos, true
+			return nil
 		}
 		if masked {
 			c.warn(d.Pos, "low address bits of %s are meaningless", v)
