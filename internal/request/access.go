@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strconv"
+	"unsafe"
 
 	"gatehouse/internal/errorlog"
 )
@@ -191,32 +192,74 @@ func (r *RealIP) Handle(x *Ctx) Status {
 }
 
 // parseAddrPort is ngx_parse_addr_port: an address, "IPv4:port",
-// "[IPv6]" or "[IPv6]:port"; no zone. It does not allocate for the
-// short texts an address takes.
+// "[IPv6]" or "[IPv6]:port"; no zone. The form is chosen by its syntax
+// before parsing, so a valid value costs one parse and no allocation.
 func parseAddrPort(b []byte) (netip.AddrPort, bool) {
-	if len(b) == 0 || len(b) > 64 {
+	if len(b) == 0 {
 		return netip.AddrPort{}, false
 	}
-	var buf [64]byte
-	s := buf[:copy(buf[:], b)]
-	if a, err := netip.ParseAddr(string(s)); err == nil {
-		if a.Zone() != "" {
+	if b[0] == '[' {
+		end := bytes.IndexByte(b, ']')
+		if end < 0 {
 			return netip.AddrPort{}, false
 		}
-		return netip.AddrPortFrom(a, 0), true
-	}
-	if s[0] == '[' && s[len(s)-1] == ']' {
-		a, err := netip.ParseAddr(string(s[1 : len(s)-1]))
-		if err != nil || !a.Is6() || a.Zone() != "" {
+		a, ok := parseAddr(b[1:end])
+		if !ok || !a.Is6() {
 			return netip.AddrPort{}, false
 		}
-		return netip.AddrPortFrom(a, 0), true
+		rest := b[end+1:]
+		if len(rest) == 0 {
+			return netip.AddrPortFrom(a, 0), true
+		}
+		if rest[0] != ':' {
+			return netip.AddrPort{}, false
+		}
+		port, ok := parsePort(rest[1:])
+		return netip.AddrPortFrom(a, port), ok
 	}
-	ap, err := netip.ParseAddrPort(string(s))
-	if err != nil || ap.Addr().Zone() != "" || ap.Port() == 0 {
-		return netip.AddrPort{}, false
+	switch bytes.Count(b, []byte{':'}) {
+	case 0:
+		a, ok := parseAddr(b)
+		return netip.AddrPortFrom(a, 0), ok
+	case 1:
+		i := bytes.IndexByte(b, ':')
+		a, ok := parseAddr(b[:i])
+		if !ok || !a.Is4() {
+			return netip.AddrPort{}, false
+		}
+		port, ok := parsePort(b[i+1:])
+		return netip.AddrPortFrom(a, port), ok
 	}
-	return ap, true
+	a, ok := parseAddr(b)
+	return netip.AddrPortFrom(a, 0), ok
+}
+
+// parseAddr parses an address without a zone. The text is passed to
+// netip.ParseAddr without a copy: a parsed Addr keeps none of it.
+func parseAddr(b []byte) (netip.Addr, bool) {
+	if len(b) == 0 || bytes.IndexByte(b, '%') >= 0 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(unsafe.String(&b[0], len(b)))
+	return a, err == nil
+}
+
+// parsePort is a port of 1 to 65535 in decimal digits.
+func parsePort(b []byte) (uint16, bool) {
+	if len(b) == 0 || len(b) > 5 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n == 0 || n > 65535 {
+		return 0, false
+	}
+	return uint16(n), true
 }
 
 // setClient makes a the client's address for the rest of the request
