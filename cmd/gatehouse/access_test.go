@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +256,71 @@ func TestAccessRealIPNginx(t *testing.T) {
 	ours := forbiddenLines(t, filepath.Join(in.dir, "logs/access-error.log"))
 	if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
 		t.Errorf("error log lines differ:\ngatehouse:\n%s\nnginx:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
+	}
+}
+
+// TestAccessRealIPAlloc checks that realip from X-Forwarded-For, allow
+// and deny, and $remote_addr in a response allocate nothing per
+// keep-alive request.
+func TestAccessRealIPAlloc(t *testing.T) {
+	if directivesRace {
+		t.Skip("allocation counts are meaningless under -race; the test script reruns *Alloc* tests without it")
+	}
+	conf, ports := accessPorts(t, strings.Replace(accessConf, "access_log off;", "access_log off;\n    keepalive_requests 10000000;", 1))
+	start(t, "events {}\npid DIR/logs/gatehouse.pid;\nerror_log DIR/logs/error.log info;\n"+conf)
+	for _, target := range []struct {
+		port int
+		req  string
+		want string
+		src  string
+	}{
+		{ports[2], "GET / HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 192.0.2.9, [2001:db8::7]:80\r\n\r\n", "HTTP/1.1 200 ", "127.0.0.1"},
+		{ports[2], "GET /acl/f HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 192.0.2.9\r\n\r\n", "HTTP/1.1 404 ", "127.0.0.1"},
+		{ports[1], "GET /inner/f HTTP/1.1\r\nHost: localhost\r\n\r\n", "HTTP/1.1 404 ", "127.0.0.4"},
+	} {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(target.src)}}
+		c, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", target.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		br := bufio.NewReaderSize(c, 4096)
+		body := make([]byte, 512)
+		req := []byte(target.req)
+		roundTrip := func() {
+			if _, err := c.Write(req); err != nil {
+				t.Fatal(err)
+			}
+			n := -1
+			first := true
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first && !bytes.HasPrefix(line, []byte(target.want)) {
+					t.Fatalf("%q: %q", target.req, line)
+				}
+				first = false
+				if len(line) <= 2 {
+					break
+				}
+				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+					n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+				}
+			}
+			if n < 0 || n > len(body) {
+				t.Fatalf("response without a small Content-Length (%d)", n)
+			}
+			if _, err := readFull(br, body[:n]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 50 {
+			roundTrip()
+		}
+		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
+			t.Errorf("%q: %.2f allocations per request, want 0", target.req, a)
+		}
 	}
 }
