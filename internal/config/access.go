@@ -120,6 +120,9 @@ func hRealIPFrom(c *compiler, f *frame, d *nginxconf.Directive) error {
 		if masked {
 			c.warn(d.Pos, "low address bits of %s are meaningless", v)
 		}
+		if p.Bits() == 0 {
+			c.warn(d.Pos, "\"set_real_ip_from %s\" trusts every client: any of them can set the address that $remote_addr, allow and deny see", v)
+		}
 		t.Prefix = p
 	}
 	o := &f.conf.RealIPFrom
