@@ -115,6 +115,8 @@ var accessCases = []accessCase{
 		"ra=192.0.2.5 rra=127.0.0.1 xff=192.0.2.5:8080, 192.0.2.5\n"},
 	{"ipv6 with port", 2, "127.0.0.1", "/", "X-Forwarded-For: [2001:db8::1]:80\r\n", 200,
 		"ra=2001:db8::1 rra=127.0.0.1 xff=[2001:db8::1]:80, 2001:db8::1\n"},
+	{"decimal octets", 2, "127.0.0.1", "/", "X-Forwarded-For: 010.0.0.1\r\n", 200,
+		"ra=10.0.0.1 rra=127.0.0.1 xff=010.0.0.1, 10.0.0.1\n"},
 	{"not an address", 2, "127.0.0.1", "/", "X-Forwarded-For: junk\r\n", 200,
 		"ra=127.0.0.1 rra=127.0.0.1 xff=junk, 127.0.0.1\n"},
 	{"realip then deny", 2, "127.0.0.1", "/acl/", "X-Forwarded-For: 192.0.2.1\r\n", 403, ""},

@@ -66,6 +66,11 @@ func TestParseAddrPort(t *testing.T) {
 		{"example.com", ""},
 		{"", ""},
 		{"192.0.2.256", ""},
+		{"010.0.0.1", "10.0.0.1:0"}, // ngx_inet_addr's decimal octets
+		{"1..2.3", "1.0.2.3:0"},
+		{"1.2.3.4.5", ""},
+		{"010.0.0.1:80", "10.0.0.1:80"},
+		{"[010.0.0.1]", ""},
 	}
 	for _, tt := range tests {
 		ap, ok := parseAddrPort([]byte(tt.in))
