@@ -47,6 +47,13 @@ type conf struct {
 	ClientBodyBuffer  opt[int64]
 	BodyInFileOnly    opt[uint64]
 	BodyInSingleBuf   opt[bool]
+	Satisfy           opt[uint64]
+
+	// access, realip
+	AccessRules     opt[[]AccessRule]
+	RealIPFrom      opt[[]TrustedFrom]
+	RealIPHeader    opt[string]
+	RealIPRecursive opt[bool]
 
 	// core, http/server
 	ClientHeaderTimeout    opt[time.Duration]

@@ -587,6 +587,9 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		core.Types = cf.Types.V.m
 	}
 	out.AddHeaders = cf.AddHeaders.V
+	out.Access = cf.AccessRules.V
+	out.Satisfy = cf.Satisfy.V
+	out.RealIP = cf.realIP()
 	switch {
 	case cf.AccessLogs.V.Off:
 		core.AccessLogs = []AccessLog{}

@@ -75,7 +75,7 @@ var (
 	whyPostpone    = whyNotImpl
 	whyRate        = reason{false, "response rate limiting is not implemented"}
 	whyKaDisable   = reason{false, "keep-alive cannot be disabled per browser; remove it"}
-	whyAccess      = reason{true, "access control (allow, deny, auth_basic) is planned"}
+	whyAccess      = reason{true, "authentication (auth_basic) is planned"}
 	whyInternal    = reason{false, "gatehouse has no internal redirects"}
 	whySubreq      = reason{false, "gatehouse has no subrequests"}
 	whyLinger      = reason{false, "lingering close is not configurable; remove it"}
@@ -102,7 +102,6 @@ var (
 	whyRewrite     = reason{true, "the rewrite module is planned"}
 	whyLimitReq    = reason{true, "request rate limiting (limit_req) is planned"}
 	whyLimitConn   = reason{true, "connection limiting (limit_conn) is planned"}
-	whyRealip      = reason{true, "the real client address (set_real_ip_from, real_ip_header) is planned"}
 	whyExpires     = reason{false, "use \"add_header Cache-Control\" or \"add_header Expires\""}
 	whyLogCache    = reason{false, "gatehouse keeps no cache of log file descriptors; remove it"}
 	whyUserid      = reason{false, "the userid module is not implemented"}
@@ -154,7 +153,6 @@ func refusals() []refusal {
 		{"limit_rate_after", ctxHSL | ctxIf, args1, false, whyRate},
 		{"keepalive_min_timeout", ctxHSL, args1, false, whyNotImpl},
 		{"keepalive_disable", ctxHSL, args12, false, whyKaDisable},
-		{"satisfy", ctxHSL, args1, false, whyAccess},
 		{"auth_delay", ctxHSL, args1, false, whyAccess},
 		{"internal", ctxLocation, argsNone, false, whyInternal},
 		{"lingering_close", ctxHSL, args1, false, whyLinger},
@@ -231,10 +229,6 @@ func refusals() []refusal {
 		{"set", ctxServer | ctxLocation | ctxIf, args2, false, whyRewrite},
 		{"rewrite_log", ctxHSL | ctxIf, argsFlag, false, whyRewrite},
 		{"uninitialized_variable_warn", ctxHSL | ctxIf, argsFlag, false, whyRewrite},
-		// map
-		// access
-		{"allow", ctxHSL | ctxLimitExcept, args1, false, whyAccess},
-		{"deny", ctxHSL | ctxLimitExcept, args1, false, whyAccess},
 		// auth_basic
 		{"auth_basic", ctxHSL | ctxLimitExcept, args1, false, whyAccess},
 		{"auth_basic_user_file", ctxHSL | ctxLimitExcept, args1, false, whyAccess},
@@ -250,10 +244,6 @@ func refusals() []refusal {
 		{"limit_conn_log_level", ctxHSL, args1, false, whyLimitConn},
 		{"limit_conn_status", ctxHSL, args1, false, whyLimitConn},
 		{"limit_conn_dry_run", ctxHSL, argsFlag, false, whyLimitConn},
-		// realip
-		{"set_real_ip_from", ctxHSL, args1, false, whyRealip},
-		{"real_ip_header", ctxHSL, args1, false, whyRealip},
-		{"real_ip_recursive", ctxHSL, argsFlag, false, whyRealip},
 		// headers
 		{"expires", ctxHSL | ctxIf, args12, false, whyExpires},
 		{"add_trailer", ctxHSL | ctxIf, args23, false, whyTrailers},

@@ -82,6 +82,14 @@ func directiveTable() map[string][]spec {
 		"uwsgi_temp_path":              {{ctx: ctxHSL, min: 1, max: 4, kind: kindCustom, fn: tempPath("UWSGITemp")}},
 		"scgi_temp_path":               {{ctx: ctxHSL, min: 1, max: 4, kind: kindCustom, fn: tempPath("SCGITemp")}},
 
+		// access, realip
+		"allow":             {{ctx: ctxHSL | ctxLimitExcept, min: 1, max: 1, kind: kindCustom, fn: hAccessRule}},
+		"deny":              {{ctx: ctxHSL | ctxLimitExcept, min: 1, max: 1, kind: kindCustom, fn: hAccessRule}},
+		"satisfy":           {{ctx: ctxHSL, min: 1, max: 1, kind: kindEnum, fn: enumSlot("Satisfy", satisfyEnum)}},
+		"set_real_ip_from":  {{ctx: ctxHSL, min: 1, max: 1, kind: kindCustom, fn: hRealIPFrom}},
+		"real_ip_header":    {{ctx: ctxHSL, min: 1, max: 1, kind: kindCustom, fn: hRealIPHeader}},
+		"real_ip_recursive": {{ctx: ctxHSL, min: 1, max: 1, kind: kindFlag, fn: flagSlot("RealIPRecursive")}},
+
 		// logging
 		"access_log": {{ctx: ctxHSLI, min: 1, max: -1, kind: kindCustom, fn: hAccessLog}},
 		"log_format": {{ctx: ctxHTTP, min: 2, max: -1, kind: kindCustom, fn: hLogFormat}},

@@ -338,6 +338,13 @@ type Location struct {
 	// AddHeaders are the add_header directives in effect (this level's,
 	// or the nearest enclosing level's that has any), in config order.
 	AddHeaders []AddHeader
+	// Access are the allow and deny rules in effect (this level's, or
+	// the nearest enclosing level's that has any), in config order;
+	// Satisfy is SatisfyAll or SatisfyAny.
+	Access  []AccessRule
+	Satisfy uint64
+	// RealIP is the realip module's configuration.
+	RealIP RealIP
 }
 
 // LocationCore are core settings valid in locations.

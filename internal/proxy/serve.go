@@ -90,7 +90,7 @@ func (l *Location) Serve(x *request.Ctx) {
 	}
 	st.att.Reset(l.group, upstream.AttemptOptions{
 		Key:          st.key,
-		Client:       x.Conn.Client,
+		Client:       x.ClientAddr(),
 		Tries:        l.tries,
 		Timeout:      l.triesTimeout,
 		NextUpstream: l.nextUpstream,

@@ -3,6 +3,7 @@ package request
 import (
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -189,6 +190,13 @@ type Ctx struct {
 	// maps caches the map variables' values for the request, indexed
 	// as Env.Maps.
 	maps []mapSlot
+	// realIP says realip replaced the client's address: client,
+	// clientText and clientPort are then the request's (ClientAddr,
+	// RemoteIP, RemotePort).
+	realIP     bool
+	client     netip.Addr
+	clientText []byte
+	clientPort []byte
 
 	uriBuf   []byte
 	redirBuf []byte
@@ -206,6 +214,7 @@ func (x *Ctx) Reset(w ResponseWriter) {
 	x.NameCaps.Reset()
 	x.Upstream.reset()
 	x.closed = 0
+	x.realIP = false
 	x.uriChanges, x.uriChanged = maxURIChanges+1, false
 	x.requestID = x.requestID[:0]
 	for i := range x.maps {
@@ -318,7 +327,7 @@ func (x *Ctx) LogContext(action string) *errorlog.Context {
 	ctx := &errorlog.Context{
 		Conn:   x.W.ConnID(),
 		Action: action,
-		Client: string(x.Conn.RemoteIP),
+		Client: string(x.RemoteIP()),
 		Server: x.ServerName,
 	}
 	if x.Req.Line != nil {

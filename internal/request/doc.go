@@ -9,13 +9,14 @@
 // The phases, as ngx_http_core_run_phases runs them:
 //
 //	post-read       server selection by Host, TLS client-certificate verdict
-//	server-rewrite  the server's rewrite-module statements (return)
+//	server-rewrite  the server level's realip (nginx's post-read one),
+//	                the server's rewrite-module statements (return)
 //	find-config     location matching, client_max_body_size, the
 //	                trailing-slash redirect
 //	rewrite         the location's rewrite-module statements (return)
 //	post-rewrite    a changed URI goes back to find-config
-//	pre-access      (limit_req, limit_conn)
-//	access          (allow, deny, auth)
+//	pre-access      the location's realip (limit_req, limit_conn)
+//	access          allow and deny (auth)
 //	pre-content     (try_files)
 //	content         one handler: return, proxy_pass, a status page; none
 //	                answers 404

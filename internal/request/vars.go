@@ -17,8 +17,12 @@ func (x *Ctx) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 	case variables.Host:
 		return append(dst, x.Host...), true
 	case variables.RemoteAddr:
-		return append(dst, x.Conn.RemoteIP...), true
+		return append(dst, x.RemoteIP()...), true
 	case variables.RemotePort:
+		return append(dst, x.RemotePort()...), true
+	case variables.RealIPRemoteAddr:
+		return append(dst, x.Conn.RemoteIP...), true
+	case variables.RealIPRemotePort:
 		return append(dst, x.Conn.RemotePort...), true
 	case variables.ServerAddr:
 		return append(dst, x.Conn.ServerAddr...), true
@@ -94,7 +98,7 @@ func (x *Ctx) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		}
 		return append(dst, x.Upstream.ProxyPort...), true
 	case variables.ProxyAddXForwardedFor:
-		return variables.AppendProxyAddXForwardedFor(dst, headerSeq(r.Header), x.Conn.RemoteIP), true
+		return variables.AppendProxyAddXForwardedFor(dst, headerSeq(r.Header), x.RemoteIP()), true
 	case variables.UpstreamAddr:
 		return append(dst, x.Upstream.Addr...), len(x.Upstream.Addr) > 0
 	case variables.UpstreamStatus:
@@ -119,7 +123,7 @@ func (x *Ctx) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		}
 		return variables.AppendHeader(dst, headerSeq(x.Upstream.RespHeader), arg)
 	case variables.BinaryRemoteAddr:
-		a := x.Conn.Client
+		a := x.ClientAddr()
 		switch {
 		case a.Is4():
 			b := a.As4()

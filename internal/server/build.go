@@ -129,6 +129,10 @@ type loc struct {
 	// types is the types table with default_type.
 	resp  *request.Responses
 	types *mimeTable
+	// allow is the location's allow and deny rules, realIP its realip
+	// configuration; nil when it has none.
+	allow  *request.AccessList
+	realIP *request.RealIP
 	// ph is the location's compiled phases.
 	ph *request.Location
 }
@@ -441,6 +445,10 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 	}
 	v.level = level
 	var rewrite []request.Handler
+	if level.realIP != nil {
+		// nginx's post-read realip, with the server level's settings.
+		rewrite = append(rewrite, level.realIP)
+	}
 	if level.ret != nil {
 		rewrite = append(rewrite, serverReturn{level})
 	}
@@ -557,16 +565,24 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 		}
 		c.proxy = p
 	}
+	c.allow, c.realIP = compileAccess(l), compileRealIP(l)
 	c.ph = request.NewLocation(c.phases(), c.resp, c.errLog)
 	return c, nil
 }
 
 // phases are the handlers of a location's phases: return in rewrite;
-// proxy_pass, else the 404 page, as content; access_log.
+// realip in pre-access; allow and deny in access; proxy_pass, else the
+// 404 page, as content; access_log.
 func (c *loc) phases() request.LocationPhases {
 	var p request.LocationPhases
 	if c.ret != nil {
 		p.Rewrite = []request.Handler{locationReturn{c}}
+	}
+	if c.realIP != nil {
+		p.PreAccess = []request.Handler{c.realIP}
+	}
+	if c.allow != nil {
+		p.Access = []request.Handler{c.allow}
 	}
 	if c.proxy != nil {
 		p.Content = proxyContent{c.proxy}

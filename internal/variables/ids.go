@@ -40,6 +40,8 @@ const (
 	ContentType      // $content_type
 	ContentLength    // $content_length
 	RemoteUser       // $remote_user
+	RealIPRemoteAddr // $realip_remote_addr: the connection's address
+	RealIPRemotePort // $realip_remote_port
 
 	// Logging.
 	Status             // $status, three digits
@@ -143,6 +145,8 @@ var builtinNames = map[string]ID{
 	"content_type":              ContentType,
 	"content_length":            ContentLength,
 	"remote_user":               RemoteUser,
+	"realip_remote_addr":        RealIPRemoteAddr,
+	"realip_remote_port":        RealIPRemotePort,
 	"status":                    Status,
 	"body_bytes_sent":           BodyBytesSent,
 	"bytes_sent":                BytesSent,
