@@ -131,6 +131,9 @@ type loc struct {
 	types *mimeTable
 	// ph is the location's compiled phases.
 	ph *request.Location
+	// stmts are the level's rewrite-module statements, nil when it has
+	// none but a return.
+	stmts *rewriteStmts
 }
 
 // builder holds what Build shares between servers and locations.
@@ -223,10 +226,41 @@ func registry(cfg *config.Config) (*variables.Registry, error) {
 		}
 		return nil
 	}
+	// set names and the named groups of rewrite and if regexes are
+	// variables too (ngx_http_rewrite_set, ngx_http_regex_compile).
+	var sets []string
+	var stmts func(ss []config.Stmt) error
+	stmts = func(ss []config.Stmt) error {
+		for i := range ss {
+			st := &ss[i]
+			switch st.Op {
+			case config.OpSet:
+				if _, err := variables.NewRegistry(st.Var); err != nil {
+					return posErr(st.Pos, err)
+				}
+				sets = append(sets, st.Var)
+			case config.OpRewrite:
+				if err := add(st.Regex, st.Pos); err != nil {
+					return err
+				}
+			case config.OpIf:
+				if err := add(st.Cond.Regex, st.Pos); err != nil {
+					return err
+				}
+				if err := stmts(st.Body); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	var walk func(ls []*config.Location) error
 	walk = func(ls []*config.Location) error {
 		for _, l := range ls {
 			if err := add(l.Regexp, l.Pos); err != nil {
+				return err
+			}
+			if err := stmts(l.Rewrite); err != nil {
 				return err
 			}
 			if err := walk(l.Children); err != nil {
@@ -242,12 +276,15 @@ func registry(cfg *config.Config) (*variables.Registry, error) {
 					return nil, err
 				}
 			}
+			if err := stmts(s.Rewrite); err != nil {
+				return nil, err
+			}
 			if err := walk(s.Locations); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return variables.NewRegistry(names...)
+	return variables.NewRegistry(append(names, sets...)...)
 }
 
 func (b *builder) build(prev *Runtime) error {
@@ -430,7 +467,14 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 	}
 	v.level = level
 	var rewrite []request.Handler
-	if level.ret != nil {
+	switch {
+	case hasStatements(s.Rewrite):
+		ops, err := b.compileStmts(s.Rewrite, level)
+		if err != nil {
+			return nil, err
+		}
+		rewrite = append(rewrite, &rewriteStmts{ops: ops, l: level, server: true, log: s.Level.Core.RewriteLog})
+	case level.ret != nil:
 		rewrite = append(rewrite, serverReturn{level})
 	}
 	v.srv = request.NewServer(level.ph, rewrite, findLocation{v})
@@ -546,7 +590,15 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 		}
 		c.proxy = p
 	}
+	if hasStatements(l.Rewrite) {
+		ops, err := b.compileStmts(l.Rewrite, c)
+		if err != nil {
+			return nil, err
+		}
+		c.stmts = &rewriteStmts{ops: ops, l: c, log: core.RewriteLog}
+	}
 	c.ph = request.NewLocation(c.phases(), c.resp, c.errLog)
+	c.ph.UninitWarn = core.UninitWarn
 	return c, nil
 }
 
@@ -554,7 +606,10 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 // proxy_pass, else the 404 page, as content; access_log.
 func (c *loc) phases() request.LocationPhases {
 	var p request.LocationPhases
-	if c.ret != nil {
+	switch {
+	case c.stmts != nil:
+		p.Rewrite = []request.Handler{c.stmts}
+	case c.ret != nil:
 		p.Rewrite = []request.Handler{locationReturn{c}}
 	}
 	if c.proxy != nil {

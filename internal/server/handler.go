@@ -230,18 +230,7 @@ func doReturn(x *request.Ctx, l *loc) {
 	}
 	switch {
 	case redirect:
-		h := w.Header()
-		switch {
-		case len(text) > 0 && text[0] == '/':
-			// nginx prints a relative Location, made absolute, in its
-			// own place; any other goes out among the other fields.
-			buf = absolute(buf, x, text)
-			h.Location = buf[len(text):]
-		default:
-			// nginx sets Location even when it is empty ("return 301;").
-			h.Header = append(h.Header, http1.Header{Name: locationName, Value: text})
-		}
-		special(x, l, code, buf)
+		redirectTo(x, l, code, buf, text)
 	case code == 444:
 		w.Abort()
 		x.Answered(444)
@@ -258,6 +247,22 @@ func doReturn(x *request.Ctx, l *loc) {
 			_, _ = w.Write(text)
 		}
 	}
+}
+
+// redirectTo answers code with text (the tail of buf) as Location.
+func redirectTo(x *request.Ctx, l *loc, code int, buf, text []byte) {
+	h := x.W.Header()
+	switch {
+	case len(text) > 0 && text[0] == '/':
+		// nginx prints a relative Location, made absolute, in its
+		// own place; any other goes out among the other fields.
+		buf = absolute(buf, x, text)
+		h.Location = buf[len(text):]
+	default:
+		// nginx sets Location even when it is empty ("return 301;").
+		h.Header = append(h.Header, http1.Header{Name: locationName, Value: text})
+	}
+	special(x, l, code, buf)
 }
 
 // locationName is the Location field name; read-only.
