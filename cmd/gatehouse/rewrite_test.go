@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,6 +34,10 @@ http {
             set $v "a-$uri";
             set $v "$v-b";
             return 200 "v=$v\n";
+        }
+        location /setargs/ {
+            set $args "n=1&$args";
+            return 200 "args=$args n=$arg_n o=$arg_o\n";
         }
         location /unset/ {
             return 200 "v=[$v]\n";
@@ -140,7 +146,7 @@ http {
 // rewriteCases are the request targets both servers are asked for.
 var rewriteCases = []string{
 	"/srv/a?q=1", "/srvlast/b", "/srvbreak/c",
-	"/set/x", "/unset/",
+	"/set/x", "/unset/", "/setargs/?o=2",
 	"/cap/one/two?z=9", "/capnext/abc",
 	"/last/l?q=1", "/brk/b",
 	"/args/keep", "/args/keep?o=1", "/args/drop?o=1", "/args/plain?o=1",
@@ -199,5 +205,75 @@ func TestRewriteNginx(t *testing.T) {
 		if ours != theirs {
 			t.Errorf("%s:\ngatehouse: %q\nnginx:     %q", target, ours, theirs)
 		}
+	}
+}
+
+// TestRewriteLogs checks what the rewrite module writes to the error
+// log: rewrite_log's notices and uninitialized_variable_warn's warning
+// (on by default, off where turned off), and -f on a file made after
+// start.
+func TestRewriteLogs(t *testing.T) {
+	port := freePort(t)
+	in := start(t, frontConf("", port, "", `
+        location /r/ {
+            rewrite_log on;
+            rewrite ^/r/(\w+)$ /r/done/$1;
+            rewrite ^/nomatch /x;
+            return 200 "$uri\n";
+        }
+        location /u/ {
+            return 200 "[$v]\n";
+        }
+        location /quiet/ {
+            uninitialized_variable_warn off;
+            return 200 "[$w]\n";
+        }
+        location /f/ {
+            if (-f DIR/made) {
+                return 200 "file\n";
+            }
+            if (!-e DIR/made) {
+                return 200 "none\n";
+            }
+            return 200 "other\n";
+        }
+        location /s/ {
+            set $v 1;
+            set $w 1;
+        }`))
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	get := func(target string) string {
+		resp := exchange(t, addr, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+		_, body := headerBlock(resp)
+		return strconv.Itoa(statusOf(resp)) + " " + body
+	}
+	for _, tt := range []struct{ target, want string }{
+		{"/r/abc", "200 /r/done/abc\n"},
+		{"/u/", "200 []\n"},
+		{"/quiet/", "200 []\n"},
+		{"/f/", "200 none\n"},
+	} {
+		if got := get(tt.target); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.target, got, tt.want)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(in.dir, "made"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := get("/f/"); got != "200 file\n" {
+		t.Errorf("/f/ with the file: got %q", got)
+	}
+	log := in.errorLog()
+	for _, w := range []string{
+		`[notice] `, `"^/r/(\w+)$" matches "/r/abc", client: 127.0.0.1, server: , request: "GET /r/abc HTTP/1.1", host: "localhost"`,
+		`"^/nomatch" does not match "/r/done/abc"`,
+		`[warn] `, `using uninitialized "v" variable, client: 127.0.0.1`,
+	} {
+		if !strings.Contains(log, w) {
+			t.Errorf("error log lacks %q:\n%s", w, log)
+		}
+	}
+	if strings.Contains(log, `uninitialized "w"`) {
+		t.Errorf("uninitialized_variable_warn off still warns:\n%s", log)
 	}
 }

@@ -195,9 +195,10 @@ type Ctx struct {
 	// vars are the values of the set variables, by defined ID less
 	// variables.FirstDefined; their buffers are kept from request to
 	// request. capBuf keeps the subject of Caps across a URI change.
-	vars   []userVar
-	rwBuf  []byte
-	capBuf []byte
+	vars    []userVar
+	rwBuf   []byte
+	capBuf  []byte
+	argsBuf []byte
 }
 
 // userVar is one set variable's value for the request.
@@ -390,3 +391,10 @@ func (x *Ctx) RewriteURI(uri []byte, again bool) {
 // StopURIChange drops a pending location lookup for a changed URI, as
 // the break directive does (ngx_http_script_break_code).
 func (x *Ctx) StopURIChange() { x.uriChanged = false }
+
+// SetArgs makes v (copied) the request's arguments, as "set $args"
+// does.
+func (x *Ctx) SetArgs(v []byte) {
+	x.argsBuf = append(x.argsBuf[:0], v...)
+	x.URI.Args = x.argsBuf
+}

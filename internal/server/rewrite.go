@@ -72,7 +72,11 @@ func (h *rewriteStmts) run(x *request.Ctx, ops []rwOp) request.Status {
 			return request.NextPhase
 		case config.OpSet:
 			b := o.val.Append(x.RewriteBuf(), x)
-			x.SetVar(o.id, b)
+			if o.id == variables.Args {
+				x.SetArgs(b)
+			} else {
+				x.SetVar(o.id, b)
+			}
 			x.KeepRewriteBuf(b)
 		case config.OpRewrite:
 			if st, stop := h.rewrite(x, o); stop {
@@ -221,14 +225,18 @@ func (b *builder) compileStmts(ss []config.Stmt, l *loc) ([]rwOp, error) {
 			o.ret = &rl
 		case config.OpSet:
 			id, _, lerr := b.reg.Lookup(s.Var)
-			if lerr != nil || id < variables.FirstDefined {
+			switch {
+			case id == variables.Args:
+				// $args is the one built-in nginx lets set change.
+			case lerr != nil || id < variables.FirstDefined:
 				return nil, posErr(s.Pos, fmt.Errorf("the duplicate \"%s\" variable", strings.ToLower(s.Var)))
+			default:
+				n := int(id - variables.FirstDefined)
+				for len(b.rt.env.UserVars) <= n {
+					b.rt.env.UserVars = append(b.rt.env.UserVars, false)
+				}
+				b.rt.env.UserVars[n] = true
 			}
-			n := int(id - variables.FirstDefined)
-			for len(b.rt.env.UserVars) <= n {
-				b.rt.env.UserVars = append(b.rt.env.UserVars, false)
-			}
-			b.rt.env.UserVars[n] = true
 			o.id = id
 			if o.val, err = b.reg.Compile(s.Value); err != nil {
 				return nil, posErr(s.Pos, err)
