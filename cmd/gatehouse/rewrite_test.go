@@ -151,6 +151,7 @@ var rewriteCases = []string{
 	"/last/l?q=1", "/brk/b",
 	"/args/keep", "/args/keep?o=1", "/args/drop?o=1", "/args/plain?o=1",
 	"/red/tmp/t?o=1", "/red/perm/p?o=1", "/red/abs/a", "/red/abs/a?o=1", "/red/absperm/p?o=1", "/red/scheme/s",
+	"/red/tmp/a%20b", "/cap/a%41/b", "/srv/%7Ex?q=%20",
 	"/loop/x",
 	"/break/x", "/break2/z",
 	"/if/12?a=1&b=yes", "/if/x?b=no", "/if/x?a=0", "/IF/UPabc", "/if/7?f=stop", "/if/x?a=1&f=stop",
@@ -237,6 +238,9 @@ func TestRewriteLogs(t *testing.T) {
             }
             return 200 "other\n";
         }
+        location /red/ {
+            rewrite ^/red/([^/]+)$ http://example.com/$1;
+        }
         location /s/ {
             set $v 1;
             set $w 1;
@@ -256,6 +260,12 @@ func TestRewriteLogs(t *testing.T) {
 		if got := get(tt.target); got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.target, got, tt.want)
 		}
+	}
+	// A decoded capture is escaped again in Location (nginx writes it
+	// decoded: "%0D%0A" would split the header).
+	resp := exchange(t, addr, "GET /red/a%0D%0Ab%3F HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	if head, _ := headerBlock(resp); statusOf(resp) != 302 || !strings.Contains(head+"\r\n", "\r\nLocation: http://example.com/a%0D%0Ab%3F\r\n") {
+		t.Errorf("redirect with CR LF in a capture:\n%s", resp)
 	}
 	if err := os.WriteFile(filepath.Join(in.dir, "made"), nil, 0o644); err != nil {
 		t.Fatal(err)

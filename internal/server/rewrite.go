@@ -20,8 +20,11 @@ import (
 // time.
 type rwOp struct {
 	op config.StmtOp
-	// return: ret is a copy of the level with this statement's return.
-	ret *loc
+	// ret is the level the statement belongs to; r and rval are a
+	// return statement's directive and compiled text.
+	ret  *loc
+	r    *config.Return
+	rval *variables.Template
 	// rewrite
 	re   *regexp.Regexp
 	repl *variables.Template
@@ -64,7 +67,7 @@ func (h *rewriteStmts) run(x *request.Ctx, ops []rwOp) request.Status {
 		switch o.op {
 		case config.OpReturn:
 			if !h.server || !o.ret.resp.RefuseUnsafe(x) {
-				doReturn(x, o.ret)
+				answerReturn(x, o.ret, o.r, o.rval)
 			}
 			return request.Done
 		case config.OpBreak:
@@ -217,12 +220,10 @@ func (b *builder) compileStmts(ss []config.Stmt, l *loc) ([]rwOp, error) {
 		var err error
 		switch s.Op {
 		case config.OpReturn:
-			rl := *l
-			rl.ret = s.Return
-			if rl.retVal, err = compileReturn(b.reg, s.Return); err != nil {
+			o.r = s.Return
+			if o.rval, err = compileReturn(b.reg, s.Return); err != nil {
 				return nil, err
 			}
-			o.ret = &rl
 		case config.OpSet:
 			id, _, lerr := b.reg.Lookup(s.Var)
 			switch {
