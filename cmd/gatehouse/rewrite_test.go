@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -285,5 +286,58 @@ func TestRewriteLogs(t *testing.T) {
 	}
 	if strings.Contains(log, `uninitialized "w"`) {
 		t.Errorf("uninitialized_variable_warn off still warns:\n%s", log)
+	}
+}
+
+// TestRewriteAlloc checks that set and a return of set variables
+// allocate nothing per request once the buffers have grown (a regex
+// match does: Go's regexp returns new submatch offsets).
+func TestRewriteAlloc(t *testing.T) {
+	if directivesRace {
+		t.Skip("allocation counts are meaningless under -race; the test script reruns *Alloc* tests without it")
+	}
+	port := freePort(t)
+	conf := strings.ReplaceAll(rewriteConf, "PORT", strconv.Itoa(port))
+	conf = strings.Replace(conf, "access_log off;", "access_log off;\n    keepalive_requests 10000000;", 1)
+	start(t, conf)
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 4096)
+	body := make([]byte, 512)
+	for _, target := range []string{"/set/x", "/setargs/?o=2", "/break/x?a=1"} {
+		req := []byte("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		roundTrip := func() {
+			if _, err := c.Write(req); err != nil {
+				t.Fatal(err)
+			}
+			n := -1
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(line) <= 2 {
+					break
+				}
+				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+					n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+				}
+			}
+			if n < 0 || n > len(body) {
+				t.Fatalf("%s: response without a small Content-Length (%d)", target, n)
+			}
+			if _, err := readFull(br, body[:n]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 50 {
+			roundTrip()
+		}
+		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
+			t.Errorf("%s: %.2f allocations per request, want 0", target, a)
+		}
 	}
 }
