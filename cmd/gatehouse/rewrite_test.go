@@ -29,7 +29,15 @@ http {
         rewrite ^/srvlast/(.*)$ /echo/$1 last;
         rewrite ^/srvbreak/(.*)$ /echo/b$1 break;
         location /echo/ {
-            return 200 "uri=$uri args=$args 1=$1 srv=$srv v=$v\n";
+            return 200 "uri=$uri args=$args 1=$1 srv=$srv v=$v app=$app\n";
+        }
+        location ~ ^/named/(?<app>\w+)/(\w+)$ {
+            rewrite ^/named/(\w+) /echo/$app-$1-$2;
+        }
+        location ~ ^/nif/(?<app>\w+)$ {
+            if ($uri ~ ^/nif/(.)) {
+                return 200 "app=$app 1=$1\n";
+            }
         }
         location /set/ {
             set $v "a-$uri";
@@ -147,7 +155,7 @@ http {
 // rewriteCases are the request targets both servers are asked for.
 var rewriteCases = []string{
 	"/srv/a?q=1", "/srvlast/b", "/srvbreak/c",
-	"/set/x", "/unset/", "/setargs/?o=2",
+	"/named/ab/cd", "/nif/xyz", "/set/x", "/unset/", "/setargs/?o=2",
 	"/cap/one/two?z=9", "/capnext/abc",
 	"/last/l?q=1", "/brk/b",
 	"/args/keep", "/args/keep?o=1", "/args/drop?o=1", "/args/plain?o=1",

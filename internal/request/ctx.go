@@ -205,6 +205,8 @@ type Ctx struct {
 type userVar struct {
 	b   []byte
 	set bool
+	// capture marks a named capture kept by KeepCapture.
+	capture bool
 }
 
 // Reset prepares x for the next request on the same connection; the
@@ -353,12 +355,24 @@ func (x *Ctx) SetVar(id variables.ID, v []byte) {
 		x.vars = append(x.vars, userVar{})
 	}
 	x.vars[i].b = append(x.vars[i].b[:0], v...)
-	x.vars[i].set = true
+	x.vars[i].set, x.vars[i].capture = true, false
 }
 
-// userVar returns the value of the set variable at index i, if set.
-func (x *Ctx) userVar(i int) ([]byte, bool) {
-	if i < len(x.vars) && x.vars[i].set {
+// KeepCapture keeps v (copied) as the value of the named capture id,
+// for a regex whose captures are about to be replaced: nginx sets named
+// captures as variables, which outlive the next regex. The next regex's
+// own group of that name, if it has one, comes first.
+func (x *Ctx) KeepCapture(id variables.ID, v []byte) {
+	x.SetVar(id, v)
+	if i := int(id - variables.FirstDefined); i >= 0 {
+		x.vars[i].capture = true
+	}
+}
+
+// userVar returns the value at index i, if set, by set (capture false)
+// or by KeepCapture (capture true).
+func (x *Ctx) userVar(i int, capture bool) ([]byte, bool) {
+	if i < len(x.vars) && x.vars[i].set && x.vars[i].capture == capture {
 		return x.vars[i].b, true
 	}
 	return nil, false

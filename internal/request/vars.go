@@ -157,12 +157,17 @@ func (x *Ctx) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		// A set variable has the value set last; a named regex capture
 		// (arg is the name) the last regex with a group of that name
 		// that matched: the location's, else the server name's.
+		// A named capture kept from a regex that a rewrite or if regex
+		// replaced comes after the current regex's.
 		i := int(id - variables.FirstDefined)
-		if v, ok := x.userVar(i); ok {
+		if v, ok := x.userVar(i, false); ok {
 			return append(dst, v...), true
 		}
 		if v, ok, has := namedCapture(&x.Caps, arg); has {
 			return append(dst, v...), ok
+		}
+		if v, ok := x.userVar(i, true); ok {
+			return append(dst, v...), true
 		}
 		if v, ok, has := namedCapture(&x.NameCaps, arg); has {
 			return append(dst, v...), ok

@@ -150,6 +150,9 @@ type builder struct {
 	// mimes holds each distinct types table once, keyed by the identity
 	// of the config's map (locations inheriting it share it).
 	mimes map[uintptr]map[string][]byte
+	// named is the registry's defined names by ID, made when first
+	// needed and shared by every level's rewrite statements.
+	named map[string]variables.ID
 }
 
 // Build makes a Runtime from cfg. prev, if not nil, is the generation it
@@ -473,7 +476,7 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 		if err != nil {
 			return nil, err
 		}
-		rewrite = append(rewrite, &rewriteStmts{ops: ops, l: level, server: true, log: s.Level.Core.RewriteLog})
+		rewrite = append(rewrite, &rewriteStmts{ops: ops, l: level, server: true, log: s.Level.Core.RewriteLog, named: b.namedIDs()})
 	case level.ret != nil:
 		rewrite = append(rewrite, serverReturn{level})
 	}
@@ -595,7 +598,7 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.stmts = &rewriteStmts{ops: ops, l: c, log: core.RewriteLog}
+		c.stmts = &rewriteStmts{ops: ops, l: c, log: core.RewriteLog, named: b.namedIDs()}
 	}
 	c.ph = request.NewLocation(c.phases(), c.resp, c.errLog)
 	c.ph.UninitWarn = core.UninitWarn

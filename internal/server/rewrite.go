@@ -50,7 +50,10 @@ type rwOp struct {
 // rewriteStmts runs a level's rewrite-module statements in the
 // server-rewrite phase (server) or the rewrite phase (location).
 type rewriteStmts struct {
-	ops    []rwOp
+	ops []rwOp
+	// named maps the defined variable names to their IDs, for the named
+	// captures a regex of the statements displaces.
+	named  map[string]variables.ID
 	l      *loc
 	server bool
 	log    bool // rewrite_log
@@ -106,9 +109,11 @@ func (h *rewriteStmts) rewrite(x *request.Ctx, o *rwOp) (st request.Status, stop
 		// Any regex of the rewrite module that fails leaves no $1..$9
 		// behind, and one that matches replaces them, with or without
 		// groups of its own.
+		h.keepNamed(x)
 		x.Caps.Reset()
 		return request.Continue, false
 	}
+	h.keepNamed(x)
 	x.Caps = route.Captures{Regexp: o.re, Subject: subject, Index: idx}
 	if o.code != 0 {
 		buf := o.repl.AppendEscaping(x.Scratch(), x, variables.EscapeURI)
@@ -161,6 +166,7 @@ func (h *rewriteStmts) test(x *request.Ctx, o *rwOp) bool {
 	case config.CondMatch:
 		idx := o.re.FindSubmatchIndex(v)
 		h.logMatch(x, o.re, v, idx != nil)
+		h.keepNamed(x)
 		if idx != nil {
 			// The subject must outlive the rewrite buffer.
 			subj := append([]byte(nil), v...)
@@ -185,6 +191,28 @@ func (h *rewriteStmts) test(x *request.Ctx, o *rwOp) bool {
 		}
 	}
 	return ok != o.negate
+}
+
+// keepNamed keeps the named captures of the regex whose captures a
+// rewrite or if regex is about to replace (a location's): in nginx they
+// are variables, set when it matched.
+func (h *rewriteStmts) keepNamed(x *request.Ctx) {
+	re := x.Caps.Regexp
+	if re == nil || re.NumSubexp() == 0 {
+		return
+	}
+	for i, n := range re.SubexpNames() {
+		if n == "" {
+			continue
+		}
+		id, ok := h.named[n]
+		if !ok {
+			id, ok = h.named[strings.ToLower(n)]
+		}
+		if v, matched := x.Caps.Group(i); ok && matched {
+			x.KeepCapture(id, v)
+		}
+	}
 }
 
 // logMatch is rewrite_log's notice.
@@ -285,4 +313,19 @@ func (b *builder) compileStmts(ss []config.Stmt, l *loc) ([]rwOp, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// namedIDs returns the defined variables by name.
+func (b *builder) namedIDs() map[string]variables.ID {
+	if b.named == nil {
+		b.named = map[string]variables.ID{}
+		for id := variables.FirstDefined; ; id++ {
+			n, ok := b.reg.DefinedName(id)
+			if !ok {
+				break
+			}
+			b.named[n] = id
+		}
+	}
+	return b.named
 }
