@@ -9,10 +9,11 @@
 // The phases, as ngx_http_core_run_phases runs them:
 //
 //	post-read       server selection by Host, TLS client-certificate verdict
-//	server-rewrite  the server's rewrite-module statements (return)
+//	server-rewrite  the server's rewrite-module statements (return, rewrite,
+//	                set, if, break)
 //	find-config     location matching, client_max_body_size, the
 //	                trailing-slash redirect
-//	rewrite         the location's rewrite-module statements (return)
+//	rewrite         the location's rewrite-module statements
 //	post-rewrite    a changed URI goes back to find-config
 //	pre-access      (limit_req, limit_conn)
 //	access          (allow, deny, auth)

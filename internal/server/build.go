@@ -605,7 +605,8 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 	return c, nil
 }
 
-// phases are the handlers of a location's phases: return in rewrite;
+// phases are the handlers of a location's phases: its rewrite-module
+// statements (or its lone return) in rewrite;
 // proxy_pass, else the 404 page, as content; access_log.
 func (c *loc) phases() request.LocationPhases {
 	var p request.LocationPhases
