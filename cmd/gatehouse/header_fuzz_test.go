@@ -43,6 +43,9 @@ var fuzzPlaces = []string{
 	`return 302 "http://x/$V";`,
 	`proxy_redirect http://u/ "http://x/$V/"; proxy_pass http://b;`,
 	`error_page 404 "http://x/$V"; return 404;`,
+	`rewrite "^/v[0-9]+p[0-9]+/(?<name>[\s\S]*)$" "http://x/$V" redirect;`,
+	`set $s "a$V"; rewrite "^/v[0-9]+p[0-9]+/(?<name>[\s\S]*)$" "/r/$s" permanent;`,
+	`set $s "a$V"; add_header X-T "$s" always; return 200 "t";`,
 	"", // /uri/: proxy_pass with a URI part, the decoded path re-escaped
 }
 

@@ -163,6 +163,11 @@ func hReturn(c *compiler, f *frame, d *nginxconf.Directive) error {
 			r.Text = d.Args[1]
 		}
 	}
+	if f.stmts != nil {
+		addStmt(f, Stmt{Op: OpReturn, Pos: d.Pos, Return: r})
+		return nil
+	}
+	addStmt(f, Stmt{Op: OpReturn, Pos: d.Pos, Return: r})
 	if f.loc != nil {
 		if f.loc.ret == nil {
 			f.loc.ret = r

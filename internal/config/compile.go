@@ -79,6 +79,8 @@ type frame struct {
 	srv  *srvRaw
 	loc  *locRaw
 	up   *upRaw
+	// stmts, inside an if block, is the block's statement list.
+	stmts *[]Stmt
 	// noEffect holds the directives of this block accepted with no
 	// effect (sameAsGatehouse), so that a second one is a duplicate as
 	// in nginx.
@@ -92,6 +94,7 @@ type srvRaw struct {
 	names    []ServerName
 	locs     []*locRaw
 	ret      *Return
+	stmts    []Stmt
 	out      *Server
 }
 
@@ -105,6 +108,7 @@ type locRaw struct {
 	parent   *locRaw
 	pass     *ProxyPass
 	ret      *Return
+	stmts    []Stmt
 }
 
 type upRaw struct {

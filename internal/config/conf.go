@@ -35,6 +35,8 @@ type conf struct {
 	TypesHashMax      opt[int]
 	TypesHashBucket   opt[int]
 	Sendfile          opt[bool]
+	RewriteLog        opt[bool]
+	UninitWarn        opt[bool]
 	TCPNopush         opt[bool]
 	Gzip              opt[bool]
 	AccessLogs        opt[accessLogs]

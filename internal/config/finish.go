@@ -386,7 +386,7 @@ func (c *compiler) buildHTTP() *HTTP {
 		h.Upstreams = append(h.Upstreams, u.u)
 	}
 	for _, s := range c.m.servers {
-		out := &Server{Pos: s.pos, End: s.end, Listens: s.listens, Names: s.names, Return: s.ret}
+		out := &Server{Pos: s.pos, End: s.end, Listens: s.listens, Names: s.names, Return: s.ret, Rewrite: s.stmts}
 		cf := &s.conf
 		out.Core = ServerCore{
 			ClientHeaderTimeout:      cf.ClientHeaderTimeout.or(60 * time.Second),
@@ -466,7 +466,7 @@ func (c *compiler) buildServerSSL(cf *conf) ServerSSL {
 
 func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 	cf := &l.conf
-	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret}
+	out := &Location{Pos: l.pos, End: l.end, Kind: l.kind, Name: l.name, Regexp: l.re, ProxyPass: l.pass, Return: l.ret, Rewrite: l.stmts}
 	if p := l.pass; p != nil && p.up != nil {
 		p.Upstream = p.up.u
 	}
@@ -572,6 +572,8 @@ func (c *compiler) buildLocation(l *locRaw, h *HTTP) *Location {
 		KeepaliveRequests: cf.KeepaliveRequests.or(1000),
 		KeepaliveTime:     cf.KeepaliveTime.or(time.Hour),
 		ServerTokens:      cf.ServerTokens.or(true),
+		RewriteLog:        cf.RewriteLog.V,
+		UninitWarn:        cf.UninitWarn.or(true),
 		Root:              c.fullPath(cf.Root.or("html"), false),
 		ErrorLogs:         cf.ErrorLogs.V,
 		DefaultType:       cf.DefaultType.or("text/plain"),

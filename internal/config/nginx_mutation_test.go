@@ -40,7 +40,7 @@ func newDiffer(t *testing.T) *differ {
 var environmental = []string{"cannot load certificate", "BIO_new", "open()", "mkdir()", "getgrnam", "getpwnam"}
 
 // deliberate are gatehouse messages that differ from nginx on purpose.
-var deliberate = []string{"not supported by gatehouse", "cannot be compiled"}
+var deliberate = []string{"not supported by gatehouse", "cannot be compiled", "pcre2_compile() failed"}
 
 func (d *differ) check(label, src string) {
 	d.t.Helper()

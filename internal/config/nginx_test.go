@@ -35,6 +35,7 @@ var notComparable = map[string]string{
 	"proxy-ssl-conf-command.conf":        "gatehouse rejects OpenSSL commands",
 	"location-bad-regex.conf":            "PCRE and Go word regexp errors differently",
 	"map-bad-regex.conf":                 "PCRE and Go word regexp errors differently",
+	"rewrite-bad-regex.conf":             "PCRE and Go word regexp errors differently",
 	"post-no-client-ca.conf":             "wording changed in 1.27.2",
 	"ok-secure-no-trusted.conf":          "defaults secure differs from nginx on purpose",
 	"ok-no-events-secure.conf":           "defaults secure differs from nginx on purpose",

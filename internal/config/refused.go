@@ -98,8 +98,6 @@ var (
 	whyStapling    = reason{false, "OCSP stapling is not implemented; remove it"}
 	whyEarlyData   = reason{false, "TLS 1.3 early data is never accepted; remove it"}
 	whySslConf     = reason{false, "OpenSSL configuration commands have no equivalent"}
-	whyRewriteRule = reason{true, "the rewrite module is planned; use \"return\" for redirects"}
-	whyRewrite     = reason{true, "the rewrite module is planned"}
 	whyLimitReq    = reason{true, "request rate limiting (limit_req) is planned"}
 	whyLimitConn   = reason{true, "connection limiting (limit_conn) is planned"}
 	whyExpires     = reason{false, "use \"add_header Cache-Control\" or \"add_header Expires\""}
@@ -222,13 +220,6 @@ func refusals() []refusal {
 		{"proxy_ignore_headers", ctxHSL, args1More, false, whyNotImpl},
 		{"proxy_ssl_certificate_cache", ctxHSL, args123, false, whyCertCache},
 		{"proxy_ssl_conf_command", ctxHSL, args2, false, whySslConf},
-		// rewrite
-		{"rewrite", ctxServer | ctxLocation | ctxIf, args23, false, whyRewriteRule},
-		{"break", ctxServer | ctxLocation | ctxIf, argsNone, false, whyRewrite},
-		{"if", ctxServer | ctxLocation, args1More, true, whyRewrite},
-		{"set", ctxServer | ctxLocation | ctxIf, args2, false, whyRewrite},
-		{"rewrite_log", ctxHSL | ctxIf, argsFlag, false, whyRewrite},
-		{"uninitialized_variable_warn", ctxHSL | ctxIf, argsFlag, false, whyRewrite},
 		// auth_basic
 		{"auth_basic", ctxHSL | ctxLimitExcept, args1, false, whyAccess},
 		{"auth_basic_user_file", ctxHSL | ctxLimitExcept, args1, false, whyAccess},

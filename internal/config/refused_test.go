@@ -239,15 +239,15 @@ func TestRefusalMessages(t *testing.T) {
 // directive is still nginx's "unknown directive".
 func TestRefusalNames(t *testing.T) {
 	tests := map[string]string{
-		"events {\n}\nhttp {\nserver {\nlocation / {\nrewrite ^ /x;\n}\n}\n}\n": `"rewrite" directive is not supported by gatehouse yet: the rewrite module is planned; use "return" for redirects in /t.conf:6`,
-		"events {\n}\nhttp {\nproxy_cache_path /c keys_zone=c:1m;\n}\n":         `"proxy_cache_path" directive is not supported by gatehouse: gatehouse does not cache responses; put a cache behind or in front of it in /t.conf:4`,
-		"load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n":            `"load_module" directive is not supported by gatehouse: it cannot load nginx modules such as "/usr/lib/nginx/modules/ngx_stream_module.so"; remove it in /t.conf:1`,
-		"load_module modules/a.so;\n":                                           `"load_module" directive is not supported by gatehouse: it cannot load nginx modules such as "/p/modules/a.so"; remove it in /t.conf:1`,
-		"http {\nproxy_ssl_conf_command Options x;\n}\n":                        `"proxy_ssl_conf_command" directive is not supported by gatehouse: OpenSSL configuration commands have no equivalent in /t.conf:2`,
-		"http {\nproxy_pas http://x;\n}\n":                                      `unknown directive "proxy_pas" in /t.conf:2`,
-		"http {\nrewrit ^ /x;\n}\n":                                             `unknown directive "rewrit" in /t.conf:2`,
-		"http {\ngzip_stati on;\n}\n":                                           `unknown directive "gzip_stati" in /t.conf:2`,
-		"http {\nssl_stapeling on;\n}\n":                                        `unknown directive "ssl_stapeling" in /t.conf:2`,
+		"events {\n}\nhttp {\nserver {\nif ($a) {\nadd_header X y;\n}\n}\n}\n": `"add_header" directive is not supported by gatehouse inside "if" yet in /t.conf:6`,
+		"events {\n}\nhttp {\nproxy_cache_path /c keys_zone=c:1m;\n}\n":        `"proxy_cache_path" directive is not supported by gatehouse: gatehouse does not cache responses; put a cache behind or in front of it in /t.conf:4`,
+		"load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n":           `"load_module" directive is not supported by gatehouse: it cannot load nginx modules such as "/usr/lib/nginx/modules/ngx_stream_module.so"; remove it in /t.conf:1`,
+		"load_module modules/a.so;\n":                                          `"load_module" directive is not supported by gatehouse: it cannot load nginx modules such as "/p/modules/a.so"; remove it in /t.conf:1`,
+		"http {\nproxy_ssl_conf_command Options x;\n}\n":                       `"proxy_ssl_conf_command" directive is not supported by gatehouse: OpenSSL configuration commands have no equivalent in /t.conf:2`,
+		"http {\nproxy_pas http://x;\n}\n":                                     `unknown directive "proxy_pas" in /t.conf:2`,
+		"http {\nrewrit ^ /x;\n}\n":                                            `unknown directive "rewrit" in /t.conf:2`,
+		"http {\ngzip_stati on;\n}\n":                                          `unknown directive "gzip_stati" in /t.conf:2`,
+		"http {\nssl_stapeling on;\n}\n":                                       `unknown directive "ssl_stapeling" in /t.conf:2`,
 	}
 	for src, want := range tests {
 		_, err := compileSrc(t, src)

@@ -240,6 +240,8 @@ type Server struct {
 	// Return is a server-level return, which runs before any location is
 	// looked for; nil if none.
 	Return *Return
+	// Rewrite are the server level's rewrite-module statements in order.
+	Rewrite []Stmt
 	// Level holds the server-level location settings, used when no
 	// location matches.
 	Level *Location
@@ -335,6 +337,9 @@ type Location struct {
 	Core      LocationCore
 	// Return is the location's return directive, nil if none.
 	Return *Return
+	// Rewrite are the location's rewrite-module statements in order
+	// (return, rewrite, set, break, if).
+	Rewrite []Stmt
 	// AddHeaders are the add_header directives in effect (this level's,
 	// or the nearest enclosing level's that has any), in config order.
 	AddHeaders []AddHeader
@@ -357,9 +362,12 @@ type LocationCore struct {
 	KeepaliveRequests int
 	KeepaliveTime     time.Duration
 	ServerTokens      bool
-	Root              string
-	AccessLogs        []AccessLog // empty slice when "access_log off"
-	ErrorLogs         []ErrorLog  // nil: use the main error log
+	// RewriteLog is rewrite_log; UninitWarn is
+	// uninitialized_variable_warn (default on).
+	RewriteLog, UninitWarn bool
+	Root                   string
+	AccessLogs             []AccessLog // empty slice when "access_log off"
+	ErrorLogs              []ErrorLog  // nil: use the main error log
 	// DefaultType is default_type (default "text/plain"): the type of a
 	// generated response whose URI extension is not in Types.
 	DefaultType string

@@ -12,6 +12,7 @@ import (
 	"gatehouse/internal/nginxconf"
 	"gatehouse/internal/route"
 	"gatehouse/internal/tempfile"
+	"gatehouse/internal/variables"
 	"gatehouse/internal/varmap"
 )
 
@@ -29,6 +30,11 @@ type Env struct {
 	// Maps are the map variables of the generation, indexed by ID minus
 	// variables.FirstDefined; nil entries are other defined variables.
 	Maps []*varmap.Map
+	// UserVars, indexed by a defined variable's ID less
+	// variables.FirstDefined, marks the variables a set directive
+	// assigns: one not set for a request is empty, and logged when the
+	// location has uninitialized_variable_warn (ngx_http_rewrite_var).
+	UserVars []bool
 }
 
 // ResponseWriter is the response side of a request as the handlers see
@@ -201,6 +207,22 @@ type Ctx struct {
 	uriBuf   []byte
 	redirBuf []byte
 	scratch  []byte
+
+	// vars are the values of the set variables, by defined ID less
+	// variables.FirstDefined; their buffers are kept from request to
+	// request. capBuf keeps the subject of Caps across a URI change.
+	vars    []userVar
+	rwBuf   []byte
+	capBuf  []byte
+	argsBuf []byte
+}
+
+// userVar is one set variable's value for the request.
+type userVar struct {
+	b   []byte
+	set bool
+	// capture marks a named capture kept by KeepCapture.
+	capture bool
 }
 
 // Reset prepares x for the next request on the same connection; the
@@ -219,6 +241,9 @@ func (x *Ctx) Reset(w ResponseWriter) {
 	x.requestID = x.requestID[:0]
 	for i := range x.maps {
 		x.maps[i].state = mapUnset
+	}
+	for i := range x.vars {
+		x.vars[i].set = false
 	}
 	x.Start = x.Env.Now()
 }
@@ -337,4 +362,73 @@ func (x *Ctx) LogContext(action string) *errorlog.Context {
 		ctx.Referrer = x.Req.Header.Get("Referer")
 	}
 	return ctx
+}
+
+// SetVar gives the set variable id the value v (copied) for the rest
+// of the request, as ngx_http_script_set_var_code does.
+func (x *Ctx) SetVar(id variables.ID, v []byte) {
+	i := int(id - variables.FirstDefined)
+	if i < 0 {
+		return
+	}
+	for len(x.vars) <= i {
+		x.vars = append(x.vars, userVar{})
+	}
+	x.vars[i].b = append(x.vars[i].b[:0], v...)
+	x.vars[i].set, x.vars[i].capture = true, false
+}
+
+// KeepCapture keeps v (copied) as the value of the named capture id,
+// for a regex whose captures are about to be replaced: nginx sets named
+// captures as variables, which outlive the next regex. The next regex's
+// own group of that name, if it has one, comes first.
+func (x *Ctx) KeepCapture(id variables.ID, v []byte) {
+	x.SetVar(id, v)
+	if i := int(id - variables.FirstDefined); i >= 0 {
+		x.vars[i].capture = true
+	}
+}
+
+// userVar returns the value at index i, if set, by set (capture false)
+// or by KeepCapture (capture true).
+func (x *Ctx) userVar(i int, capture bool) ([]byte, bool) {
+	if i < len(x.vars) && x.vars[i].set && x.vars[i].capture == capture {
+		return x.vars[i].b, true
+	}
+	return nil, false
+}
+
+// RewriteBuf returns a buffer the rewrite statements evaluate into,
+// reused from request to request; KeepRewriteBuf hands it back grown.
+func (x *Ctx) RewriteBuf() []byte { return x.rwBuf[:0] }
+
+// KeepRewriteBuf hands back a buffer obtained from RewriteBuf.
+func (x *Ctx) KeepRewriteBuf(b []byte) { x.rwBuf = b }
+
+// RewriteURI is a rewrite statement's change of the URI to uri (a path,
+// "?args" or not). The captures of the regex that matched stay set, as
+// nginx keeps them for the statements that follow. With again, the
+// location is found again once the rewrite phase ends (rewrite without a
+// flag, or "last"); without, it is not ("break"), and an earlier
+// change's pending lookup is dropped.
+func (x *Ctx) RewriteURI(uri []byte, again bool) {
+	caps := x.Caps
+	if caps.Subject != nil {
+		x.capBuf = append(x.capBuf[:0], caps.Subject...)
+		caps.Subject = x.capBuf
+	}
+	x.setURI(uri)
+	x.Caps = caps
+	x.uriChanged = again
+}
+
+// StopURIChange drops a pending location lookup for a changed URI, as
+// the break directive does (ngx_http_script_break_code).
+func (x *Ctx) StopURIChange() { x.uriChanged = false }
+
+// SetArgs makes v (copied) the request's arguments, as "set $args"
+// does.
+func (x *Ctx) SetArgs(v []byte) {
+	x.argsBuf = append(x.argsBuf[:0], v...)
+	x.URI.Args = x.argsBuf
 }

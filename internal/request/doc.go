@@ -10,10 +10,11 @@
 //
 //	post-read       server selection by Host, TLS client-certificate verdict
 //	server-rewrite  the server level's realip (nginx's post-read one),
-//	                the server's rewrite-module statements (return)
+//	                the server's rewrite-module statements (return, rewrite,
+//	                set, if, break)
 //	find-config     location matching, client_max_body_size, the
 //	                trailing-slash redirect
-//	rewrite         the location's rewrite-module statements (return)
+//	rewrite         the location's rewrite-module statements
 //	post-rewrite    a changed URI goes back to find-config
 //	pre-access      the location's realip (limit_req, limit_conn)
 //	access          allow and deny (auth)

@@ -126,6 +126,9 @@ type Location struct {
 	// location.
 	Responses *Responses
 	ErrLog    *errorlog.Logger
+	// UninitWarn is uninitialized_variable_warn: reading a set
+	// variable not set for the request logs a warning.
+	UninitWarn bool
 }
 
 // NewLocation compiles p for a location whose responses are shaped by

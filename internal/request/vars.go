@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strconv"
 
+	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/route"
 	"gatehouse/internal/variables"
@@ -157,17 +158,34 @@ func (x *Ctx) Var(id variables.ID, arg, dst []byte) ([]byte, bool) {
 		return append(dst, v...), ok
 	}
 	if id >= variables.FirstDefined {
-		if i := int(id - variables.FirstDefined); i < len(x.Env.Maps) && x.Env.Maps[i] != nil {
+		i := int(id - variables.FirstDefined)
+		if i < len(x.Env.Maps) && x.Env.Maps[i] != nil {
 			return x.mapVar(x.Env.Maps[i], i, dst)
 		}
-		// The other variables a configuration defines are named regex
-		// captures; arg is the name. The last regex that has a group of
-		// that name set it: the location's, else the server name's.
+		// A set variable has the value set last; the other variables a
+		// configuration defines are named regex captures (arg is the
+		// name): the last regex with a group of that name that matched,
+		// the location's, else the server name's. A named capture kept
+		// from a regex that a rewrite or if regex replaced comes after
+		// the current regex's.
+		if v, ok := x.userVar(i, false); ok {
+			return append(dst, v...), true
+		}
 		if v, ok, has := namedCapture(&x.Caps, arg); has {
 			return append(dst, v...), ok
 		}
+		if v, ok := x.userVar(i, true); ok {
+			return append(dst, v...), true
+		}
 		if v, ok, has := namedCapture(&x.NameCaps, arg); has {
 			return append(dst, v...), ok
+		}
+		if x.Env != nil && i < len(x.Env.UserVars) && x.Env.UserVars[i] {
+			// ngx_http_rewrite_var: an empty value, found.
+			if x.Location != nil && x.Location.UninitWarn {
+				x.ErrorLog().Log(errorlog.Warn, x.LogContext(""), "using uninitialized \""+string(arg)+"\" variable")
+			}
+			return dst, true
 		}
 		return dst, false
 	}

@@ -139,3 +139,27 @@ func ctxFor(t *testing.T, target, host string, tls bool, port string) *Ctx {
 	}
 	return x
 }
+
+// TestSetVars checks set variables: the value set last, kept apart per
+// ID, empty and warned about when not set, forgotten by Reset.
+func TestSetVars(t *testing.T) {
+	a, b := variables.FirstDefined, variables.FirstDefined+1
+	x := &Ctx{Env: &Env{Now: time.Now, UserVars: []bool{true, true}}}
+	x.Reset(nil)
+	x.SetVar(a, []byte("one"))
+	x.SetVar(a, []byte("two"))
+	if v, ok := x.Var(a, []byte("a"), nil); !ok || string(v) != "two" {
+		t.Errorf("$a = %q, %v", v, ok)
+	}
+	if v, ok := x.Var(b, []byte("b"), nil); !ok || len(v) != 0 {
+		t.Errorf("unset $b = %q, %v; want empty and found", v, ok)
+	}
+	x.Reset(nil)
+	if v, ok := x.Var(a, []byte("a"), nil); !ok || len(v) != 0 {
+		t.Errorf("$a after Reset = %q, %v", v, ok)
+	}
+	x.SetArgs([]byte("q=1"))
+	if v, _ := x.Var(variables.Args, nil, nil); string(v) != "q=1" {
+		t.Errorf("$args = %q", v)
+	}
+}

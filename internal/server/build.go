@@ -135,6 +135,9 @@ type loc struct {
 	realIP *request.RealIP
 	// ph is the location's compiled phases.
 	ph *request.Location
+	// stmts are the level's rewrite-module statements, nil when it has
+	// none but a return.
+	stmts *rewriteStmts
 }
 
 // builder holds what Build shares between servers and locations.
@@ -151,6 +154,9 @@ type builder struct {
 	// mimes holds each distinct types table once, keyed by the identity
 	// of the config's map (locations inheriting it share it).
 	mimes map[uintptr]map[string][]byte
+	// named is the registry's defined names by ID, made when first
+	// needed and shared by every level's rewrite statements.
+	named map[string]variables.ID
 }
 
 // Build makes a Runtime from cfg. prev, if not nil, is the generation it
@@ -230,10 +236,41 @@ func registry(cfg *config.Config) (*variables.Registry, error) {
 		}
 		return nil
 	}
+	// set names and the named groups of rewrite and if regexes are
+	// variables too (ngx_http_rewrite_set, ngx_http_regex_compile).
+	var sets []string
+	var stmts func(ss []config.Stmt) error
+	stmts = func(ss []config.Stmt) error {
+		for i := range ss {
+			st := &ss[i]
+			switch st.Op {
+			case config.OpSet:
+				if _, err := variables.NewRegistry(st.Var); err != nil {
+					return posErr(st.Pos, err)
+				}
+				sets = append(sets, st.Var)
+			case config.OpRewrite:
+				if err := add(st.Regex, st.Pos); err != nil {
+					return err
+				}
+			case config.OpIf:
+				if err := add(st.Cond.Regex, st.Pos); err != nil {
+					return err
+				}
+				if err := stmts(st.Body); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	var walk func(ls []*config.Location) error
 	walk = func(ls []*config.Location) error {
 		for _, l := range ls {
 			if err := add(l.Regexp, l.Pos); err != nil {
+				return err
+			}
+			if err := stmts(l.Rewrite); err != nil {
 				return err
 			}
 			if err := walk(l.Children); err != nil {
@@ -257,12 +294,15 @@ func registry(cfg *config.Config) (*variables.Registry, error) {
 					return nil, err
 				}
 			}
+			if err := stmts(s.Rewrite); err != nil {
+				return nil, err
+			}
 			if err := walk(s.Locations); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return variables.NewRegistry(names...)
+	return variables.NewRegistry(append(names, sets...)...)
 }
 
 func (b *builder) build(prev *Runtime) error {
@@ -449,7 +489,14 @@ func (b *builder) vhost(s *config.Server) (*vhost, error) {
 		// nginx's post-read realip, with the server level's settings.
 		rewrite = append(rewrite, level.realIP)
 	}
-	if level.ret != nil {
+	switch {
+	case hasStatements(s.Rewrite):
+		ops, err := b.compileStmts(s.Rewrite, level)
+		if err != nil {
+			return nil, err
+		}
+		rewrite = append(rewrite, &rewriteStmts{ops: ops, l: level, server: true, log: s.Level.Core.RewriteLog, named: b.namedIDs()})
+	case level.ret != nil:
 		rewrite = append(rewrite, serverReturn{level})
 	}
 	v.srv = request.NewServer(level.ph, rewrite, findLocation{v})
@@ -566,16 +613,28 @@ func (b *builder) loc(l *config.Location) (*loc, error) {
 		c.proxy = p
 	}
 	c.allow, c.realIP = compileAccess(l), compileRealIP(l)
+	if hasStatements(l.Rewrite) {
+		ops, err := b.compileStmts(l.Rewrite, c)
+		if err != nil {
+			return nil, err
+		}
+		c.stmts = &rewriteStmts{ops: ops, l: c, log: core.RewriteLog, named: b.namedIDs()}
+	}
 	c.ph = request.NewLocation(c.phases(), c.resp, c.errLog)
+	c.ph.UninitWarn = core.UninitWarn
 	return c, nil
 }
 
-// phases are the handlers of a location's phases: return in rewrite;
-// realip in pre-access; allow and deny in access; proxy_pass, else the
-// 404 page, as content; access_log.
+// phases are the handlers of a location's phases: its rewrite-module
+// statements (or its lone return) in rewrite; realip in pre-access; allow
+// and deny in access; proxy_pass, else the 404 page, as content;
+// access_log.
 func (c *loc) phases() request.LocationPhases {
 	var p request.LocationPhases
-	if c.ret != nil {
+	switch {
+	case c.stmts != nil:
+		p.Rewrite = []request.Handler{c.stmts}
+	case c.ret != nil:
 		p.Rewrite = []request.Handler{locationReturn{c}}
 	}
 	if c.realIP != nil {

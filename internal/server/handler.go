@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"gatehouse/internal/accesslog"
+	"gatehouse/internal/config"
 	"gatehouse/internal/errorlog"
 	"gatehouse/internal/http1"
 	"gatehouse/internal/proxy"
@@ -211,41 +212,34 @@ func absolute(dst []byte, x *request.Ctx, path []byte) []byte {
 // does: redirects, and codes of 400 and above without text, are special
 // responses (error_page applies); anything else is sent as is, typed by
 // the URI's extension or default_type.
-func doReturn(x *request.Ctx, l *loc) {
+func doReturn(x *request.Ctx, l *loc) { answerReturn(x, l, l.ret, l.retVal) }
+
+// answerReturn answers the return r, with its compiled text val, for the
+// level l.
+func answerReturn(x *request.Ctx, l *loc, r *config.Return, val *variables.Template) {
 	w := x.W
-	code := l.ret.Code
+	code := r.Code
 	buf := x.Scratch()
 	var text []byte
 	redirect := isRedirect(code)
-	if l.retVal != nil {
+	if val != nil {
 		if redirect {
 			// A decoded variable ($uri, a capture) is escaped again,
 			// as a URI it goes into: a decoded CR or LF cannot split
 			// the response. nginx writes the decoded bytes as they are.
-			buf = l.retVal.AppendEscaping(buf, x, variables.EscapeURI)
+			buf = val.AppendEscaping(buf, x, variables.EscapeURI)
 		} else {
-			buf = l.retVal.Append(buf, x)
+			buf = val.Append(buf, x)
 		}
 		text = buf
 	}
 	switch {
 	case redirect:
-		h := w.Header()
-		switch {
-		case len(text) > 0 && text[0] == '/':
-			// nginx prints a relative Location, made absolute, in its
-			// own place; any other goes out among the other fields.
-			buf = absolute(buf, x, text)
-			h.Location = buf[len(text):]
-		default:
-			// nginx sets Location even when it is empty ("return 301;").
-			h.Header = append(h.Header, http1.Header{Name: locationName, Value: text})
-		}
-		special(x, l, code, buf)
+		redirectTo(x, l, code, buf, text)
 	case code == 444:
 		w.Abort()
 		x.Answered(444)
-	case code >= 400 && l.ret.Text == "":
+	case code >= 400 && r.Text == "":
 		special(x, l, code, buf)
 	default:
 		h := w.Header()
@@ -258,6 +252,22 @@ func doReturn(x *request.Ctx, l *loc) {
 			_, _ = w.Write(text)
 		}
 	}
+}
+
+// redirectTo answers code with text (the tail of buf) as Location.
+func redirectTo(x *request.Ctx, l *loc, code int, buf, text []byte) {
+	h := x.W.Header()
+	switch {
+	case len(text) > 0 && text[0] == '/':
+		// nginx prints a relative Location, made absolute, in its
+		// own place; any other goes out among the other fields.
+		buf = absolute(buf, x, text)
+		h.Location = buf[len(text):]
+	default:
+		// nginx sets Location even when it is empty ("return 301;").
+		h.Header = append(h.Header, http1.Header{Name: locationName, Value: text})
+	}
+	special(x, l, code, buf)
 }
 
 // locationName is the Location field name; read-only.
