@@ -234,10 +234,13 @@ func pickPort(port int) int {
 // configuration names, plus a user and a stranger certificate for curl.
 func writeDemoPKI(dir string) error {
 	now := time.Now()
+	// Longer than the 14 days within which an expiring certificate is
+	// warned about, so the demo starts without warnings.
+	notAfter := now.Add(30 * 24 * time.Hour)
 	caKey, caCert, err := demoCert(nil, nil, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: "gatehouse demo CA", Organization: []string{"gatehouse demo"}},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(7 * 24 * time.Hour),
+		NotAfter:              notAfter,
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
@@ -250,7 +253,7 @@ func writeDemoPKI(dir string) error {
 			Subject:     pkix.Name{CommonName: cn, Organization: []string{"gatehouse demo"}},
 			DNSNames:    dns,
 			NotBefore:   now.Add(-time.Hour),
-			NotAfter:    now.Add(7 * 24 * time.Hour),
+			NotAfter:    notAfter,
 			KeyUsage:    x509.KeyUsageDigitalSignature,
 			ExtKeyUsage: []x509.ExtKeyUsage{usage},
 		}
