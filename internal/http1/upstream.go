@@ -125,6 +125,15 @@ func (u *UpstreamConn) Release() {
 	u.o.pool.Put(u)
 }
 
+// CloseConn closes the connection to the upstream now and keeps the read
+// buffer, and so a response header parsed from it, valid until Release.
+func (u *UpstreamConn) CloseConn() {
+	if u.nc != nil {
+		_ = u.nc.Close()
+		u.nc, u.br.nc = nil, nil
+	}
+}
+
 // NetConn returns the underlying connection.
 func (u *UpstreamConn) NetConn() net.Conn { return u.nc }
 

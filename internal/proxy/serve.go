@@ -35,6 +35,37 @@ type attemptState struct {
 	key     []byte
 	hdr     []byte
 	copyBuf []byte
+	// held is the upstream connection whose response header the request
+	// passed on: the header's fields live in its read buffer, which the
+	// log phase still reads ($upstream_http_*, $sent_http_*), so it is
+	// released when the request ends (Finish), not when the hop is done.
+	held *http1.UpstreamConn
+}
+
+// Finish releases what the hop held until the request's end; the
+// request context calls it once the log phase has run.
+func (st *attemptState) Finish() {
+	if st.held != nil {
+		st.held.Release()
+		st.held = nil
+	}
+}
+
+// release ends the hop's use of uc: at once before a response header
+// was taken from it; else its connection is closed (unless it went back
+// to the keep-alive pool) and its buffers are released when the request
+// ends (see attemptState.held).
+func release(x *request.Ctx, uc *http1.UpstreamConn) {
+	if !x.Upstream.HasResp {
+		uc.Release()
+		return
+	}
+	uc.CloseConn()
+	st := hop(x)
+	if st.held != nil && st.held != uc {
+		st.held.Release()
+	}
+	st.held = uc
 }
 
 // hop is the upstream state of the request in x, made on its first
@@ -587,7 +618,7 @@ func (l *Location) pass(x *request.Ctx, uc *http1.UpstreamConn, resp *http1.Resp
 	if resp.Status == 101 {
 		if err := w.WriteHeader(); err != nil {
 			st.att.Done()
-			uc.Release()
+			release(x, uc)
 			w.Abort()
 			return
 		}
@@ -652,7 +683,7 @@ func (l *Location) passUnbuffered(x *request.Ctx, uc *http1.UpstreamConn, peer *
 		}
 	}
 	st.att.Done()
-	l.finish(uc)
+	l.finish(x, uc)
 	if err := w.Flush(); err != nil {
 		w.Abort()
 	}
@@ -672,7 +703,7 @@ func send(w request.ResponseWriter, p []byte) error {
 // proxy_ignore_client_abort says.
 func (l *Location) clientGone(x *request.Ctx, uc *http1.UpstreamConn) {
 	hop(x).att.Done()
-	uc.Release()
+	release(x, uc)
 	x.W.Abort()
 }
 
@@ -722,7 +753,7 @@ func (l *Location) passBuffered(x *request.Ctx, uc *http1.UpstreamConn, peer *up
 				herr = w.WriteHeader()
 			}
 			st.att.Done()
-			l.finish(uc)
+			l.finish(x, uc)
 			if herr != nil {
 				w.Abort()
 				return
@@ -759,17 +790,17 @@ func (l *Location) passBuffered(x *request.Ctx, uc *http1.UpstreamConn, peer *up
 func (l *Location) bodyReadError(x *request.Ctx, uc *http1.UpstreamConn, peer *upstream.Peer, err error) {
 	l.logUpstreamError(x, peer, err, actBody, isTimeout(err))
 	hop(x).att.Done()
-	uc.Release()
+	release(x, uc)
 	_ = x.W.Flush()
 	x.W.Abort()
 }
 
 // finish puts a connection whose exchange is complete back into the
 // keep-alive pool when it can carry another request, else closes it.
-func (l *Location) finish(uc *http1.UpstreamConn) {
+func (l *Location) finish(x *request.Ctx, uc *http1.UpstreamConn) {
 	if l.keepalive && uc.Reusable() {
 		nc, _ := uc.Hijack()
-		uc.Release()
+		release(x, uc)
 		if pc, ok := nc.(*upstream.Conn); ok {
 			l.group.Pool().Put(pc)
 			return
@@ -777,7 +808,7 @@ func (l *Location) finish(uc *http1.UpstreamConn) {
 		nc.Close()
 		return
 	}
-	uc.Release()
+	release(x, uc)
 }
 
 // interceptError is proxy_intercept_errors (ngx_http_upstream_intercept_errors):
@@ -797,7 +828,7 @@ func (l *Location) interceptError(x *request.Ctx, uc *http1.UpstreamConn, resp *
 	x.Upstream.Length = append(appendSep(x.Upstream.Length), '0')
 	hop(x).att.Done()
 	x.Error(resp.Status)
-	l.finish(uc)
+	l.finish(x, uc)
 }
 
 // rewriteLocation applies the proxy_redirect rules to an upstream

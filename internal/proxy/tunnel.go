@@ -36,12 +36,12 @@ func (l *Location) tunnel(x *request.Ctx, uc *http1.UpstreamConn, peer *upstream
 	defer hop(x).att.Done()
 	cc, fromClient, err := x.W.Hijack()
 	if err != nil {
-		uc.Release()
+		release(x, uc)
 		x.W.Abort()
 		return
 	}
 	up, fromUpstream := uc.Hijack()
-	uc.Release()
+	release(x, uc)
 
 	idle := l.up.ReadTimeout
 	var last atomic.Int64

@@ -178,7 +178,8 @@ type Ctx struct {
 	// Upstream is the upstream hop's record for the variables.
 	Upstream Upstream
 	// Hop is state the upstream hop keeps for the request; it lives as
-	// long as the Ctx, so a keep-alive connection reuses it.
+	// long as the Ctx, so a keep-alive connection reuses it. If it has a
+	// Finish method, Release calls it once the log phase has run.
 	Hop any
 
 	requestID []byte
@@ -251,6 +252,10 @@ func (x *Ctx) Reset(w ResponseWriter) {
 // Release drops what x refers to of the request just served, before x
 // goes back to its pool.
 func (x *Ctx) Release() {
+	if f, ok := x.Hop.(interface{ Finish() }); ok {
+		// What the hop kept for the log phase, which has run.
+		f.Finish()
+	}
 	x.W, x.Conn = nil, nil
 	x.Req = Request{}
 	x.Server, x.Location, x.Responses = nil, nil, nil
