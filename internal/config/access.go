@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"gatehouse/internal/httphost"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -59,7 +60,7 @@ func parseCIDR(s string) (p netip.Prefix, masked bool, ok bool) {
 			return netip.Prefix{}, false, false
 		}
 		a = v6
-	} else if a, ok = inetAddr(addr); !ok {
+	} else if a, ok = httphost.InetAddr(addr); !ok {
 		return netip.Prefix{}, false, false
 	}
 	bits := a.BitLen()
@@ -158,31 +159,4 @@ func (cf *conf) realIP() RealIP {
 		Header:    cf.RealIPHeader.or("X-Real-IP"),
 		Recursive: cf.RealIPRecursive.V,
 	}
-}
-
-// inetAddr is ngx_inet_addr: a dotted IPv4 address whose octets are
-// decimal numbers up to 255, leading zeros and empty octets (0) allowed;
-// nginx reads "010.0.0.1" as 10.0.0.1 where netip refuses it.
-func inetAddr[T ~string | ~[]byte](s T) (netip.Addr, bool) {
-	var b [4]byte
-	n, octet := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			octet = octet*10 + int(c-'0')
-			if octet > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.' && n < 3:
-			b[n] = byte(octet)
-			n, octet = n+1, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if n != 3 {
-		return netip.Addr{}, false
-	}
-	b[3] = byte(octet)
-	return netip.AddrFrom4(b), true
 }

@@ -1,8 +1,12 @@
-// Package httphost validates and normalises HTTP host names as nginx does:
-// the Host header and the absolute-form authority (the HTTP/1 codec), and
-// the TLS server name (TLS termination) go through the one function, so the
-// server a request is routed to is named the same way on every path.
+// Package httphost reads host names and addresses as nginx does: the Host
+// header and the absolute-form authority (the HTTP/1 codec) and the TLS
+// server name (TLS termination) go through one validation, so the server
+// a request is routed to is named the same way on every path; and a
+// dotted IPv4 address is read with nginx's leniency wherever one is
+// configured or arrives in a header (allow, deny, real IP).
 package httphost
+
+import "net/netip"
 
 // Validate validates and normalises a Host header value (or a TLS SNI
 // name) exactly like nginx's ngx_http_validate_host: the port (":..." after
@@ -91,4 +95,31 @@ func Validate(dst, host []byte) ([]byte, bool) {
 		out = append(out, ch)
 	}
 	return out, true
+}
+
+// InetAddr is ngx_inet_addr: a dotted IPv4 address whose octets are
+// decimal numbers up to 255, leading zeros and empty octets (0) allowed;
+// nginx reads "010.0.0.1" as 10.0.0.1 where netip refuses it.
+func InetAddr[T ~string | ~[]byte](s T) (netip.Addr, bool) {
+	var b [4]byte
+	n, octet := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			octet = octet*10 + int(c-'0')
+			if octet > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && n < 3:
+			b[n] = byte(octet)
+			n, octet = n+1, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if n != 3 {
+		return netip.Addr{}, false
+	}
+	b[3] = byte(octet)
+	return netip.AddrFrom4(b), true
 }

@@ -132,3 +132,19 @@ func BenchmarkValidate(b *testing.B) {
 		Validate(buf, host)
 	}
 }
+
+func TestInetAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.1": "10.0.0.1", "010.0.0.1": "10.0.0.1", "1..2.3": "1.0.2.3", "255.255.255.255": "255.255.255.255",
+		"256.0.0.1": "", "1.2.3": "", "1.2.3.4.5": "", "1.2.3.x": "", "": "", "::1": "",
+	} {
+		a, ok := InetAddr(in)
+		got := ""
+		if ok {
+			got = a.String()
+		}
+		if got != want {
+			t.Errorf("InetAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

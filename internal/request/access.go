@@ -2,6 +2,7 @@ package request
 
 import (
 	"bytes"
+	"gatehouse/internal/httphost"
 	"net/netip"
 	"strconv"
 	"unsafe"
@@ -241,7 +242,7 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	if bytes.IndexByte(b, ':') < 0 {
-		return inetAddr(b)
+		return httphost.InetAddr(b)
 	}
 	a, err := netip.ParseAddr(unsafe.String(&b[0], len(b)))
 	return a, err == nil
@@ -305,31 +306,4 @@ func (x *Ctx) RemotePort() []byte {
 		return x.clientPort
 	}
 	return x.Conn.RemotePort
-}
-
-// inetAddr is ngx_inet_addr: a dotted IPv4 address whose octets are
-// decimal numbers up to 255, leading zeros and empty octets (0) allowed;
-// nginx reads "010.0.0.1" as 10.0.0.1 where netip refuses it.
-func inetAddr[T ~string | ~[]byte](s T) (netip.Addr, bool) {
-	var b [4]byte
-	n, octet := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			octet = octet*10 + int(c-'0')
-			if octet > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.' && n < 3:
-			b[n] = byte(octet)
-			n, octet = n+1, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if n != 3 {
-		return netip.Addr{}, false
-	}
-	b[3] = byte(octet)
-	return netip.AddrFrom4(b), true
 }
