@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
-	"strconv"
 	"testing"
 )
 
@@ -56,35 +54,6 @@ http {
 	}
 	for _, tc := range cases {
 		req := []byte(tc.req)
-		roundTrip := func() {
-			if _, err := c.Write(req); err != nil {
-				t.Fatal(err)
-			}
-			n := -1
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(line) <= 2 {
-					break
-				}
-				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
-					n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
-				}
-			}
-			if n != 2 {
-				t.Fatalf("%s: response Content-Length %d, want 2", tc.name, n)
-			}
-			if _, err := readFull(br, resp[:n]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 50 {
-			roundTrip()
-		}
-		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
-			t.Errorf("%s: %.2f allocations per request, want 0", tc.name, a)
-		}
+		assertNoAllocsPerRequest(t, c, br, resp, tc.name, req, 2)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -171,36 +170,7 @@ func TestMapAlloc(t *testing.T) {
 	body := make([]byte, 512)
 	for _, target := range []string{"/p?a=foo&b=1", "/q?a=zz&b=1"} {
 		req := []byte("GET " + target + " HTTP/1.1\r\nHost: localhost\r\nX-Host: a.example.com\r\nUpgrade: websocket\r\n\r\n")
-		roundTrip := func() {
-			if _, err := c.Write(req); err != nil {
-				t.Fatal(err)
-			}
-			n := -1
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(line) <= 2 {
-					break
-				}
-				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
-					n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
-				}
-			}
-			if n < 0 || n > len(body) {
-				t.Fatalf("%s: response without a small Content-Length (%d)", target, n)
-			}
-			if _, err := readFull(br, body[:n]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 50 {
-			roundTrip()
-		}
-		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
-			t.Errorf("%s: %.2f allocations per request, want 0 (last body %q)", target, a, body)
-		}
+		assertNoAllocsPerRequest(t, c, br, body, target, req, -1)
 	}
 }
 

@@ -193,3 +193,41 @@ http {
 }
 `, defaults, extra, port, server)
 }
+
+// assertNoAllocsPerRequest sends req again and again on the keep-alive
+// connection c, read through br, each response's body (of wantLen bytes,
+// or of any length up to len(body) when wantLen is -1) into body, and
+// fails when a request still costs an allocation after a warm-up.
+func assertNoAllocsPerRequest(t *testing.T, c net.Conn, br *bufio.Reader, body []byte, label string, req []byte, wantLen int) {
+	t.Helper()
+	roundTrip := func() {
+		if _, err := c.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		n := -1
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(line) <= 2 {
+				break
+			}
+			if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+				n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+			}
+		}
+		if n < 0 || n > len(body) || (wantLen >= 0 && n != wantLen) {
+			t.Fatalf("%s: response Content-Length %d, want %d (at most %d)", label, n, wantLen, len(body))
+		}
+		if _, err := readFull(br, body[:n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 50 {
+		roundTrip()
+	}
+	if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
+		t.Errorf("%s: %.2f allocations per request, want 0", label, a)
+	}
+}

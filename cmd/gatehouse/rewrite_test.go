@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -317,35 +316,6 @@ func TestRewriteAlloc(t *testing.T) {
 	body := make([]byte, 512)
 	for _, target := range []string{"/set/x", "/setargs/?o=2", "/break/x?a=1"} {
 		req := []byte("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n")
-		roundTrip := func() {
-			if _, err := c.Write(req); err != nil {
-				t.Fatal(err)
-			}
-			n := -1
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(line) <= 2 {
-					break
-				}
-				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
-					n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
-				}
-			}
-			if n < 0 || n > len(body) {
-				t.Fatalf("%s: response without a small Content-Length (%d)", target, n)
-			}
-			if _, err := readFull(br, body[:n]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 50 {
-			roundTrip()
-		}
-		if a := testing.AllocsPerRun(200, roundTrip); a > 0.1 {
-			t.Errorf("%s: %.2f allocations per request, want 0", target, a)
-		}
+		assertNoAllocsPerRequest(t, c, br, body, target, req, -1)
 	}
 }
