@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // accessConf has four servers: allow and deny (order, inheritance,
@@ -135,26 +133,6 @@ var accessCases = []accessCase{
 	{"location realip allow", 4, "127.0.0.1", "/", "X-Real-IP: 192.0.2.2\r\n", 404, ""},
 	{"location realip untrusted", 4, "127.0.0.3", "/", "X-Real-IP: 192.0.2.2\r\n", 403, ""},
 	{"location realip first field", 4, "127.0.0.1", "/", "X-Real-IP: 192.0.2.1\r\nX-Real-IP: 192.0.2.2\r\n", 403, ""},
-}
-
-// exchangeFrom is exchange from the local address src.
-func exchangeFrom(t *testing.T, src, addr, raw string) string {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(15 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("reading the response: %v (read %q)", err, b)
-	}
-	return string(b)
 }
 
 func accessPorts(t *testing.T, conf string) (string, [5]int) {

@@ -142,7 +142,17 @@ func readRawRequest(br *bufio.Reader) ([]byte, error) {
 // "Connection: close").
 func exchange(t testing.TB, addr, raw string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	return exchangeFrom(t, "", addr, raw)
+}
+
+// exchangeFrom is exchange from the local address src ("" for any).
+func exchangeFrom(t testing.TB, src, addr, raw string) string {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if src != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(src)}
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
