@@ -2,15 +2,12 @@ package main
 
 import (
 	"bufio"
-	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // rewriteConf exercises the rewrite module: set, rewrite with each flag,
@@ -171,18 +168,7 @@ var rewriteCases = []string{
 // for a 200, the body.
 func rewriteFetch(t *testing.T, port int, target string) string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", target)
-	b, err := io.ReadAll(bufio.NewReader(c))
-	if err != nil {
-		t.Fatalf("%s: %v", target, err)
-	}
-	resp := string(b)
+	resp := exchange(t, "127.0.0.1:"+strconv.Itoa(port), "GET "+target+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 	head, body, _ := strings.Cut(resp, "\r\n\r\n")
 	out := strconv.Itoa(statusOf(resp))
 	for _, line := range strings.Split(head, "\r\n") {
